@@ -1,0 +1,70 @@
+import { Elysia, type AnyElysia } from "elysia";
+import type { Server } from "bun";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/client.ts";
+import type { Keyring } from "./crypto/encryption.ts";
+import type { Logger } from "./log.ts";
+import { authRoutes } from "./auth/routes.tsx";
+import { keysRoutes } from "./auth/keys-routes.tsx";
+import { homeRoutes } from "./web/home-routes.tsx";
+import { assetRoutes } from "./web/assets.ts";
+import { handleError } from "./web/errors.tsx";
+import { SECURITY_HEADERS } from "./web/http.ts";
+import { checkSameOrigin } from "./web/csrf.ts";
+
+export type AppDeps = {
+  config: Config;
+  database: Database;
+  keyring: Keyring;
+  log: Logger;
+};
+
+export type App = {
+  fetch(request: Request, server?: Server<unknown>): Promise<Response>;
+  elysia: AnyElysia;
+};
+
+/** Mounts every feature. Tests build the same app. */
+export function createApp(deps: AppDeps): App {
+  const elysia = new Elysia()
+    .onRequest(({ request }) => {
+      // Dashboard mutations must come from our own origin. The MCP endpoint and the JSON API are
+      // authenticated by bearer keys, never by cookies, and check Origin themselves.
+      if (!new URL(request.url).pathname.startsWith("/api/")) checkSameOrigin(request, deps.config.baseUrl);
+    })
+    .onError(({ request, error, code }) => handleError(deps, request, error, code))
+    .use(assetRoutes())
+    .get("/healthz", () => Response.json({ ok: true }))
+    .get("/readyz", async () => {
+      const ok = await deps.database.ping();
+      return Response.json({ ok, database: ok ? "reachable" : "unreachable" }, { status: ok ? 200 : 503 });
+    })
+    .use(authRoutes(deps))
+    .use(keysRoutes(deps))
+    .use(homeRoutes(deps));
+
+  return {
+    elysia,
+    async fetch(request: Request): Promise<Response> {
+      const start = performance.now();
+      const requestId = request.headers.get("x-request-id")?.slice(0, 64).replace(/[^\w.-]/g, "") || crypto.randomUUID();
+      let response = await elysia.handle(request);
+      // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
+      if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
+      try {
+        for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(name)) response.headers.set(name, value);
+        response.headers.set("x-request-id", requestId);
+      } catch {
+        response = new Response(response.body, response);
+      }
+      deps.log.info("request", {
+        requestId,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: response.status,
+        ms: Math.round(performance.now() - start),
+      });
+      return response;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { and, desc, eq, gt, isNull, or } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
+import type { Principal } from "./principal.ts";
+
+export const API_KEY_PREFIX = "mgw_";
+// Only record last use this often, so a busy key does not write on every call.
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export type ApiKeySummary = {
+  id: string;
+  name: string;
+  prefix: string;
+  userEmail: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+};
+
+export type CreateApiKeyResult = { ok: true; id: string; key: string; prefix: string } | { ok: false; errors: Record<string, string> };
+
+/** `mgw_` + 160 random bits. Shown once; stored as a SHA-256 hash. */
+export async function createApiKey(
+  database: Database,
+  input: { workspaceId: string; userId: string; name: string; expiresAt?: number | null },
+  now = Date.now(),
+): Promise<CreateApiKeyResult> {
+  const name = input.name.trim();
+  if (name.length === 0) return { ok: false, errors: { name: "Give the key a name, like the client that will use it." } };
+  if (name.length > 64) return { ok: false, errors: { name: "Use at most 64 characters." } };
+  const key = API_KEY_PREFIX + generateToken(20);
+  const id = newId();
+  const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
+  await database.db.insert(database.t.apiKeys).values({
+    id,
+    workspaceId: input.workspaceId,
+    userId: input.userId,
+    name,
+    prefix,
+    secretHash: hashToken(key),
+    createdAt: now,
+    expiresAt: input.expiresAt ?? null,
+  });
+  return { ok: true, id, key, prefix };
+}
+
+export async function listApiKeys(database: Database, workspaceId: string, userId?: string): Promise<ApiKeySummary[]> {
+  const { t } = database;
+  return database.db
+    .select({
+      id: t.apiKeys.id,
+      name: t.apiKeys.name,
+      prefix: t.apiKeys.prefix,
+      userEmail: t.users.email,
+      createdAt: t.apiKeys.createdAt,
+      lastUsedAt: t.apiKeys.lastUsedAt,
+      expiresAt: t.apiKeys.expiresAt,
+      revokedAt: t.apiKeys.revokedAt,
+    })
+    .from(t.apiKeys)
+    .innerJoin(t.users, eq(t.users.id, t.apiKeys.userId))
+    .where(and(eq(t.apiKeys.workspaceId, workspaceId), userId ? eq(t.apiKeys.userId, userId) : undefined))
+    .orderBy(desc(t.apiKeys.createdAt));
+}
+
+/** Members revoke their own keys; admins any key of the workspace. */
+export async function revokeApiKey(database: Database, principal: Principal, keyId: string, now = Date.now()): Promise<boolean> {
+  const { t } = database;
+  const ownOnly = principal.role === "member" ? eq(t.apiKeys.userId, principal.userId) : undefined;
+  const rows = await database.db
+    .update(t.apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(t.apiKeys.id, keyId), eq(t.apiKeys.workspaceId, principal.workspaceId), isNull(t.apiKeys.revokedAt), ownOnly))
+    .returning({ id: t.apiKeys.id });
+  return rows.length > 0;
+}
+
+export async function revokeUserApiKeys(database: Database, userId: string, now = Date.now()): Promise<void> {
+  const { t } = database;
+  await database.db.update(t.apiKeys).set({ revokedAt: now }).where(and(eq(t.apiKeys.userId, userId), isNull(t.apiKeys.revokedAt)));
+}
+
+export async function validateApiKey(database: Database, key: string, now = Date.now()): Promise<Principal | null> {
+  if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
+  const { t } = database;
+  const [row] = await database.db
+    .select({
+      id: t.apiKeys.id,
+      name: t.apiKeys.name,
+      lastUsedAt: t.apiKeys.lastUsedAt,
+      workspaceId: t.apiKeys.workspaceId,
+      userId: t.users.id,
+      email: t.users.email,
+      role: t.memberships.role,
+    })
+    .from(t.apiKeys)
+    .innerJoin(t.users, eq(t.users.id, t.apiKeys.userId))
+    .innerJoin(t.memberships, and(eq(t.memberships.userId, t.apiKeys.userId), eq(t.memberships.workspaceId, t.apiKeys.workspaceId)))
+    .where(
+      and(
+        eq(t.apiKeys.secretHash, hashToken(key)),
+        isNull(t.apiKeys.revokedAt),
+        isNull(t.users.disabledAt),
+        or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, now)),
+      ),
+    );
+  if (!row) return null;
+  if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
+    await database.db.update(t.apiKeys).set({ lastUsedAt: now }).where(eq(t.apiKeys.id, row.id));
+  }
+  return { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, apiKeyId: row.id, apiKeyName: row.name };
+}

@@ -1,0 +1,74 @@
+import type { Config } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import { HttpError } from "../web/http.ts";
+import { validateApiKey } from "./api-keys.ts";
+import { isAdmin, type Principal } from "./principal.ts";
+import { validateSessionToken } from "./sessions.ts";
+
+type GuardDeps = { config: Config; database: Database };
+
+export function sessionCookieName(config: Config): string {
+  // __Host- needs Secure, which needs https.
+  return config.baseUrl.startsWith("https:") ? "__Host-mgw_session" : "mgw_session";
+}
+
+export function sessionCookie(config: Config, token: string, expiresAt: number): string {
+  const secure = config.baseUrl.startsWith("https:") ? "; Secure" : "";
+  return `${sessionCookieName(config)}=${token}; Path=/; HttpOnly; SameSite=Lax; Expires=${new Date(expiresAt).toUTCString()}${secure}`;
+}
+
+export function clearSessionCookie(config: Config): string {
+  const secure = config.baseUrl.startsWith("https:") ? "; Secure" : "";
+  return `${sessionCookieName(config)}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure}`;
+}
+
+export function readSessionToken(config: Config, request: Request): string | null {
+  const header = request.headers.get("cookie");
+  if (!header) return null;
+  return new Bun.CookieMap(header).get(sessionCookieName(config));
+}
+
+/** The signed-in dashboard user, or null. */
+export async function findSessionPrincipal(deps: GuardDeps, request: Request): Promise<Principal | null> {
+  const token = readSessionToken(deps.config, request);
+  if (!token) return null;
+  const session = await validateSessionToken(deps.database, token);
+  return session?.principal ?? null;
+}
+
+/** Dashboard pages: a 401 here becomes a redirect to sign-in in the error handler. */
+export async function requireMember(deps: GuardDeps, request: Request): Promise<Principal> {
+  const principal = await findSessionPrincipal(deps, request);
+  if (!principal) throw new HttpError(401, "Sign in to continue.");
+  return principal;
+}
+
+export async function requireAdmin(deps: GuardDeps, request: Request): Promise<Principal> {
+  const principal = await requireMember(deps, request);
+  if (!isAdmin(principal)) throw new HttpError(403, "Only workspace admins can do this.");
+  return principal;
+}
+
+export function readBearer(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1] ?? null;
+}
+
+/** JSON API: a gateway API key in `Authorization: Bearer`. */
+export async function requireApiKey(deps: GuardDeps, request: Request): Promise<Principal> {
+  const key = readBearer(request);
+  const principal = key ? await validateApiKey(deps.database, key) : null;
+  if (!principal) {
+    throw new HttpError(401, key ? "The API key is unknown, revoked or expired." : "Send a gateway API key as Authorization: Bearer mgw_…", {
+      "www-authenticate": 'Bearer realm="mcp-gateway"',
+    });
+  }
+  return principal;
+}
+
+export async function requireApiAdmin(deps: GuardDeps, request: Request): Promise<Principal> {
+  const principal = await requireApiKey(deps, request);
+  if (!isAdmin(principal)) throw new HttpError(403, "This needs an API key of a workspace admin.");
+  return principal;
+}

@@ -1,0 +1,151 @@
+import { join, resolve } from "node:path";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export type DatabaseTarget =
+  | { kind: "sqlite"; path: string }
+  | { kind: "postgres"; url: string };
+
+export type Config = {
+  port: number;
+  host: string;
+  baseUrl: string;
+  /** False when BASE_URL was derived from HOST and PORT (then a port of 0 is fixed up after listen). */
+  baseUrlExplicit: boolean;
+  dataDir: string;
+  database: DatabaseTarget;
+  /** Base64 of 32 bytes; when absent a key file in dataDir is used. */
+  encryptionKey: string | null;
+  /** Older keys, still accepted for decryption while `rotate-key` rewraps rows. */
+  previousEncryptionKeys: string[];
+  logLevel: LogLevel;
+  /** Raw UPSTREAM_ALLOW; parsed by connections/url-policy. */
+  upstreamAllow: string;
+  /** Default deadline for one upstream tool call. */
+  callTimeoutMs: number;
+  /** Largest MCP request body the endpoint reads. */
+  maxBodyBytes: number;
+  /** Extra browser origins allowed to call the MCP endpoint. */
+  allowedOrigins: string[];
+};
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** The only reader of the environment. Lists every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+  const errors: string[] = [];
+
+  const port = readInteger(env, "PORT", 8787, 0, 65535, errors);
+  const host = env.HOST?.trim() || "127.0.0.1";
+  const dataDir = resolve(env.DATA_DIR?.trim() || "data");
+
+  let baseUrl = env.BASE_URL?.trim() || `http://${host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  try {
+    const parsed = new URL(baseUrl);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") errors.push(`BASE_URL must be an http(s) URL, got "${baseUrl}"`);
+    if (parsed.search || parsed.hash) errors.push("BASE_URL must not have a query or fragment");
+    baseUrl = parsed.origin + parsed.pathname.replace(/\/+$/, "");
+  } catch {
+    errors.push(`BASE_URL is not a URL: "${baseUrl}"`);
+  }
+
+  const database = readDatabase(env.DATABASE_URL?.trim(), dataDir, errors);
+
+  const encryptionKey = env.GATEWAY_ENCRYPTION_KEY?.trim() || null;
+  if (encryptionKey !== null) {
+    const bytes = decodeBase64(encryptionKey);
+    if (bytes === null || bytes.length !== 32) {
+      errors.push("GATEWAY_ENCRYPTION_KEY must be 32 bytes in base64 (make one with: openssl rand -base64 32)");
+    }
+  }
+
+  const previousEncryptionKeys = (env.GATEWAY_ENCRYPTION_KEY_PREVIOUS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const [i, key] of previousEncryptionKeys.entries()) {
+    const bytes = decodeBase64(key);
+    if (bytes === null || bytes.length !== 32) errors.push(`GATEWAY_ENCRYPTION_KEY_PREVIOUS entry ${i + 1} must be 32 bytes in base64`);
+  }
+
+  const logLevelRaw = (env.LOG_LEVEL?.trim() || "info").toLowerCase();
+  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {
+    errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`);
+  }
+
+  const callTimeoutMs = readInteger(env, "CALL_TIMEOUT_MS", 60_000, 100, 3_600_000, errors);
+  const maxBodyBytes = readInteger(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024, errors);
+
+  const allowedOrigins: string[] = [];
+  for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    try {
+      allowedOrigins.push(new URL(origin).origin);
+    } catch {
+      errors.push(`ALLOWED_ORIGINS has an entry that is not an origin: "${origin}"`);
+    }
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      port,
+      host,
+      baseUrl,
+      baseUrlExplicit: Boolean(env.BASE_URL?.trim()),
+      dataDir,
+      database: database!,
+      encryptionKey,
+      previousEncryptionKeys,
+      logLevel: logLevelRaw as LogLevel,
+      upstreamAllow: env.UPSTREAM_ALLOW?.trim() ?? "",
+      callTimeoutMs,
+      maxBodyBytes,
+      allowedOrigins,
+    },
+  };
+}
+
+function readInteger(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  errors: string[],
+): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    errors.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return value;
+}
+
+function readDatabase(raw: string | undefined, dataDir: string, errors: string[]): DatabaseTarget | null {
+  if (!raw) return { kind: "sqlite", path: join(dataDir, "gateway.db") };
+  if (raw.startsWith("postgres://") || raw.startsWith("postgresql://")) {
+    try {
+      new URL(raw);
+      return { kind: "postgres", url: raw };
+    } catch {
+      errors.push("DATABASE_URL looks like a postgres:// URL but does not parse");
+      return null;
+    }
+  }
+  if (raw.startsWith("sqlite:")) return { kind: "sqlite", path: resolve(raw.slice("sqlite:".length).replace(/^\/\//, "")) };
+  if (raw.includes("://")) {
+    errors.push("DATABASE_URL must be a SQLite file path (or sqlite:PATH) or a postgres:// URL");
+    return null;
+  }
+  return { kind: "sqlite", path: resolve(raw) };
+}
+
+function decodeBase64(value: string): Uint8Array | null {
+  try {
+    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}

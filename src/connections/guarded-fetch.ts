@@ -1,0 +1,85 @@
+import { isIP } from "node:net";
+import { checkUpstreamUrl, type Resolver, type UpstreamAllowList } from "./url-policy.ts";
+
+export class UpstreamUrlRefused extends Error {
+  override name = "UpstreamUrlRefused";
+
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export type GuardedFetchOptions = { allow: UpstreamAllowList; resolve?: Resolver; maxRedirects?: number };
+
+type Hop = { url: URL; method: string; headers: Headers; body: ArrayBuffer | null };
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "content-language", "content-location"];
+// A credential can ride in any header (connections with auth_kind "header"), and a session id
+// belongs to one server, so a redirect to another origin carries only these.
+const CROSS_ORIGIN_HEADERS = new Set(["accept", "accept-language", "user-agent", "mcp-protocol-version"]);
+
+export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
+  const maxRedirects = options.maxRedirects ?? 5;
+
+  async function guardedFetch(input: string | URL | Request, init?: BunFetchRequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    // Buffered so that a 307/308 can send it again; MCP request bodies are small JSON messages.
+    const body = request.body === null ? null : await request.arrayBuffer();
+    const headers = new Headers(request.headers);
+    let hop: Hop = { url: new URL(request.url), method: request.method, headers, body };
+    for (let redirects = 0; ; redirects++) {
+      const response = await sendChecked(hop, request.signal, init);
+      const location = response.headers.get("location");
+      if (!REDIRECT_STATUSES.has(response.status) || location === null || request.redirect === "manual") {
+        return presentAs(response, hop.url, redirects > 0);
+      }
+      await response.body?.cancel();
+      if (request.redirect === "error") throw new TypeError(`${hop.url.origin} answered with a redirect`);
+      if (redirects >= maxRedirects) throw new TypeError(`${hop.url.origin} redirected more than ${maxRedirects} times`);
+      hop = redirectHop(hop, response.status, new URL(location, hop.url));
+    }
+  }
+
+  // Connects to the address that was checked, never to a fresh DNS answer (DNS rebinding).
+  async function sendChecked(hop: Hop, signal: AbortSignal, init: BunFetchRequestInit | undefined): Promise<Response> {
+    signal.throwIfAborted();
+    const check = await checkUpstreamUrl(hop.url.href, options.allow, options.resolve);
+    if (!check.ok) throw new UpstreamUrlRefused(check.reason);
+    const address = check.addresses[0] as string;
+    const target = new URL(hop.url);
+    target.hostname = address.includes(":") ? `[${address}]` : address;
+    const headers = new Headers(hop.headers);
+    headers.set("host", hop.url.host);
+    const named = isIP(hop.url.hostname.replace(/^\[|\]$/g, "")) === 0;
+    // SNI and the certificate check use the name, although the socket goes to the IP.
+    const tls = hop.url.protocol === "https:" && named ? { ...init?.tls, serverName: hop.url.hostname } : init?.tls;
+    // A unix socket path would send the request somewhere no check has looked at.
+    const sent = { ...init, unix: undefined, method: hop.method, headers, body: hop.body, redirect: "manual" as const };
+    return fetch(target, { ...sent, signal, tls });
+  }
+
+  // preconnect would resolve and connect outside the checks, so it does nothing here.
+  return Object.assign(guardedFetch, { preconnect: (): void => {} });
+}
+
+function redirectHop(hop: Hop, status: number, next: URL): Hop {
+  const headers = new Headers(hop.headers);
+  let { method, body } = hop;
+  const keepsMethod = status === 307 || status === 308;
+  if (status === 303 ? method !== "GET" && method !== "HEAD" : !keepsMethod && method === "POST") {
+    method = "GET";
+    body = null;
+  }
+  if (next.origin !== hop.url.origin) {
+    body = null;
+    for (const name of [...headers.keys()]) if (!CROSS_ORIGIN_HEADERS.has(name)) headers.delete(name);
+  }
+  if (body === null) for (const name of BODY_HEADERS) headers.delete(name);
+  return { url: next, method, headers, body };
+}
+
+// The response came from an IP-addressed URL; callers should see the URL they asked for.
+function presentAs(response: Response, url: URL, redirected: boolean): Response {
+  return Object.defineProperties(response, { url: { value: url.href }, redirected: { value: redirected } });
+}

@@ -1,0 +1,124 @@
+import { Database as SQLite } from "bun:sqlite";
+import { SQL } from "bun";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { drizzle as drizzleSqlite, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
+import type { DatabaseTarget } from "../config.ts";
+import * as sqliteSchema from "./schema.sqlite.ts";
+import * as pgSchema from "./schema.pg.ts";
+import { pgMigrations, sqliteMigrations, type EmbeddedMigration } from "./migrations.gen.ts";
+
+/**
+ * Services are written once against the SQLite schema's types. The Postgres schema has the same
+ * tables, columns and JS types, so the same query-builder calls run on either dialect. Use only the
+ * builder calls both share (`await` a builder, `.returning()`, `onConflictDo…`), never `.run()`/`.get()`.
+ */
+export type Db = BunSQLiteDatabase<typeof sqliteSchema>;
+export type Tables = typeof sqliteSchema;
+
+export type Database = {
+  dialect: "sqlite" | "postgres";
+  db: Db;
+  t: Tables;
+  /** Runs `fn` atomically; every multi-row write goes through here. */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  return target.kind === "sqlite" ? openSqlite(target.path) : openPostgres(target.url);
+}
+
+function openSqlite(path: string): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const client = new SQLite(path, { create: true, strict: true });
+  client.run("PRAGMA journal_mode = WAL");
+  client.run("PRAGMA synchronous = NORMAL");
+  client.run("PRAGMA foreign_keys = ON");
+  client.run("PRAGMA busy_timeout = 5000");
+  const db = drizzleSqlite({ client, schema: sqliteSchema });
+  // What drizzle's migrate() does after reading the folder; the files are embedded instead.
+  const internals = db as unknown as DrizzleInternals;
+  internals.dialect.migrate(toMigrationMeta(sqliteMigrations), internals.session, {});
+
+  // bun:sqlite is synchronous and drizzle's SQLite transactions cannot span an `await`, so we hold
+  // one connection-wide transaction behind an async lock instead. Callers keep their bodies to
+  // database work so nothing else interleaves for long.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    dialect: "sqlite",
+    db,
+    t: sqliteSchema,
+    transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      const run = queue.then(async () => {
+        client.run("BEGIN IMMEDIATE");
+        try {
+          const result = await fn(db);
+          client.run("COMMIT");
+          return result;
+        } catch (error) {
+          client.run("ROLLBACK");
+          throw error;
+        }
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async ping() {
+      try {
+        client.query("SELECT 1").get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await queue;
+      client.close();
+    },
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const client = new SQL(url, { max: 10 });
+  const pg = drizzlePg({ client, schema: pgSchema });
+  const internals = pg as unknown as DrizzleInternals;
+  await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {});
+  const db = pg as unknown as Db;
+  return {
+    dialect: "postgres",
+    db,
+    t: pgSchema as unknown as Tables,
+    transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      return pg.transaction((tx) => fn(tx as unknown as Db));
+    },
+    async ping() {
+      try {
+        await pg.execute(sql`select 1`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+type DrizzleInternals = { dialect: { migrate(m: MigrationMeta[], session: unknown, config: object): unknown }; session: unknown };
+type MigrationMeta = { sql: string[]; bps: boolean; folderMillis: number; hash: string };
+
+// The same shape drizzle's readMigrationFiles() builds from the folder, built from embedded text.
+function toMigrationMeta(migrations: EmbeddedMigration[]): MigrationMeta[] {
+  return migrations.map((m) => ({
+    sql: m.sql.split("--> statement-breakpoint"),
+    bps: m.breakpoints,
+    folderMillis: m.when,
+    hash: createHash("sha256").update(m.sql).digest("hex"),
+  }));
+}

@@ -1,0 +1,151 @@
+import { bigint, boolean, index, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+
+// Keep column names and JS types identical to schema.sqlite.ts: services are written once against
+// this file's types and run on either dialect. Times are epoch milliseconds.
+
+export const workspaces = pgTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+});
+
+export const users = pgTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull().unique(),
+  name: text("name").notNull(),
+  passwordHash: text("password_hash"),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  disabledAt: bigint("disabled_at", { mode: "number" }),
+});
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("memberships_workspace_user").on(t.workspaceId, t.userId)],
+);
+
+export const sessions = pgTable("sessions", {
+  idHash: text("id_hash").primaryKey(),
+  userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
+});
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    secretHash: text("secret_hash").notNull().unique(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    lastUsedAt: bigint("last_used_at", { mode: "number" }),
+    expiresAt: bigint("expires_at", { mode: "number" }),
+    revokedAt: bigint("revoked_at", { mode: "number" }),
+  },
+  (t) => [index("api_keys_workspace").on(t.workspaceId)],
+);
+
+export const signInAttempts = pgTable("sign_in_attempts", {
+  email: text("email").primaryKey(),
+  failures: bigint("failures", { mode: "number" }).notNull(),
+  lastFailureAt: bigint("last_failure_at", { mode: "number" }).notNull(),
+});
+
+export const connections = pgTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "oauth"] }).notNull(),
+    authHeader: text("auth_header"),
+    status: text("status", { enum: ["connected", "needs_reauth", "error", "paused"] }).notNull(),
+    statusDetail: text("status_detail"),
+    consecutiveFailures: bigint("consecutive_failures", { mode: "number" }).notNull().default(0),
+    pausedUntil: bigint("paused_until", { mode: "number" }),
+    lastSyncedAt: bigint("last_synced_at", { mode: "number" }),
+    callTimeoutMs: bigint("call_timeout_ms", { mode: "number" }),
+    catalogId: text("catalog_id"),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("connections_workspace_name").on(t.workspaceId, t.name)],
+);
+
+export const credentials = pgTable("credentials", {
+  connectionId: text("connection_id").primaryKey().references(() => connections.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull(),
+  kind: text("kind", { enum: ["bearer", "header", "oauth"] }).notNull(),
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: bigint("key_version", { mode: "number" }).notNull(),
+  expiresAt: bigint("expires_at", { mode: "number" }),
+  updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+});
+
+export const tools = pgTable(
+  "tools",
+  {
+    connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    title: text("title"),
+    description: text("description"),
+    inputSchema: jsonb("input_schema").notNull(),
+    outputSchema: jsonb("output_schema"),
+    annotations: jsonb("annotations"),
+    enabled: boolean("enabled").notNull(),
+    definitionHash: text("definition_hash").notNull(),
+    seenAt: bigint("seen_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("tools_connection_name").on(t.connectionId, t.name)],
+);
+
+export const statusEvents = pgTable(
+  "status_events",
+  {
+    id: text("id").primaryKey(),
+    connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+    at: bigint("at", { mode: "number" }).notNull(),
+    fromStatus: text("from_status").notNull(),
+    toStatus: text("to_status").notNull(),
+    reason: text("reason"),
+  },
+  (t) => [index("status_events_connection").on(t.connectionId, t.at)],
+);
+
+export const accessLog = pgTable(
+  "access_log",
+  {
+    id: text("id").primaryKey(),
+    at: bigint("at", { mode: "number" }).notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    userId: text("user_id"),
+    apiKeyId: text("api_key_id"),
+    connectionName: text("connection_name"),
+    tool: text("tool").notNull(),
+    outcome: text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied"] }).notNull(),
+    latencyMs: bigint("latency_ms", { mode: "number" }).notNull(),
+    errorSummary: text("error_summary"),
+  },
+  (t) => [index("access_log_workspace_at").on(t.workspaceId, t.at)],
+);
+
+export const oauthFlows = pgTable("oauth_flows", {
+  stateHash: text("state_hash").primaryKey(),
+  workspaceId: text("workspace_id").notNull(),
+  connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+  userId: text("user_id"),
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: bigint("key_version", { mode: "number" }).notNull(),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
+});

@@ -1,0 +1,151 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Keep column names and JS types identical to schema.pg.ts: services are written once against
+// this file's types and run on either dialect. Times are epoch milliseconds.
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull().unique(),
+  name: text("name").notNull(),
+  passwordHash: text("password_hash"),
+  createdAt: integer("created_at").notNull(),
+  disabledAt: integer("disabled_at"),
+});
+
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("memberships_workspace_user").on(t.workspaceId, t.userId)],
+);
+
+export const sessions = sqliteTable("sessions", {
+  idHash: text("id_hash").primaryKey(),
+  userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    secretHash: text("secret_hash").notNull().unique(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_workspace").on(t.workspaceId)],
+);
+
+export const signInAttempts = sqliteTable("sign_in_attempts", {
+  email: text("email").primaryKey(),
+  failures: integer("failures").notNull(),
+  lastFailureAt: integer("last_failure_at").notNull(),
+});
+
+export const connections = sqliteTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "oauth"] }).notNull(),
+    authHeader: text("auth_header"),
+    status: text("status", { enum: ["connected", "needs_reauth", "error", "paused"] }).notNull(),
+    statusDetail: text("status_detail"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    pausedUntil: integer("paused_until"),
+    lastSyncedAt: integer("last_synced_at"),
+    callTimeoutMs: integer("call_timeout_ms"),
+    catalogId: text("catalog_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("connections_workspace_name").on(t.workspaceId, t.name)],
+);
+
+export const credentials = sqliteTable("credentials", {
+  connectionId: text("connection_id").primaryKey().references(() => connections.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull(),
+  kind: text("kind", { enum: ["bearer", "header", "oauth"] }).notNull(),
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: integer("key_version").notNull(),
+  expiresAt: integer("expires_at"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const tools = sqliteTable(
+  "tools",
+  {
+    connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    title: text("title"),
+    description: text("description"),
+    inputSchema: text("input_schema", { mode: "json" }).notNull(),
+    outputSchema: text("output_schema", { mode: "json" }),
+    annotations: text("annotations", { mode: "json" }),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    definitionHash: text("definition_hash").notNull(),
+    seenAt: integer("seen_at").notNull(),
+  },
+  (t) => [uniqueIndex("tools_connection_name").on(t.connectionId, t.name)],
+);
+
+export const statusEvents = sqliteTable(
+  "status_events",
+  {
+    id: text("id").primaryKey(),
+    connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+    at: integer("at").notNull(),
+    fromStatus: text("from_status").notNull(),
+    toStatus: text("to_status").notNull(),
+    reason: text("reason"),
+  },
+  (t) => [index("status_events_connection").on(t.connectionId, t.at)],
+);
+
+export const accessLog = sqliteTable(
+  "access_log",
+  {
+    id: text("id").primaryKey(),
+    at: integer("at").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    userId: text("user_id"),
+    apiKeyId: text("api_key_id"),
+    connectionName: text("connection_name"),
+    tool: text("tool").notNull(),
+    outcome: text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied"] }).notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    errorSummary: text("error_summary"),
+  },
+  (t) => [index("access_log_workspace_at").on(t.workspaceId, t.at)],
+);
+
+export const oauthFlows = sqliteTable("oauth_flows", {
+  stateHash: text("state_hash").primaryKey(),
+  workspaceId: text("workspace_id").notNull(),
+  connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+  userId: text("user_id"),
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: integer("key_version").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});

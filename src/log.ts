@@ -1,0 +1,32 @@
+import type { LogLevel } from "./config.ts";
+
+export type Logger = {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+};
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+// Defence in depth: no call site should ever pass a secret, but if one does, it is not written.
+const SECRET_FIELD = /authorization|cookie|password|secret|token|api[-_]?key|credential|ciphertext/i;
+
+/** JSON lines on `write` (stdout by default), one object a line. */
+export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(l), base: Record<string, unknown> = {}): Logger {
+  function emit(at: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    if (ORDER[at] < ORDER[level]) return;
+    const record: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg, ...base };
+    for (const [key, value] of Object.entries(fields ?? {})) {
+      record[key] = SECRET_FIELD.test(key) ? "[redacted]" : value instanceof Error ? value.message : value;
+    }
+    write(JSON.stringify(record) + "\n");
+  }
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+    child: (fields) => createLogger(level, write, { ...base, ...fields }),
+  };
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bun
+import { parseArgs } from "node:util";
+import { loadConfig, type Config } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { prepareDeps, startGateway, StartupError } from "./runtime.ts";
+import { setupOwner, findMemberByEmail } from "./auth/accounts.ts";
+import { createApiKey } from "./auth/api-keys.ts";
+import { rotateKey } from "./crypto/rotate-command.ts";
+
+const HELP = `mcp-gateway — one URL, one key, every MCP tool.
+
+Usage: mcp-gateway [command] [options]
+
+Commands:
+  serve                                    Start the gateway (the default).
+  setup --email E --password-stdin         Create the owner account and first workspace (only once).
+        [--workspace NAME]
+  keys create --email E --name N           Print a new API key for that user on stdout, nothing else.
+  rotate-key                               Re-encrypt every stored credential with a new key.
+  help, --help                             Show this help.
+
+Configuration comes from the environment; see README.md (PORT, HOST, BASE_URL, DATA_DIR,
+DATABASE_URL, GATEWAY_ENCRYPTION_KEY, LOG_LEVEL, UPSTREAM_ALLOW, …).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "serve";
+  if (command === "help" || argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const loaded = loadConfig(process.env);
+  if (!loaded.ok) {
+    process.stderr.write(`Configuration problems, fix these and start again:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n`);
+    return 2;
+  }
+  const config = loaded.config;
+  try {
+    switch (command) {
+      case "serve":
+        return await serve(config);
+      case "setup":
+        return await setup(config, argv.slice(1));
+      case "keys":
+        return await keys(config, argv.slice(1));
+      case "rotate-key":
+        return await rotateKey(config, (line) => process.stdout.write(line + "\n"));
+      default:
+        process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(error.message + "\n");
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function serve(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const gateway = await startGateway(config, log);
+  if (gateway.keySource.kind === "file" && gateway.keySource.created) {
+    log.warn(`created encryption key file ${gateway.keySource.path}; back it up: without it stored credentials cannot be read`);
+  }
+  log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
+  process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info("shutting down", { signal });
+      gateway.stop().then(resolve, resolve);
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+  return 0;
+}
+
+async function setup(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: "string" }, "password-stdin": { type: "boolean" }, workspace: { type: "string" } } });
+  if (!values.email || !values["password-stdin"]) {
+    process.stderr.write("Usage: mcp-gateway setup --email E --password-stdin [--workspace NAME]\n");
+    return 2;
+  }
+  const password = (await new Response(Bun.stdin.stream()).text()).replace(/\r?\n$/, "");
+  const { deps } = await prepareDeps(config, createLogger("warn", (l) => process.stderr.write(l)));
+  try {
+    const result = await setupOwner(deps.database, { email: values.email, password, workspaceName: values.workspace });
+    if (!result.ok) {
+      process.stderr.write(Object.values(result.errors).join("\n") + "\n");
+      return 1;
+    }
+    process.stderr.write(`Created owner ${values.email} and workspace.\n`);
+    return 0;
+  } finally {
+    await deps.database.close();
+  }
+}
+
+async function keys(config: Config, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { email: { type: "string" }, name: { type: "string" } } });
+  if (positionals[0] !== "create" || !values.email || !values.name) {
+    process.stderr.write("Usage: mcp-gateway keys create --email E --name N\n");
+    return 2;
+  }
+  const { deps } = await prepareDeps(config, createLogger("warn", (l) => process.stderr.write(l)));
+  try {
+    const member = await findMemberByEmail(deps.database, values.email);
+    if (!member) {
+      process.stderr.write(`No active user with email ${values.email}. Run setup first, or check the address.\n`);
+      return 1;
+    }
+    const result = await createApiKey(deps.database, { workspaceId: member.workspaceId, userId: member.userId, name: values.name });
+    if (!result.ok) {
+      process.stderr.write(Object.values(result.errors).join("\n") + "\n");
+      return 1;
+    }
+    process.stdout.write(result.key + "\n");
+    return 0;
+  } finally {
+    await deps.database.close();
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

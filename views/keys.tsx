@@ -1,0 +1,110 @@
+import type { ApiKeySummary } from "../src/auth/api-keys.ts";
+import { FieldError, Layout } from "./layout.tsx";
+import { formatTime } from "./format.ts";
+
+export type KeysPageProps = {
+  user: { email: string; role: string };
+  keys: ApiKeySummary[];
+  mcpUrl: string;
+  /** A key just made: shown once in place of the form. */
+  created?: { name: string; key: string };
+};
+
+export function KeysPage(props: KeysPageProps): JSX.Element {
+  return (
+    <Layout title="API keys" user={props.user} active="keys">
+      <h1>API keys</h1>
+      <p>
+        An MCP client uses one key to reach every tool at <code safe>{props.mcpUrl}</code>. A key is shown once, when it is made.
+      </p>
+      {props.created ? <NewKey name={props.created.name} apiKey={props.created.key} mcpUrl={props.mcpUrl} /> : <CreateKeyForm />}
+      <KeyList keys={props.keys} />
+    </Layout>
+  );
+}
+
+export function CreateKeyForm(props: { errors?: Record<string, string>; name?: string }): JSX.Element {
+  const errors = props.errors ?? {};
+  return (
+    <form id="create-key" method="post" action="/keys" hx-post="/keys" hx-target="this" hx-swap="outerHTML" class="card stack">
+      <h2>Create a key</h2>
+      <label for="key-name">Name</label>
+      <input id="key-name" name="name" required maxlength="64" placeholder="e.g. claude-code on my laptop" value={props.name ?? ""} aria-describedby="name-error" />
+      <FieldError errors={errors} field="name" />
+      <button type="submit">
+        Create key <span class="spinner htmx-indicator" aria-hidden="true"></span>
+      </button>
+    </form>
+  );
+}
+
+/** Shown once in place of the form; the list below refreshes through the redirect-free swap. */
+export function NewKey(props: { name: string; apiKey: string; mcpUrl: string }): JSX.Element {
+  const line = `claude mcp add --transport http gateway ${props.mcpUrl} --header "Authorization: Bearer ${props.apiKey}"`;
+  return (
+    <section id="create-key" class="card stack new-key" aria-live="polite">
+      <h2>
+        Key “<span safe>{props.name}</span>” created
+      </h2>
+      <p>Copy it now: it will not be shown again.</p>
+      <pre class="secret" id="new-key-value" safe>
+        {props.apiKey}
+      </pre>
+      <button type="button" data-copy="new-key-value">Copy key</button>
+      <p>Add the gateway to Claude Code:</p>
+      <pre id="new-key-line" safe>
+        {line}
+      </pre>
+      <button type="button" data-copy="new-key-line">Copy command</button>
+      <p>
+        <a href="/keys">Done</a>
+      </p>
+    </section>
+  );
+}
+
+export function KeyList(props: { keys: ApiKeySummary[] }): JSX.Element {
+  return (
+    <section id="key-list" class="card">
+      <h2>Your keys</h2>
+      {props.keys.length === 0 ? (
+        <p class="muted">No keys yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Key</th>
+              <th scope="col">Owner</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col"></th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.keys.map((k) => (
+              <tr id={`key-${k.id}`}>
+                <td safe>{k.name}</td>
+                <td>
+                  <code safe>{k.prefix}…</code>
+                </td>
+                <td safe>{k.userEmail}</td>
+                <td safe>{formatTime(k.createdAt)}</td>
+                <td safe>{k.lastUsedAt ? formatTime(k.lastUsedAt) : "never"}</td>
+                <td>
+                  {k.revokedAt ? (
+                    <span class="badge badge-muted">revoked</span>
+                  ) : (
+                    <form method="post" action={`/keys/${k.id}/revoke`} hx-post={`/keys/${k.id}/revoke`} hx-target="#key-list" hx-swap="outerHTML" hx-confirm="Revoke this key? Clients using it stop working at once.">
+                      <button type="submit" class="danger">Revoke</button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,46 @@
+
+export type NavItem = "connections" | "keys" | "log" | "settings";
+export type LayoutProps = { title: string; user?: { email: string; role: string } | null; active?: NavItem; children?: JSX.Element | JSX.Element[] | string };
+
+/** The page shell. Only our own script and stylesheet: the CSP allows nothing else. */
+export function Layout(props: LayoutProps): JSX.Element {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title safe>{props.title} · MCP Gateway</title>
+        <link rel="stylesheet" href="/assets/app.css" />
+        <script src="/assets/htmx.min.js" defer></script>
+      </head>
+      <body>
+        <header class="topbar">
+          <a class="brand" href="/">MCP Gateway</a>
+          {props.user ? (
+            <nav aria-label="Main">
+              <a href="/" aria-current={props.active === "connections" ? "page" : undefined}>Connections</a>
+              <a href="/keys" aria-current={props.active === "keys" ? "page" : undefined}>API keys</a>
+              <a href="/access-log" aria-current={props.active === "log" ? "page" : undefined}>Access log</a>
+              <form method="post" action="/sign-out" class="inline">
+                <button type="submit" class="link">Sign out <span class="muted" safe>({props.user.email})</span></button>
+              </form>
+            </nav>
+          ) : (
+            ""
+          )}
+        </header>
+        <main id="main">{props.children as "safe"}</main>
+      </body>
+    </html>
+  );
+}
+
+export function FieldError(props: { errors: Record<string, string>; field: string }): JSX.Element {
+  const message = props.errors[props.field];
+  if (!message) return "";
+  return (
+    <p class="field-error" id={`${props.field}-error`} role="alert" safe>
+      {message}
+    </p>
+  );
+}
