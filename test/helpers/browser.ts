@@ -1,0 +1,53 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+export const SCREENSHOT_DIR = join(import.meta.dir, "../../test-artifacts/screenshots");
+
+export type TestBrowser = {
+  browser: Browser;
+  /** A fresh context that can only reach loopback; every request it makes is recorded. */
+  newContext(): Promise<{ context: BrowserContext; page: Page; requests: string[]; consoleErrors: string[] }>;
+  screenshot(page: Page, name: string): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** Debian's chromium, driven by playwright-core (no browser download); playwright gives it a fresh profile. */
+export async function launchBrowser(): Promise<TestBrowser> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  return {
+    browser,
+    async newContext() {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+      await context.route(/^https?:\/\/(?!127\.0\.0\.1|localhost|\[::1\])/, (route) => route.abort());
+      const requests: string[] = [];
+      const consoleErrors: string[] = [];
+      context.on("request", (r) => requests.push(`${r.method()} ${r.url()}`));
+      const page = await context.newPage();
+      page.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
+      page.on("pageerror", (e) => consoleErrors.push(e.message));
+      return { context, page, requests, consoleErrors };
+    },
+    async screenshot(page, name) {
+      await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+    },
+    async close() {
+      await browser.close();
+    },
+  };
+}
