@@ -82,6 +82,34 @@ CREATE TABLE `oauth_flows` (
 	FOREIGN KEY (`connection_id`) REFERENCES `connections`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
+CREATE TABLE `scim_profiles` (
+	`user_id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`user_name` text NOT NULL,
+	`external_id` text,
+	`given_name` text,
+	`family_name` text,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `scim_profiles_workspace_user_name` ON `scim_profiles` (`workspace_id`,`user_name`);--> statement-breakpoint
+CREATE TABLE `scim_tokens` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`name` text NOT NULL,
+	`prefix` text NOT NULL,
+	`secret_hash` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`last_used_at` integer,
+	`revoked_at` integer,
+	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `scim_tokens_secret_hash_unique` ON `scim_tokens` (`secret_hash`);--> statement-breakpoint
+CREATE INDEX `scim_tokens_workspace` ON `scim_tokens` (`workspace_id`);--> statement-breakpoint
 CREATE TABLE `sessions` (
 	`id_hash` text PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,
@@ -96,6 +124,64 @@ CREATE TABLE `sign_in_attempts` (
 	`email` text PRIMARY KEY NOT NULL,
 	`failures` integer NOT NULL,
 	`last_failure_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `sso_flows` (
+	`state_hash` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`provider_id` text NOT NULL,
+	`purpose` text NOT NULL,
+	`user_id` text,
+	`ciphertext` text NOT NULL,
+	`key_version` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`provider_id`) REFERENCES `sso_providers`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE TABLE `sso_identities` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`user_id` text NOT NULL,
+	`provider_id` text NOT NULL,
+	`issuer` text NOT NULL,
+	`subject` text NOT NULL,
+	`validated_at` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`provider_id`) REFERENCES `sso_providers`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `sso_identities_issuer_subject` ON `sso_identities` (`issuer`,`subject`);--> statement-breakpoint
+CREATE INDEX `sso_identities_user` ON `sso_identities` (`user_id`);--> statement-breakpoint
+CREATE TABLE `sso_providers` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`name` text NOT NULL,
+	`issuer` text NOT NULL,
+	`client_id` text NOT NULL,
+	`ciphertext` text NOT NULL,
+	`key_version` integer NOT NULL,
+	`allowed_domain` text,
+	`groups_claim` text NOT NULL,
+	`role_mapping` text NOT NULL,
+	`status` text NOT NULL,
+	`approved_at` integer,
+	`approved_by` text,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `sso_providers_workspace_id_unique` ON `sso_providers` (`workspace_id`);--> statement-breakpoint
+CREATE TABLE `sso_refresh_tokens` (
+	`identity_id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`ciphertext` text NOT NULL,
+	`key_version` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`identity_id`) REFERENCES `sso_identities`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
 CREATE TABLE `status_events` (
@@ -130,7 +216,10 @@ CREATE TABLE `users` (
 	`name` text NOT NULL,
 	`password_hash` text,
 	`created_at` integer NOT NULL,
-	`disabled_at` integer
+	`disabled_at` integer,
+	`disabled_reason` text,
+	`source` text DEFAULT 'local' NOT NULL,
+	`last_sign_in_at` integer
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_email_unique` ON `users` (`email`);--> statement-breakpoint

@@ -16,6 +16,10 @@ export const users = pgTable("users", {
   passwordHash: text("password_hash"),
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
   disabledAt: bigint("disabled_at", { mode: "number" }),
+  /** Why disabled_at is set: "directory" (SCIM deactivated or deleted), "idp" (the IdP refused a refresh). */
+  disabledReason: text("disabled_reason", { enum: ["directory", "idp"] }),
+  source: text("source", { enum: ["local", "sso"] }).notNull().default("local"),
+  lastSignInAt: bigint("last_sign_in_at", { mode: "number" }),
 });
 
 export const memberships = pgTable(
@@ -149,3 +153,95 @@ export const oauthFlows = pgTable("oauth_flows", {
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
   expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
 });
+
+// Managed access (issue 7): the workspace's OpenID provider, pending sign-ins, linked identities,
+// SCIM. Every ciphertext column binds {table, "ciphertext", row id, workspace}; see crypto/rotate.ts.
+
+export const ssoProviders = pgTable("sso_providers", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().unique().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  issuer: text("issuer").notNull(),
+  clientId: text("client_id").notNull(),
+  /** The client secret, sealed. */
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: bigint("key_version", { mode: "number" }).notNull(),
+  allowedDomain: text("allowed_domain"),
+  groupsClaim: text("groups_claim").notNull(),
+  /** "group=role" lines, as the admin wrote them. */
+  roleMapping: text("role_mapping").notNull(),
+  status: text("status", { enum: ["pending", "active"] }).notNull(),
+  approvedAt: bigint("approved_at", { mode: "number" }),
+  approvedBy: text("approved_by"),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+});
+
+export const ssoFlows = pgTable("sso_flows", {
+  stateHash: text("state_hash").primaryKey(),
+  workspaceId: text("workspace_id").notNull(),
+  providerId: text("provider_id").notNull().references(() => ssoProviders.id, { onDelete: "cascade" }),
+  purpose: text("purpose", { enum: ["sign_in", "test"] }).notNull(),
+  /** The admin who started a test sign-in. */
+  userId: text("user_id"),
+  /** PKCE verifier and nonce, sealed. */
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: bigint("key_version", { mode: "number" }).notNull(),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
+});
+
+export const ssoIdentities = pgTable(
+  "sso_identities",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    providerId: text("provider_id").notNull().references(() => ssoProviders.id, { onDelete: "cascade" }),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    /** When the IdP last confirmed this identity (a sign-in or a refresh). */
+    validatedAt: bigint("validated_at", { mode: "number" }).notNull(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("sso_identities_issuer_subject").on(t.issuer, t.subject), index("sso_identities_user").on(t.userId)],
+);
+
+export const ssoRefreshTokens = pgTable("sso_refresh_tokens", {
+  identityId: text("identity_id").primaryKey().references(() => ssoIdentities.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull(),
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: bigint("key_version", { mode: "number" }).notNull(),
+  updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+});
+
+export const scimTokens = pgTable(
+  "scim_tokens",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    secretHash: text("secret_hash").notNull().unique(),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    lastUsedAt: bigint("last_used_at", { mode: "number" }),
+    revokedAt: bigint("revoked_at", { mode: "number" }),
+  },
+  (t) => [index("scim_tokens_workspace").on(t.workspaceId)],
+);
+
+/** What the directory told us about a user beyond users.email and users.name. */
+export const scimProfiles = pgTable(
+  "scim_profiles",
+  {
+    userId: text("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userName: text("user_name").notNull(),
+    externalId: text("external_id"),
+    givenName: text("given_name"),
+    familyName: text("family_name"),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("scim_profiles_workspace_user_name").on(t.workspaceId, t.userName)],
+);

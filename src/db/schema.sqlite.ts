@@ -16,6 +16,10 @@ export const users = sqliteTable("users", {
   passwordHash: text("password_hash"),
   createdAt: integer("created_at").notNull(),
   disabledAt: integer("disabled_at"),
+  /** Why disabled_at is set: "directory" (SCIM deactivated or deleted), "idp" (the IdP refused a refresh). */
+  disabledReason: text("disabled_reason", { enum: ["directory", "idp"] }),
+  source: text("source", { enum: ["local", "sso"] }).notNull().default("local"),
+  lastSignInAt: integer("last_sign_in_at"),
 });
 
 export const memberships = sqliteTable(
@@ -149,3 +153,95 @@ export const oauthFlows = sqliteTable("oauth_flows", {
   createdAt: integer("created_at").notNull(),
   expiresAt: integer("expires_at").notNull(),
 });
+
+// Managed access (issue 7): the workspace's OpenID provider, pending sign-ins, linked identities,
+// SCIM. Every ciphertext column binds {table, "ciphertext", row id, workspace}; see crypto/rotate.ts.
+
+export const ssoProviders = sqliteTable("sso_providers", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().unique().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  issuer: text("issuer").notNull(),
+  clientId: text("client_id").notNull(),
+  /** The client secret, sealed. */
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: integer("key_version").notNull(),
+  allowedDomain: text("allowed_domain"),
+  groupsClaim: text("groups_claim").notNull(),
+  /** "group=role" lines, as the admin wrote them. */
+  roleMapping: text("role_mapping").notNull(),
+  status: text("status", { enum: ["pending", "active"] }).notNull(),
+  approvedAt: integer("approved_at"),
+  approvedBy: text("approved_by"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const ssoFlows = sqliteTable("sso_flows", {
+  stateHash: text("state_hash").primaryKey(),
+  workspaceId: text("workspace_id").notNull(),
+  providerId: text("provider_id").notNull().references(() => ssoProviders.id, { onDelete: "cascade" }),
+  purpose: text("purpose", { enum: ["sign_in", "test"] }).notNull(),
+  /** The admin who started a test sign-in. */
+  userId: text("user_id"),
+  /** PKCE verifier and nonce, sealed. */
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: integer("key_version").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+export const ssoIdentities = sqliteTable(
+  "sso_identities",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    providerId: text("provider_id").notNull().references(() => ssoProviders.id, { onDelete: "cascade" }),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    /** When the IdP last confirmed this identity (a sign-in or a refresh). */
+    validatedAt: integer("validated_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("sso_identities_issuer_subject").on(t.issuer, t.subject), index("sso_identities_user").on(t.userId)],
+);
+
+export const ssoRefreshTokens = sqliteTable("sso_refresh_tokens", {
+  identityId: text("identity_id").primaryKey().references(() => ssoIdentities.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull(),
+  ciphertext: text("ciphertext").notNull(),
+  keyVersion: integer("key_version").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const scimTokens = sqliteTable(
+  "scim_tokens",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    secretHash: text("secret_hash").notNull().unique(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("scim_tokens_workspace").on(t.workspaceId)],
+);
+
+/** What the directory told us about a user beyond users.email and users.name. */
+export const scimProfiles = sqliteTable(
+  "scim_profiles",
+  {
+    userId: text("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userName: text("user_name").notNull(),
+    externalId: text("external_id"),
+    givenName: text("given_name"),
+    familyName: text("family_name"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("scim_profiles_workspace_user_name").on(t.workspaceId, t.userName)],
+);
