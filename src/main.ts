@@ -6,6 +6,7 @@ import { prepareDeps, startGateway, StartupError } from "./runtime.ts";
 import { setupOwner, findMemberByEmail } from "./auth/accounts.ts";
 import { createApiKey } from "./auth/api-keys.ts";
 import { rotateKey } from "./crypto/rotate-command.ts";
+import { KeyFileError } from "./crypto/key-file.ts";
 
 const HELP = `mcp-gateway — one URL, one key, every MCP tool.
 
@@ -44,13 +45,13 @@ async function main(argv: string[]): Promise<number> {
       case "keys":
         return await keys(config, argv.slice(1));
       case "rotate-key":
-        return await rotateKey(config, (line) => process.stdout.write(line + "\n"));
+        return await rotateKey(config, { out: (line) => process.stdout.write(line + "\n"), err: (line) => process.stderr.write(line + "\n") });
       default:
         process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
         return 2;
     }
   } catch (error) {
-    if (error instanceof StartupError) {
+    if (error instanceof StartupError || error instanceof KeyFileError) {
       process.stderr.write(error.message + "\n");
       return 1;
     }
@@ -64,9 +65,8 @@ async function serve(config: Config): Promise<number> {
   if (gateway.keySource.kind === "file" && gateway.keySource.created) {
     log.warn(`created encryption key file ${gateway.keySource.path}; back it up: without it stored credentials cannot be read`);
   }
-  log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
-  process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
-  await new Promise<void>((resolve) => {
+  // Handlers go in before the address is announced: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       log.info("shutting down", { signal });
       gateway.stop().then(resolve, resolve);
@@ -74,6 +74,9 @@ async function serve(config: Config): Promise<number> {
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
   });
+  log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
+  process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
+  await stopped;
   return 0;
 }
 

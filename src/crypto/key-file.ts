@@ -8,6 +8,14 @@ export type KeySource =
   | { kind: "env" }
   | { kind: "file"; path: string; created: boolean };
 
+/** The key file is unreadable or malformed: start-up stops with this message, never a stack trace. */
+export class KeyFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KeyFileError";
+  }
+}
+
 export function keyFilePath(dataDir: string): string {
   return join(dataDir, "encryption.key");
 }
@@ -27,8 +35,12 @@ export async function loadKeyring(config: Config): Promise<{ keyring: Keyring; s
   const path = keyFilePath(config.dataDir);
   let created = false;
   if (!existsSync(path)) {
-    mkdirSync(config.dataDir, { recursive: true });
-    writeKeyFile(path, [crypto.getRandomValues(new Uint8Array(32))]);
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+      writeKeyFile(path, [crypto.getRandomValues(new Uint8Array(32))]);
+    } catch (error) {
+      throw new KeyFileError(`Cannot create the key file ${path} (${(error as NodeJS.ErrnoException).code ?? error}): make DATA_DIR writable by this user, or set GATEWAY_ENCRYPTION_KEY.`);
+    }
     created = true;
   }
   const keys = readKeyFile(path);
@@ -43,11 +55,20 @@ export function readKeyFile(path: string): Uint8Array[] {
     .split("\n")
     .map((line) => line.trim())
     .filter(Boolean)
-    .map((line) => decodeBase64(line));
-  if (keys.length === 0 || keys.some((k) => k.length !== 32)) {
-    throw new Error(`${path} must hold one base64 32-byte key a line`);
+    .map((line) => decodeKey(line));
+  if (keys.length === 0 || keys.some((k) => k === null)) {
+    throw new KeyFileError(`${path} is not a key file (one base64 32-byte key a line): restore it from your backup, or stored credentials cannot be read.`);
   }
-  return keys;
+  return keys as Uint8Array[];
+}
+
+function decodeKey(line: string): Uint8Array | null {
+  try {
+    const key = decodeBase64(line);
+    return key.length === 32 ? key : null;
+  } catch {
+    return null;
+  }
 }
 
 export function writeKeyFile(path: string, keys: Uint8Array[]): void {
