@@ -11,12 +11,22 @@ import { assetRoutes } from "./web/assets.ts";
 import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
+import type { UpstreamPool } from "./gateway/upstream-pool.ts";
+import type { ToolIndex } from "./gateway/tool-index.ts";
+import type { AccessLogRecorder } from "./accesslog/recorder.ts";
+import type { McpEndpoint } from "./gateway/mcp-endpoint.ts";
+import { gatewayRoutes } from "./gateway/routes.ts";
+import { connectionRoutes } from "./connections/routes.ts";
 
 export type AppDeps = {
   config: Config;
   database: Database;
   keyring: Keyring;
   log: Logger;
+  pool: UpstreamPool;
+  toolIndex: ToolIndex;
+  accessLog: AccessLogRecorder;
+  mcp: McpEndpoint;
 };
 
 export type App = {
@@ -39,6 +49,8 @@ export function createApp(deps: AppDeps): App {
       const ok = await deps.database.ping();
       return Response.json({ ok, database: ok ? "reachable" : "unreachable" }, { status: ok ? 200 : 503 });
     })
+    .use(gatewayRoutes(deps))
+    .use(connectionRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
     .use(homeRoutes(deps));

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { parseUpstreamAllow, type UpstreamAllowList } from "./connections/url-policy.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -19,14 +20,16 @@ export type Config = {
   /** Older keys, still accepted for decryption while `rotate-key` rewraps rows. */
   previousEncryptionKeys: string[];
   logLevel: LogLevel;
-  /** Raw UPSTREAM_ALLOW; parsed by connections/url-policy. */
-  upstreamAllow: string;
+  /** Hosts and CIDRs an upstream may be on although private or loopback (UPSTREAM_ALLOW). */
+  upstreamAllow: UpstreamAllowList;
   /** Default deadline for one upstream tool call. */
   callTimeoutMs: number;
   /** Largest MCP request body the endpoint reads. */
   maxBodyBytes: number;
   /** Extra browser origins allowed to call the MCP endpoint. */
   allowedOrigins: string[];
+  /** How often an SSO member is re-checked at the identity provider with their refresh token. */
+  ssoRevalidateSeconds: number;
 };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -72,8 +75,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`);
   }
 
+  const allow = parseUpstreamAllow(env.UPSTREAM_ALLOW ?? "");
+  if (!allow.ok) errors.push(...allow.errors.map((e) => `UPSTREAM_ALLOW: ${e}`));
+
   const callTimeoutMs = readInteger(env, "CALL_TIMEOUT_MS", 60_000, 100, 3_600_000, errors);
   const maxBodyBytes = readInteger(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024, errors);
+  const ssoRevalidateSeconds = readInteger(env, "SSO_REVALIDATE_SECONDS", 900, 1, 86_400, errors);
 
   const allowedOrigins: string[] = [];
   for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -97,10 +104,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       encryptionKey,
       previousEncryptionKeys,
       logLevel: logLevelRaw as LogLevel,
-      upstreamAllow: env.UPSTREAM_ALLOW?.trim() ?? "",
+      upstreamAllow: allow.ok ? allow.allow : { hosts: new Set(), cidrs: [] },
       callTimeoutMs,
       maxBodyBytes,
       allowedOrigins,
+      ssoRevalidateSeconds,
     },
   };
 }

@@ -5,6 +5,10 @@ import { openDatabase } from "./db/client.ts";
 import { loadKeyring, type KeySource } from "./crypto/key-file.ts";
 import { findUnknownKeyVersions } from "./crypto/rotate.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { ToolIndex } from "./gateway/tool-index.ts";
+import { UpstreamPool } from "./gateway/upstream-pool.ts";
+import { AccessLogRecorder } from "./accesslog/recorder.ts";
+import { createMcpEndpoint, type McpEndpoint } from "./gateway/mcp-endpoint.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -18,7 +22,9 @@ export type Gateway = {
 export class StartupError extends Error {}
 
 /** Opens the database, checks the keys, and prepares the dependencies every command needs. */
-export async function prepareDeps(config: Config, log: Logger = createLogger(config.logLevel)): Promise<{ deps: AppDeps; keySource: KeySource }> {
+export type CoreDeps = Pick<AppDeps, "config" | "database" | "keyring" | "log">;
+
+export async function prepareDeps(config: Config, log: Logger = createLogger(config.logLevel)): Promise<{ deps: CoreDeps; keySource: KeySource }> {
   const { keyring, source } = await loadKeyring(config);
   const database = await openDatabase(config.database);
   const unknown = await findUnknownKeyVersions(database, keyring);
@@ -32,8 +38,26 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
   return { deps: { config, database, keyring, log }, keySource: source };
 }
 
+/** The long-lived parts of a serving gateway, wired to each other. */
+export function assembleDeps(core: CoreDeps): AppDeps {
+  const toolIndex = new ToolIndex(core.database);
+  const pool = new UpstreamPool({
+    database: core.database,
+    keyring: core.keyring,
+    allow: core.config.upstreamAllow,
+    log: core.log,
+  });
+  const accessLog = new AccessLogRecorder(core.database, core.log);
+  const deps: AppDeps = { ...core, toolIndex, pool, accessLog, mcp: null as unknown as McpEndpoint };
+  deps.mcp = createMcpEndpoint(deps);
+  toolIndex.subscribe((workspaceId) => deps.mcp.notifyToolsChanged(workspaceId));
+  return deps;
+}
+
 export async function startGateway(config: Config, log?: Logger): Promise<Gateway> {
-  const { deps, keySource } = await prepareDeps(config, log);
+  const { deps: core, keySource } = await prepareDeps(config, log);
+  const deps = assembleDeps(core);
+  deps.accessLog.start();
   let app: ReturnType<typeof createApp> | null = null;
   const server = Bun.serve({
     hostname: config.host,
@@ -55,6 +79,9 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
     stop() {
       stopping ??= (async () => {
         await server.stop(false);
+        await deps.mcp.close();
+        await deps.pool.closeAll();
+        await deps.accessLog.close();
         await deps.database.close();
       })();
       return stopping;

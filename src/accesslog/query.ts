@@ -1,0 +1,32 @@
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import type { Database, Tables } from "../db/client.ts";
+import type { Outcome } from "./recorder.ts";
+
+export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: string | null; apiKeyName: string | null };
+export type AccessLogFilter = { connection?: string; tool?: string; outcome?: Outcome; userId?: string; before?: string; limit?: number };
+
+export const OUTCOMES: Outcome[] = ["ok", "tool_error", "upstream_error", "denied"];
+
+/** Newest first; `before` is the id of the last row of the previous page (ids sort by time). */
+export async function listAccessLog(database: Database, workspaceId: string, filter: AccessLogFilter = {}): Promise<{ entries: AccessLogRow[]; next: string | null }> {
+  const { t } = database;
+  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
+  const conditions: (SQL | undefined)[] = [
+    eq(t.accessLog.workspaceId, workspaceId),
+    filter.connection ? eq(t.accessLog.connectionName, filter.connection) : undefined,
+    filter.tool ? eq(t.accessLog.tool, filter.tool) : undefined,
+    filter.outcome ? eq(t.accessLog.outcome, filter.outcome) : undefined,
+    filter.userId ? eq(t.accessLog.userId, filter.userId) : undefined,
+    filter.before ? lt(t.accessLog.id, filter.before) : undefined,
+  ];
+  const rows = await database.db
+    .select({ entry: t.accessLog, userEmail: t.users.email, apiKeyName: t.apiKeys.name })
+    .from(t.accessLog)
+    .leftJoin(t.users, eq(t.users.id, t.accessLog.userId))
+    .leftJoin(t.apiKeys, eq(t.apiKeys.id, t.accessLog.apiKeyId))
+    .where(and(...conditions))
+    .orderBy(desc(t.accessLog.id))
+    .limit(limit + 1);
+  const entries = rows.slice(0, limit).map((r) => ({ ...r.entry, userEmail: r.userEmail, apiKeyName: r.apiKeyName }));
+  return { entries, next: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
+}

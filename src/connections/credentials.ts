@@ -1,0 +1,66 @@
+import { eq } from "drizzle-orm";
+import type { Db, Database } from "../db/client.ts";
+import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
+
+/** What a connection authenticates upstream with. Never leaves the server. */
+export type UpstreamSecret =
+  | { kind: "bearer"; token: string }
+  | { kind: "header"; header: string; value: string }
+  | { kind: "oauth"; data: Record<string, unknown> };
+
+function binding(connectionId: string, workspaceId: string): SecretBinding {
+  return { table: "credentials", column: "ciphertext", rowId: connectionId, workspaceId };
+}
+
+export async function saveCredential(
+  tx: Db,
+  database: Database,
+  keyring: Keyring,
+  ids: { connectionId: string; workspaceId: string },
+  secret: UpstreamSecret,
+  expiresAt: number | null = null,
+  now = Date.now(),
+): Promise<void> {
+  const sealed = await encryptSecret(keyring, JSON.stringify(secret), binding(ids.connectionId, ids.workspaceId));
+  const row = { ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, kind: secret.kind, expiresAt, updatedAt: now };
+  await tx
+    .insert(database.t.credentials)
+    .values({ connectionId: ids.connectionId, workspaceId: ids.workspaceId, ...row })
+    .onConflictDoUpdate({ target: database.t.credentials.connectionId, set: row });
+}
+
+/** The decrypted secret, or null when the connection has none. Throws DecryptionError on a bad key. */
+export async function loadCredential(
+  database: Database,
+  keyring: Keyring,
+  ids: { connectionId: string; workspaceId: string },
+): Promise<UpstreamSecret | null> {
+  const [row] = await database.db.select().from(database.t.credentials).where(eq(database.t.credentials.connectionId, ids.connectionId));
+  if (!row || row.workspaceId !== ids.workspaceId) return null;
+  return JSON.parse(await decryptSecret(keyring, row.ciphertext, binding(ids.connectionId, ids.workspaceId))) as UpstreamSecret;
+}
+
+export async function deleteCredential(tx: Db, database: Database, connectionId: string): Promise<void> {
+  await tx.delete(database.t.credentials).where(eq(database.t.credentials.connectionId, connectionId));
+}
+
+/** Headers that carry a static secret upstream (OAuth tokens go through the SDK's auth provider). */
+export function credentialHeaders(secret: UpstreamSecret | null): Record<string, string> {
+  if (secret?.kind === "bearer") return { authorization: `Bearer ${secret.token}` };
+  if (secret?.kind === "header") return { [secret.header]: secret.value };
+  return {};
+}
+
+/** Upstreams sometimes echo what they were sent; no stored secret may travel on in an error. */
+export function redactSecret(text: string, secret: UpstreamSecret | null): string {
+  const values = secret?.kind === "bearer" ? [secret.token] : secret?.kind === "header" ? [secret.value] : [];
+  if (secret?.kind === "oauth") {
+    for (const key of ["access_token", "refresh_token", "client_secret"]) {
+      const found = JSON.stringify(secret.data).match(new RegExp(`"${key}":"([^"]+)"`));
+      if (found?.[1]) values.push(found[1]);
+    }
+  }
+  let result = text;
+  for (const value of values) if (value.length >= 4) result = result.split(value).join("[redacted]");
+  return result;
+}

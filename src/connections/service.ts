@@ -1,0 +1,268 @@
+import { and, eq } from "drizzle-orm";
+import type { AppDeps } from "../app.ts";
+import type { Principal } from "../auth/principal.ts";
+import { newId } from "../crypto/tokens.ts";
+import { checkConnectionName } from "./names.ts";
+import { checkUpstreamUrl } from "./url-policy.ts";
+import { deleteCredential, loadCredential, redactSecret, saveCredential, type UpstreamSecret } from "./credentials.ts";
+import { connectUpstream, describeUpstreamError } from "./upstream-client.ts";
+import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
+import type { ToolDefinition } from "./tool-defs.ts";
+import type { ConnectionMeta, ConnectionRow } from "../gateway/tool-index.ts";
+import { setConnectionStatus } from "./status.ts";
+
+export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
+
+export type AuthInput =
+  | { kind: "none" }
+  | { kind: "bearer"; token: string }
+  | { kind: "header"; header: string; value: string };
+
+export type AddConnectionInput = { name: string; url: string; auth: AuthInput; callTimeoutMs?: number | null; catalogId?: string | null };
+export type FieldErrors = Record<string, string>;
+export type AddConnectionResult =
+  | { ok: true; connection: ConnectionRow; tools: ToolDefinition[]; report: SyncReport }
+  | { ok: false; errors: FieldErrors };
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+// Headers the transport owns; a credential may not replace them.
+const RESERVED_HEADERS = new Set(["host", "content-length", "content-type", "accept", "connection", "transfer-encoding", "mcp-session-id", "mcp-protocol-version", "cookie"]);
+const CONTROL = /\p{Cc}/u;
+
+export function checkAuthInput(auth: AuthInput): FieldErrors {
+  const errors: FieldErrors = {};
+  if (auth.kind === "bearer") {
+    if (!auth.token.trim()) errors.token = "Paste the API key or token the server expects.";
+    else if (CONTROL.test(auth.token) || /\s/.test(auth.token.trim())) errors.token = "The token has spaces or control characters; paste it without them.";
+  } else if (auth.kind === "header") {
+    if (!HEADER_NAME.test(auth.header)) errors.header = "Give a header name such as X-API-Key (letters, digits and dashes).";
+    else if (RESERVED_HEADERS.has(auth.header.toLowerCase())) errors.header = `${auth.header} is set by the gateway itself; use another header.`;
+    if (!auth.value.trim()) errors.value = "Paste the header's value.";
+    else if (CONTROL.test(auth.value)) errors.value = "The value has control characters; paste it without them.";
+  } else if (auth.kind !== "none") {
+    errors.auth = "Choose an authentication: none, bearer token or custom header.";
+  }
+  return errors;
+}
+
+export function toSecret(auth: AuthInput): UpstreamSecret | null {
+  if (auth.kind === "bearer") return { kind: "bearer", token: auth.token.trim() };
+  if (auth.kind === "header") return { kind: "header", header: auth.header, value: auth.value.trim() };
+  return null;
+}
+
+export function checkCallTimeout(value: number | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return Number.isInteger(value) && value >= 1000 && value <= 3_600_000 ? null : "Use a whole number of milliseconds from 1000 to 3600000.";
+}
+
+/** Connects once with the given credential and lists the tools: proves URL and credential work. */
+async function probe(deps: ConnectionDeps, url: string, secret: UpstreamSecret | null): Promise<{ ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors }> {
+  const checked = await checkUpstreamUrl(url, deps.config.upstreamAllow);
+  if (!checked.ok) return { ok: false, errors: { url: checked.reason } };
+  try {
+    const client = await connectUpstream({ url: checked.url.toString(), secret, allow: deps.config.upstreamAllow });
+    try {
+      return { ok: true, tools: await discoverTools(client, deps.config.callTimeoutMs) };
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  } catch (error) {
+    const failure = describeUpstreamError(error);
+    const message = redactSecret(`The gateway could not use this server: ${failure.message}.`, secret);
+    return { ok: false, errors: failure.kind === "auth" ? { auth: message } : { url: message } };
+  }
+}
+
+export async function addConnection(deps: ConnectionDeps, principal: Principal, input: AddConnectionInput, now = Date.now()): Promise<AddConnectionResult> {
+  const { database } = deps;
+  const { t } = database;
+  const errors: FieldErrors = { ...checkAuthInput(input.auth) };
+  const nameError = checkConnectionName(input.name);
+  if (nameError) errors.name = nameError;
+  const timeoutError = checkCallTimeout(input.callTimeoutMs);
+  if (timeoutError) errors.callTimeoutMs = timeoutError;
+  if (!errors.name && (await findConnectionByName(deps, principal.workspaceId, input.name))) {
+    errors.name = `A connection named "${input.name}" exists already; names are the tool prefix and must be unique.`;
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+
+  const secret = toSecret(input.auth);
+  const probed = await probe(deps, input.url.trim(), secret);
+  if (!probed.ok) return probed;
+
+  const id = newId();
+  const row: ConnectionRow = {
+    id,
+    workspaceId: principal.workspaceId,
+    name: input.name,
+    url: new URL(input.url.trim()).toString(),
+    authKind: input.auth.kind,
+    authHeader: input.auth.kind === "header" ? input.auth.header : null,
+    status: "connected",
+    statusDetail: null,
+    consecutiveFailures: 0,
+    pausedUntil: null,
+    lastSyncedAt: now,
+    callTimeoutMs: input.callTimeoutMs ?? null,
+    catalogId: input.catalogId ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    const report = await database.transaction(async (tx) => {
+      await tx.insert(t.connections).values(row);
+      if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
+      return storeTools(tx, database, id, probed.tools, { now });
+    });
+    deps.toolIndex.changed(principal.workspaceId);
+    deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, tools: probed.tools.length });
+    return { ok: true, connection: row, tools: probed.tools, report };
+  } catch (error) {
+    // Two adds racing for one name: the unique index decides.
+    if (await findConnectionByName(deps, principal.workspaceId, input.name)) {
+      return { ok: false, errors: { name: `A connection named "${input.name}" exists already.` } };
+    }
+    throw error;
+  }
+}
+
+export async function findConnectionByName(deps: Pick<ConnectionDeps, "database">, workspaceId: string, name: string): Promise<ConnectionRow | null> {
+  const { t } = deps.database;
+  const [row] = await deps.database.db.select().from(t.connections).where(and(eq(t.connections.workspaceId, workspaceId), eq(t.connections.name, name)));
+  return row ?? null;
+}
+
+/** Loads by (workspace, id): another workspace's connection is simply not found. */
+export async function getConnection(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, id: string): Promise<ConnectionMeta | null> {
+  const index = await deps.toolIndex.get(workspaceId);
+  return index.connections.get(id) ?? null;
+}
+
+export async function listConnections(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string): Promise<ConnectionMeta[]> {
+  return [...(await deps.toolIndex.get(workspaceId)).connections.values()];
+}
+
+export type ToolRow = ToolDefinition & { enabled: boolean; exposedName: string };
+
+export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, connectionId: string): Promise<ToolRow[]> {
+  const index = await deps.toolIndex.get(workspaceId);
+  return [...index.routes.values()]
+    .filter((r) => r.connectionId === connectionId)
+    .map((r) => ({ ...r.definition, enabled: r.enabled, exposedName: r.exposedName }));
+}
+
+export type UpdateConnectionInput = { name?: string; url?: string; auth?: AuthInput; callTimeoutMs?: number | null };
+
+/** Renames, re-points or re-authorizes. A new URL or credential is proved before it is stored. */
+export async function updateConnection(
+  deps: ConnectionDeps,
+  principal: Principal,
+  id: string,
+  input: UpdateConnectionInput,
+  now = Date.now(),
+): Promise<{ ok: true; report: SyncReport | null } | { ok: false; errors: FieldErrors } | { ok: false; notFound: true }> {
+  const { database } = deps;
+  const { t } = database;
+  const current = await getConnection(deps, principal.workspaceId, id);
+  if (!current) return { ok: false, notFound: true };
+  const errors: FieldErrors = input.auth ? checkAuthInput(input.auth) : {};
+  if (input.name !== undefined && input.name !== current.name) {
+    const nameError = checkConnectionName(input.name);
+    if (nameError) errors.name = nameError;
+    else if (await findConnectionByName(deps, principal.workspaceId, input.name)) errors.name = `A connection named "${input.name}" exists already.`;
+  }
+  const timeoutError = checkCallTimeout(input.callTimeoutMs);
+  if (timeoutError) errors.callTimeoutMs = timeoutError;
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+
+  let probed: { ok: true; tools: ToolDefinition[] } | null = null;
+  const secret = input.auth ? toSecret(input.auth) : undefined;
+  if (input.url !== undefined || input.auth !== undefined) {
+    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId });
+    const result = await probe(deps, (input.url ?? current.url).trim(), useSecret);
+    if (!result.ok) return result;
+    probed = result;
+  }
+  const report = await database.transaction(async (tx) => {
+    await tx
+      .update(t.connections)
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.url !== undefined ? { url: new URL(input.url.trim()).toString() } : {}),
+        ...(input.auth ? { authKind: input.auth.kind, authHeader: input.auth.kind === "header" ? input.auth.header : null } : {}),
+        ...(input.callTimeoutMs !== undefined ? { callTimeoutMs: input.callTimeoutMs } : {}),
+        ...(probed ? { status: "connected" as const, statusDetail: null, consecutiveFailures: 0, pausedUntil: null, lastSyncedAt: now } : {}),
+        updatedAt: Math.max(now, current.updatedAt + 1),
+      })
+      .where(and(eq(t.connections.id, id), eq(t.connections.workspaceId, principal.workspaceId)));
+    if (secret !== undefined) {
+      if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
+      else await deleteCredential(tx, database, id);
+    }
+    return probed ? storeTools(tx, database, id, probed.tools, { now }) : null;
+  });
+  if (probed && current.status !== "connected") {
+    await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person");
+  }
+  deps.pool.drop(id);
+  deps.toolIndex.changed(principal.workspaceId);
+  return { ok: true, report };
+}
+
+/** Deletes the connection, its tools and its stored credential. */
+export async function deleteConnection(deps: ConnectionDeps, principal: Principal, id: string): Promise<boolean> {
+  const { t } = deps.database;
+  const removed = await deps.database.transaction(async (tx) => {
+    await tx.delete(t.credentials).where(and(eq(t.credentials.connectionId, id), eq(t.credentials.workspaceId, principal.workspaceId)));
+    return tx.delete(t.connections).where(and(eq(t.connections.id, id), eq(t.connections.workspaceId, principal.workspaceId))).returning({ id: t.connections.id });
+  });
+  if (removed.length === 0) return false;
+  deps.pool.drop(id);
+  deps.toolIndex.changed(principal.workspaceId);
+  deps.log.info("connection removed", { connectionId: id, workspaceId: principal.workspaceId });
+  return true;
+}
+
+/** Re-lists the upstream's tools now and reports what was added, removed and changed. */
+export async function syncConnection(
+  deps: ConnectionDeps,
+  workspaceId: string,
+  id: string,
+  now = Date.now(),
+): Promise<{ ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true }> {
+  const connection = await getConnection(deps, workspaceId, id);
+  if (!connection) return { ok: false, notFound: true };
+  let secret: UpstreamSecret | null = null;
+  try {
+    const pooled = await deps.pool.get(connection);
+    secret = pooled.secret;
+    const tools = await discoverTools(pooled.client, deps.config.callTimeoutMs);
+    const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now }));
+    await setConnectionStatus(deps, connection, "connected", null, { lastSyncedAt: now });
+    if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
+    return { ok: true, report };
+  } catch (error) {
+    deps.pool.drop(id);
+    const failure = describeUpstreamError(error);
+    const reason = redactSecret(failure.message, secret);
+    await setConnectionStatus(deps, connection, failure.kind === "auth" ? "needs_reauth" : "error", reason, {
+      consecutiveFailures: connection.consecutiveFailures + 1,
+    });
+    return { ok: false, error: `Sync failed: ${reason}.` };
+  }
+}
+
+export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, connectionId: string, toolName: string, enabled: boolean): Promise<boolean> {
+  const { t } = deps.database;
+  const connection = await getConnection(deps, workspaceId, connectionId);
+  if (!connection) return false;
+  const updated = await deps.database.db
+    .update(t.tools)
+    .set({ enabled })
+    .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName)))
+    .returning({ name: t.tools.name });
+  if (updated.length === 0) return false;
+  deps.toolIndex.changed(workspaceId);
+  return true;
+}

@@ -1,0 +1,158 @@
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  legacyStatelessFallback,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type McpHttpHandler,
+  type Server,
+} from "@modelcontextprotocol/server";
+import type { Principal } from "../auth/principal.ts";
+import { readBearer } from "../auth/guard.ts";
+import { validateApiKey } from "../auth/api-keys.ts";
+import { generateToken } from "../crypto/tokens.ts";
+import type { CallDeps } from "./call.ts";
+import { createGatewayServer } from "./mcp-server.ts";
+
+export const MCP_PATH = "/api/v1/mcp";
+export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
+
+const SESSION_IDLE_MS = 30 * 60_000;
+const MAX_SESSIONS_PER_KEY = 64;
+
+type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number };
+
+export type McpEndpoint = {
+  handle(request: Request): Promise<Response>;
+  /** Tell connected clients of a workspace that its tool list changed. */
+  notifyToolsChanged(workspaceId: string): void;
+  close(): Promise<void>;
+};
+
+/**
+ * The one MCP endpoint. Every request is authenticated with a gateway API key (a session id is
+ * never a credential). 2026-07-28 requests go to a per-workspace stateless handler; 2025 clients
+ * get sessions so they can hear list_changed — and a session id this replica does not know is
+ * served statelessly, so a load balancer may send the next request anywhere.
+ */
+export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
+  const { config } = deps;
+  const maxRequestBodySize = config.maxBodyBytes;
+  const modern = new Map<string, McpHttpHandler>();
+  const sessions = new Map<string, LegacySession>();
+  const principalOf = (auth: AuthInfo | undefined): Principal => auth?.extra?.principal as Principal;
+  const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo));
+  const stateless = legacyStatelessFallback(factory, undefined, { maxRequestBodySize });
+  const allowedOrigins = new Set([new URL(config.baseUrl).origin, ...config.allowedOrigins]);
+  const sweeper = setInterval(() => sweepSessions(), 60_000);
+
+  function handlerFor(workspaceId: string): McpHttpHandler {
+    let handler = modern.get(workspaceId);
+    if (!handler) {
+      handler = createMcpHandler(factory, { legacy: "reject", maxRequestBodySize, onerror: (e) => deps.log.debug("mcp handler", { error: e.message }) });
+      modern.set(workspaceId, handler);
+    }
+    return handler;
+  }
+
+  function sweepSessions(now = Date.now()): void {
+    for (const [id, session] of sessions) {
+      if (now - session.lastSeen > SESSION_IDLE_MS) {
+        sessions.delete(id);
+        void session.transport.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async function serveLegacy(request: Request, principal: Principal, authInfo: AuthInfo): Promise<Response> {
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId) {
+      const session = sessions.get(sessionId);
+      // Unknown here (another replica, or a restart): serve statelessly rather than break the client.
+      if (!session) return stateless(request, { authInfo });
+      if (session.principal.apiKeyId !== principal.apiKeyId) return jsonRpcError(404, -32001, "Session not found");
+      session.lastSeen = Date.now();
+      return session.transport.handleRequest(request, { authInfo });
+    }
+    const body = request.method === "POST" ? await request.clone().json().catch(() => undefined) : undefined;
+    if (request.method !== "POST" || !isInitializeRequest(body)) return stateless(request, { authInfo });
+    const own = [...sessions.values()].filter((s) => s.principal.apiKeyId === principal.apiKeyId);
+    if (own.length >= MAX_SESSIONS_PER_KEY) {
+      const oldest = own.sort((a, b) => a.lastSeen - b.lastSeen)[0]!;
+      for (const [id, s] of sessions) if (s === oldest) sessions.delete(id);
+      void oldest.transport.close().catch(() => undefined);
+    }
+    const server = createGatewayServer(deps, principal);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => generateToken(20),
+      maxRequestBodySize,
+      onsessioninitialized: (id) => void sessions.set(id, { transport, server, principal, lastSeen: Date.now() }),
+      onsessionclosed: (id) => void sessions.delete(id),
+    });
+    await server.connect(transport);
+    return transport.handleRequest(request, { authInfo });
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const origin = request.headers.get("origin");
+    if (origin !== null && !allowedOrigins.has(origin)) {
+      return jsonRpcError(403, -32000, "Forbidden: this Origin may not call the MCP endpoint (an operator can allow it with ALLOWED_ORIGINS).");
+    }
+    const cors = origin ? corsHeaders(origin) : {};
+    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+
+    const key = readBearer(request);
+    const principal = key ? await validateApiKey(deps.database, key) : null;
+    if (!principal) {
+      const metadata = `${config.baseUrl}${RESOURCE_METADATA_PATH}`;
+      const challenge = key ? `Bearer error="invalid_token", error_description="The API key is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;
+      return withHeaders(jsonRpcError(401, -32001, key ? "The API key is unknown, revoked or expired." : "Send a gateway API key: Authorization: Bearer mgw_…"), { "www-authenticate": challenge, ...cors });
+    }
+    const declared = Number(request.headers.get("content-length") ?? "0");
+    if (declared > maxRequestBodySize) return withHeaders(jsonRpcError(413, -32600, `Request body too large (limit ${maxRequestBodySize} bytes).`), cors);
+
+    const authInfo: AuthInfo = { token: principal.apiKeyId ?? "", clientId: principal.apiKeyId ?? principal.userId, scopes: [], extra: { principal } };
+    const response = (await isLegacyRequest(request, undefined, { maxRequestBodySize }))
+      ? await serveLegacy(request, principal, authInfo)
+      : await handlerFor(principal.workspaceId).fetch(request, { authInfo });
+    return withHeaders(response, cors);
+  }
+
+  function corsHeaders(origin: string): Record<string, string> {
+    return {
+      "access-control-allow-origin": origin,
+      "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+      "access-control-allow-headers": "authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id",
+      "access-control-expose-headers": "mcp-session-id, www-authenticate",
+      vary: "Origin",
+    };
+  }
+
+  return {
+    handle,
+    notifyToolsChanged(workspaceId) {
+      modern.get(workspaceId)?.notify.toolsChanged();
+      for (const session of sessions.values()) {
+        if (session.principal.workspaceId === workspaceId) void session.server.sendToolListChanged().catch(() => undefined);
+      }
+    },
+    async close() {
+      clearInterval(sweeper);
+      await Promise.all([...modern.values()].map((h) => h.close()));
+      await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
+      sessions.clear();
+    },
+  };
+}
+
+function jsonRpcError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: "2.0", id: null, error: { code, message } }, { status });
+}
+
+function withHeaders(response: Response, headers: Record<string, string>): Response {
+  if (Object.keys(headers).length === 0) return response;
+  const copy = new Response(response.body, response);
+  for (const [name, value] of Object.entries(headers)) copy.headers.set(name, value);
+  return copy;
+}

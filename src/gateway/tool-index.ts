@@ -1,0 +1,104 @@
+import { eq, inArray } from "drizzle-orm";
+import type { Tool } from "@modelcontextprotocol/server";
+import type { Database } from "../db/client.ts";
+import type { Tables } from "../db/client.ts";
+import { exposeToolName } from "../connections/names.ts";
+import type { ToolDefinition } from "../connections/tool-defs.ts";
+
+export type ConnectionRow = Tables["connections"]["$inferSelect"];
+export type ConnectionMeta = ConnectionRow & { toolCount: number; enabledToolCount: number };
+
+export type RoutedTool = {
+  exposedName: string;
+  connectionId: string;
+  connectionName: string;
+  definition: ToolDefinition;
+  enabled: boolean;
+};
+
+export type WorkspaceIndex = {
+  /** Enabled upstream tools as clients see them, ready to send. */
+  listed: Tool[];
+  /** Every known tool by exposed name, disabled ones included (so a call can say why it is refused). */
+  routes: Map<string, RoutedTool>;
+  connections: Map<string, ConnectionMeta>;
+};
+
+/**
+ * The per-workspace tool list, held in memory and built from the database only: tools/list never
+ * waits on an upstream. Rebuilt on the next read after a change.
+ */
+export class ToolIndex {
+  private readonly cache = new Map<string, { generation: number; index: Promise<WorkspaceIndex> }>();
+  private readonly generations = new Map<string, number>();
+  private readonly listeners = new Set<(workspaceId: string) => void>();
+
+  constructor(private readonly database: Database) {}
+
+  get(workspaceId: string): Promise<WorkspaceIndex> {
+    const generation = this.generations.get(workspaceId) ?? 0;
+    const cached = this.cache.get(workspaceId);
+    if (cached && cached.generation === generation) return cached.index;
+    const index = buildIndex(this.database, workspaceId);
+    this.cache.set(workspaceId, { generation, index });
+    index.catch(() => this.cache.delete(workspaceId));
+    return index;
+  }
+
+  /** Status or metadata changed: rebuild quietly. */
+  refresh(workspaceId: string): void {
+    this.generations.set(workspaceId, (this.generations.get(workspaceId) ?? 0) + 1);
+  }
+
+  /** The tool list changed: rebuild and tell connected clients. */
+  changed(workspaceId: string): void {
+    this.refresh(workspaceId);
+    for (const listener of this.listeners) listener(workspaceId);
+  }
+
+  subscribe(listener: (workspaceId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+async function buildIndex(database: Database, workspaceId: string): Promise<WorkspaceIndex> {
+  const { t } = database;
+  const connections = await database.db.select().from(t.connections).where(eq(t.connections.workspaceId, workspaceId)).orderBy(t.connections.name);
+  const tools = connections.length === 0
+    ? []
+    : await database.db.select().from(t.tools).where(inArray(t.tools.connectionId, connections.map((c) => c.id))).orderBy(t.tools.name);
+  const metas = new Map<string, ConnectionMeta>(connections.map((c) => [c.id, { ...c, toolCount: 0, enabledToolCount: 0 }]));
+  const routes = new Map<string, RoutedTool>();
+  const listed: Tool[] = [];
+  for (const row of tools) {
+    const meta = metas.get(row.connectionId);
+    if (!meta) continue;
+    meta.toolCount++;
+    const exposedName = exposeToolName(meta.name, row.name);
+    const definition: ToolDefinition = {
+      name: row.name,
+      title: row.title,
+      description: row.description,
+      inputSchema: row.inputSchema as Record<string, unknown>,
+      outputSchema: row.outputSchema as Record<string, unknown> | null,
+      annotations: row.annotations as Record<string, unknown> | null,
+    };
+    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, enabled: row.enabled });
+    if (!row.enabled) continue;
+    meta.enabledToolCount++;
+    listed.push(toListedTool(exposedName, definition));
+  }
+  return { listed, routes, connections: metas };
+}
+
+function toListedTool(exposedName: string, def: ToolDefinition): Tool {
+  return {
+    name: exposedName,
+    ...(def.title ? { title: def.title } : {}),
+    ...(def.description ? { description: def.description } : {}),
+    inputSchema: def.inputSchema as Tool["inputSchema"],
+    ...(def.outputSchema ? { outputSchema: def.outputSchema as Tool["outputSchema"] } : {}),
+    ...(def.annotations ? { annotations: def.annotations } : {}),
+  };
+}

@@ -1,0 +1,46 @@
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+
+export type Era = "2026-07-28" | "2025-11-25" | "2025-06-18" | "2025-03-26";
+export const ERAS: Era[] = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"];
+
+/** The real SDK client against the gateway, negotiating the given protocol revision. */
+export async function connectClient(
+  gatewayUrl: string,
+  key: string,
+  era: Era = "2026-07-28",
+  options: { onToolsChanged?: () => void } = {},
+): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${gatewayUrl}/api/v1/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${key}` } },
+  });
+  const client = new Client(
+    { name: "test-client", version: "1.0.0" },
+    {
+      ...(era === "2026-07-28" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : { supportedProtocolVersions: [era] }),
+      ...(options.onToolsChanged ? { listChanged: { tools: { autoRefresh: false, onChanged: () => options.onToolsChanged?.() } } } : {}),
+    } as ConstructorParameters<typeof Client>[1],
+  );
+  await client.connect(transport);
+  return client;
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function api(gatewayUrl: string, key: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const response = await fetch(`${gatewayUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  };
+}
