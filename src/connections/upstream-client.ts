@@ -1,6 +1,7 @@
 import { Client, SdkError, SdkErrorCode, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, ProtocolError, type OAuthClientProvider } from "@modelcontextprotocol/client";
 import { createGuardedFetch, UpstreamUrlRefused } from "./guarded-fetch.ts";
 import type { UpstreamAllowList } from "./url-policy.ts";
+import { DecryptionError } from "../crypto/encryption.ts";
 import { credentialHeaders, type UpstreamSecret } from "./credentials.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
@@ -97,6 +98,9 @@ export type UpstreamFailure = {
 export function describeUpstreamError(error: unknown): UpstreamFailure {
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof UpstreamUrlRefused) return { kind: "refused_url", message: error.reason, notSent: true };
+  if (error instanceof DecryptionError) {
+    return { kind: "auth", message: "the stored credential could not be decrypted (a different encryption key, or a tampered row); re-authorize the connection", notSent: true };
+  }
   if (error instanceof ResponseTooLarge || (error instanceof Error && error.cause instanceof ResponseTooLarge)) {
     return { kind: "too_large", message: new ResponseTooLarge().message, notSent: false };
   }

@@ -44,7 +44,8 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
   const principalOf = (auth: AuthInfo | undefined): Principal => auth?.extra?.principal as Principal;
   const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo));
   const stateless = legacyStatelessFallback(factory, undefined, { maxRequestBodySize });
-  const allowedOrigins = new Set([new URL(config.baseUrl).origin, ...config.allowedOrigins]);
+  // Read per request: with PORT=0 the base URL is only known after listening.
+  const isAllowedOrigin = (origin: string): boolean => origin === new URL(config.baseUrl).origin || config.allowedOrigins.includes(origin);
   const sweeper = setInterval(() => sweepSessions(), 60_000);
 
   function handlerFor(workspaceId: string): McpHttpHandler {
@@ -96,7 +97,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
 
   async function handle(request: Request): Promise<Response> {
     const origin = request.headers.get("origin");
-    if (origin !== null && !allowedOrigins.has(origin)) {
+    if (origin !== null && !isAllowedOrigin(origin)) {
       return jsonRpcError(403, -32000, "Forbidden: this Origin may not call the MCP endpoint (an operator can allow it with ALLOWED_ORIGINS).");
     }
     const cors = origin ? corsHeaders(origin) : {};
