@@ -3,7 +3,9 @@
 FROM oven/bun:1.4 AS build
 WORKDIR /src
 COPY package.json bun.lock ./
-RUN bun install --frozen-lockfile --ignore-scripts
+# The build needs only the runtime dependencies (bun's bundler does the rest); none of them has an
+# install script that matters, so scripts stay off.
+RUN bun install --frozen-lockfile --ignore-scripts --production
 COPY . .
 RUN bun run build
 
