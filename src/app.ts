@@ -6,6 +6,7 @@ import type { Keyring } from "./crypto/encryption.ts";
 import type { Logger } from "./log.ts";
 import { authRoutes } from "./auth/routes.tsx";
 import { keysRoutes } from "./auth/keys-routes.tsx";
+import { managedAccessRoutes } from "./auth/managed-access.ts";
 import { homeRoutes } from "./web/home-routes.tsx";
 import { assetRoutes } from "./web/assets.ts";
 import { handleError } from "./web/errors.tsx";
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps): App {
     .use(connectionRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
+    .use(managedAccessRoutes(deps))
     .use(homeRoutes(deps));
 
   return {

@@ -21,6 +21,11 @@ export function Layout(props: LayoutProps): JSX.Element {
               <a href="/" aria-current={props.active === "connections" ? "page" : undefined}>Connections</a>
               <a href="/keys" aria-current={props.active === "keys" ? "page" : undefined}>API keys</a>
               <a href="/access-log" aria-current={props.active === "log" ? "page" : undefined}>Access log</a>
+              {props.user.role === "owner" || props.user.role === "admin" ? (
+                <a href="/settings" aria-current={props.active === "settings" ? "page" : undefined}>Settings</a>
+              ) : (
+                ""
+              )}
               <form method="post" action="/sign-out" class="inline">
                 <button type="submit" class="link">Sign out <span class="muted" safe>({props.user.email})</span></button>
               </form>

@@ -1,11 +1,14 @@
 import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
+import type { Keyring } from "../crypto/encryption.ts";
+import type { Logger } from "../log.ts";
 import { HttpError } from "../web/http.ts";
 import { validateApiKey } from "./api-keys.ts";
 import { isAdmin, type Principal } from "./principal.ts";
 import { validateSessionToken } from "./sessions.ts";
+import { revalidateSsoMember } from "./sso/revalidate.ts";
 
-type GuardDeps = { config: Config; database: Database };
+type GuardDeps = { config: Config; database: Database; keyring: Keyring; log: Logger };
 
 export function sessionCookieName(config: Config): string {
   // __Host- needs Secure, which needs https.
@@ -33,7 +36,9 @@ export async function findSessionPrincipal(deps: GuardDeps, request: Request): P
   const token = readSessionToken(deps.config, request);
   if (!token) return null;
   const session = await validateSessionToken(deps.database, token);
-  return session?.principal ?? null;
+  if (!session) return null;
+  // An SSO member is re-checked at the IdP now and then; a refusal ends the session here.
+  return (await revalidateSsoMember(deps, session.principal.userId)) ? session.principal : null;
 }
 
 /** Dashboard pages: a 401 here becomes a redirect to sign-in in the error handler. */
@@ -55,10 +60,16 @@ export function readBearer(request: Request): string | null {
   return match?.[1] ?? null;
 }
 
+/** Whose key this is, or null: unknown, revoked, expired, or its SSO member was just refused by the IdP. */
+export async function findApiKeyPrincipal(deps: GuardDeps, key: string): Promise<Principal | null> {
+  const principal = await validateApiKey(deps.database, key);
+  return principal && (await revalidateSsoMember(deps, principal.userId)) ? principal : null;
+}
+
 /** JSON API: a gateway API key in `Authorization: Bearer`. */
 export async function requireApiKey(deps: GuardDeps, request: Request): Promise<Principal> {
   const key = readBearer(request);
-  const principal = key ? await validateApiKey(deps.database, key) : null;
+  const principal = key ? await findApiKeyPrincipal(deps, key) : null;
   if (!principal) {
     throw new HttpError(401, key ? "The API key is unknown, revoked or expired." : "Send a gateway API key as Authorization: Bearer mgw_…", {
       "www-authenticate": 'Bearer realm="mcp-gateway"',

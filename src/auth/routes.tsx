@@ -6,9 +6,14 @@ import { isSetupDone, setupOwner, verifyMemberPassword } from "./accounts.ts";
 import { clearSessionCookie, findSessionPrincipal, readSessionToken, sessionCookie } from "./guard.ts";
 import { clearSignInFailures, recordSignInFailure, signInWaitMs } from "./rate-limit.ts";
 import { createSession, invalidateSession } from "./sessions.ts";
+import { findActiveSsoProvider } from "./sso/providers.ts";
 
 export function authRoutes(deps: AppDeps): AnyElysia {
   const { database, config, log } = deps;
+  const ssoChoices = async (): Promise<{ name: string; href: string }[]> => {
+    const provider = await findActiveSsoProvider(database);
+    return provider ? [{ name: provider.name, href: "/sso/start" }] : [];
+  };
   return new Elysia({ name: "auth" })
     .get("/setup", async ({ request }) => {
       if (await isSetupDone(database)) return redirect(request, "/sign-in");
@@ -30,13 +35,13 @@ export function authRoutes(deps: AppDeps): AnyElysia {
     .get("/sign-in", async ({ request }) => {
       if (!(await isSetupDone(database))) return redirect(request, "/setup");
       if (await findSessionPrincipal(deps, request)) return redirect(request, "/");
-      return htmlResponse(<SignInPage />);
+      return htmlResponse(<SignInPage sso={await ssoChoices()} />);
     })
     .post("/sign-in", async ({ request }) => {
       const form = await readForm(request);
       const email = form.email ?? "";
       const render = async (errors: Record<string, string>, status: number): Promise<Response> =>
-        htmlResponse(isHtmx(request) ? <SignInForm email={email} errors={errors} /> : <SignInPage email={email} errors={errors} />, status);
+        htmlResponse(isHtmx(request) ? <SignInForm email={email} errors={errors} /> : <SignInPage email={email} errors={errors} sso={await ssoChoices()} />, status);
 
       const waitMs = await signInWaitMs(database, email);
       if (waitMs > 0) {

@@ -18,6 +18,8 @@ export async function createSession(
   const token = generateToken(24);
   const expiresAt = now + SESSION_TTL_MS;
   await database.db.insert(database.t.sessions).values({ idHash: hashToken(token), userId, workspaceId, createdAt: now, expiresAt });
+  // Every sign-in (password or SSO) makes a session: the members list shows when.
+  await database.db.update(database.t.users).set({ lastSignInAt: now }).where(eq(database.t.users.id, userId));
   return { token, expiresAt };
 }
 

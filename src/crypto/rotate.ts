@@ -16,6 +16,21 @@ function sealedRows(database: Database) {
       load: (db: Database["db"]) => db.select({ rowId: t.oauthFlows.stateHash, workspaceId: t.oauthFlows.workspaceId, ciphertext: t.oauthFlows.ciphertext, keyVersion: t.oauthFlows.keyVersion }).from(t.oauthFlows),
       save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.oauthFlows).set({ ciphertext, keyVersion }).where(eq(t.oauthFlows.stateHash, rowId)),
     },
+    {
+      table: "sso_providers",
+      load: (db: Database["db"]) => db.select({ rowId: t.ssoProviders.id, workspaceId: t.ssoProviders.workspaceId, ciphertext: t.ssoProviders.ciphertext, keyVersion: t.ssoProviders.keyVersion }).from(t.ssoProviders),
+      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.ssoProviders).set({ ciphertext, keyVersion }).where(eq(t.ssoProviders.id, rowId)),
+    },
+    {
+      table: "sso_flows",
+      load: (db: Database["db"]) => db.select({ rowId: t.ssoFlows.stateHash, workspaceId: t.ssoFlows.workspaceId, ciphertext: t.ssoFlows.ciphertext, keyVersion: t.ssoFlows.keyVersion }).from(t.ssoFlows),
+      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.ssoFlows).set({ ciphertext, keyVersion }).where(eq(t.ssoFlows.stateHash, rowId)),
+    },
+    {
+      table: "sso_refresh_tokens",
+      load: (db: Database["db"]) => db.select({ rowId: t.ssoRefreshTokens.identityId, workspaceId: t.ssoRefreshTokens.workspaceId, ciphertext: t.ssoRefreshTokens.ciphertext, keyVersion: t.ssoRefreshTokens.keyVersion }).from(t.ssoRefreshTokens),
+      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.ssoRefreshTokens).set({ ciphertext, keyVersion }).where(eq(t.ssoRefreshTokens.identityId, rowId)),
+    },
   ];
 }
 

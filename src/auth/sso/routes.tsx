@@ -1,0 +1,68 @@
+import { Elysia, type AnyElysia } from "elysia";
+import type { AppDeps } from "../../app.ts";
+import { ErrorPage } from "../../../views/auth.tsx";
+import { SsoTestResultPage } from "../../../views/settings.tsx";
+import { HttpError, htmlResponse } from "../../web/http.ts";
+import { findSessionPrincipal, sessionCookie } from "../guard.ts";
+import { isAdmin } from "../principal.ts";
+import { createSession } from "../sessions.ts";
+import { beginAuthorization, finishAuthorization, ssoStateCookie } from "./authorize.ts";
+import { approveSsoProvider, findActiveSsoProvider } from "./providers.ts";
+import { checkIdentity, signInWithSso } from "./sign-in.ts";
+
+/** /sso/start sends a member to the active provider; /sso/callback signs them in (or finishes an admin's test). */
+export function ssoRoutes(deps: AppDeps): AnyElysia {
+  const { config, database, log } = deps;
+  const refuse = (status: number, message: string): Response => {
+    const response = htmlResponse(<ErrorPage status={status} message={message} signedIn={false} />, status);
+    response.headers.append("set-cookie", ssoStateCookie(config, null));
+    return response;
+  };
+
+  return new Elysia({ name: "sso" })
+    .get("/sso/start", async () => {
+      const provider = await findActiveSsoProvider(database);
+      if (!provider) throw new HttpError(404, "Single sign-on is not set up on this gateway.");
+      const begun = await beginAuthorization(deps, provider, "sign_in", null);
+      if (!begun.ok) {
+        log.warn("sso start failed", { reason: begun.reason });
+        throw new HttpError(502, `${provider.name} cannot be reached right now. Try again, or sign in with a password.`);
+      }
+      return new Response(null, { status: 303, headers: { location: begun.url.href, "set-cookie": ssoStateCookie(config, begun.state), "cache-control": "no-store" } });
+    })
+    .get("/sso/callback", async ({ request }) => {
+      const finished = await finishAuthorization(deps, request);
+      if (!finished.ok) {
+        log.info("sso sign-in refused", { reason: finished.reason });
+        return refuse(finished.status, finished.reason);
+      }
+      const { flow, provider, identity, refreshToken } = finished;
+
+      if (flow.purpose === "test") {
+        const principal = await findSessionPrincipal(deps, request);
+        if (!principal || !isAdmin(principal) || principal.userId !== flow.userId || principal.workspaceId !== provider.workspaceId) {
+          return refuse(403, "Finish the test sign-in in the browser session of the admin who started it.");
+        }
+        const check = checkIdentity(provider, identity);
+        if (check.ok) await approveSsoProvider(database, provider.id, principal.userId);
+        log.info("sso test sign-in", { providerId: provider.id, ok: check.ok });
+        const result = check.ok ? { ok: true as const, email: check.email, groups: check.groups, role: check.role, refreshToken: refreshToken !== null } : check;
+        const response = htmlResponse(<SsoTestResultPage user={principal} providerName={provider.name} result={result} />, check.ok ? 200 : 403);
+        response.headers.append("set-cookie", ssoStateCookie(config, null));
+        return response;
+      }
+
+      if (provider.status !== "active") return refuse(403, "Single sign-on is not switched on for this workspace.");
+      const result = await signInWithSso(deps, provider, identity, refreshToken);
+      if (!result.ok) {
+        log.info("sso sign-in refused", { providerId: provider.id, reason: result.reason });
+        return refuse(403, result.reason);
+      }
+      log.info("sso sign-in", { userId: result.userId, created: result.created });
+      const session = await createSession(database, result.userId, result.workspaceId);
+      const response = new Response(null, { status: 303, headers: { location: "/" } });
+      response.headers.append("set-cookie", sessionCookie(config, session.token, session.expiresAt));
+      response.headers.append("set-cookie", ssoStateCookie(config, null));
+      return response;
+    });
+}
