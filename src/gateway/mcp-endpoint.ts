@@ -9,8 +9,7 @@ import {
   type Server,
 } from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.ts";
-import { readBearer } from "../auth/guard.ts";
-import { validateApiKey } from "../auth/api-keys.ts";
+import { findApiKeyPrincipal, readBearer } from "../auth/guard.ts";
 import { generateToken } from "../crypto/tokens.ts";
 import type { CallDeps } from "./call.ts";
 import { createGatewayServer } from "./mcp-server.ts";
@@ -104,7 +103,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
 
     const key = readBearer(request);
-    const principal = key ? await validateApiKey(deps.database, key) : null;
+    const principal = key ? await findApiKeyPrincipal(deps, key) : null;
     if (!principal) {
       const metadata = `${config.baseUrl}${RESOURCE_METADATA_PATH}`;
       const challenge = key ? `Bearer error="invalid_token", error_description="The API key is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;
