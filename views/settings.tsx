@@ -115,13 +115,15 @@ export function SsoSettings(props: SsoSettingsProps): JSX.Element {
               ? "Members see “Sign in with” on the sign-in page. A new issuer, client id or secret needs a new test sign-in."
               : "Sign in once through the provider to check it; single sign-on is switched on when that works."}
           </p>
-          {/* A plain form: the browser must leave for the provider, which htmx would not do. */}
-          <form method="post" action="/settings/sso/test" class="inline">
-            <button type="submit" class="secondary">Test sign-in</button>
-          </form>
-          <form method="post" action="/settings/sso/remove" hx-post="/settings/sso/remove" hx-target="#sso-settings" hx-swap="outerHTML" hx-confirm="Remove the identity provider? Members can no longer sign in through it." class="inline">
-            <button type="submit" class="danger">Remove provider</button>
-          </form>
+          <div>
+            {/* A plain form: the browser must leave for the provider, which htmx would not do. */}
+            <form method="post" action="/settings/sso/test" class="inline">
+              <button type="submit" class="secondary">Test sign-in</button>
+            </form>{" "}
+            <form method="post" action="/settings/sso/remove" hx-post="/settings/sso/remove" hx-target="#sso-settings" hx-swap="outerHTML" hx-confirm="Remove the identity provider? Members can no longer sign in through it." class="inline">
+              <button type="submit" class="danger">Remove provider</button>
+            </form>
+          </div>
         </div>
       ) : (
         ""
