@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { createKeyring } from "../src/crypto/encryption.ts";
+import { keyFilePath, readKeyFile } from "../src/crypto/key-file.ts";
+import { findUnknownKeyVersions, rewrapSecrets } from "../src/crypto/rotate.ts";
+import { findActiveSsoProvider, loadSsoClient } from "../src/auth/sso/providers.ts";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 
@@ -232,6 +236,20 @@ for (const dialect of dialects) {
       const roles = await db.select().from(tables.memberships);
       expect(roles.find((m) => m.userId === bob.id)!.role).toBe("member");
       expect(roles.find((m) => m.userId === owner.id)!.role).toBe("owner");
+    });
+
+    // Last: the running gateway's keyring does not have the new key.
+    test("rotate-key rewraps the provider's client secret and the members' refresh tokens", async () => {
+      const { database, config } = t.gateway.deps;
+      const fresh = crypto.getRandomValues(new Uint8Array(32));
+      const keyring = await createKeyring(fresh, readKeyFile(keyFilePath(t.dataDir)));
+      const refreshTokens = (await database.db.select().from(database.t.ssoRefreshTokens)).length;
+      expect(refreshTokens).toBeGreaterThan(0);
+      expect(await rewrapSecrets(database, keyring)).toBeGreaterThanOrEqual(1 + refreshTokens);
+      const newOnly = await createKeyring(fresh);
+      const provider = await findActiveSsoProvider(database);
+      expect((await loadSsoClient({ database, config, keyring: newOnly }, provider!)).ok).toBe(true);
+      expect(await findUnknownKeyVersions(database, newOnly)).toEqual([]);
     });
 
     test("no secret or token reaches a log line", () => {

@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../../app.ts";
 import { ErrorPage } from "../../../views/auth.tsx";
-import { SsoTestResultPage } from "../../../views/settings.tsx";
+import { SsoTestResultPage } from "../../../views/sso.tsx";
 import { HttpError, htmlResponse } from "../../web/http.ts";
 import { findSessionPrincipal, sessionCookie } from "../guard.ts";
 import { isAdmin } from "../principal.ts";
