@@ -71,7 +71,7 @@ export const connections = pgTable(
     workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     url: text("url").notNull(),
-    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "oauth"] }).notNull(),
+    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "url", "oauth"] }).notNull(),
     authHeader: text("auth_header"),
     status: text("status", { enum: ["connected", "needs_reauth", "error", "paused"] }).notNull(),
     statusDetail: text("status_detail"),
@@ -89,7 +89,7 @@ export const connections = pgTable(
 export const credentials = pgTable("credentials", {
   connectionId: text("connection_id").primaryKey().references(() => connections.id, { onDelete: "cascade" }),
   workspaceId: text("workspace_id").notNull(),
-  kind: text("kind", { enum: ["bearer", "header", "oauth"] }).notNull(),
+  kind: text("kind", { enum: ["bearer", "header", "url", "oauth"] }).notNull(),
   ciphertext: text("ciphertext").notNull(),
   keyVersion: bigint("key_version", { mode: "number" }).notNull(),
   expiresAt: bigint("expires_at", { mode: "number" }),
