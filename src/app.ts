@@ -7,7 +7,10 @@ import type { Logger } from "./log.ts";
 import { authRoutes } from "./auth/routes.tsx";
 import { keysRoutes } from "./auth/keys-routes.tsx";
 import { managedAccessRoutes } from "./auth/managed-access.ts";
-import { homeRoutes } from "./web/home-routes.tsx";
+import { connectionPages } from "./connections/pages.tsx";
+import { connectionDetailPages } from "./connections/connection-pages.tsx";
+import { toolTestRoutes } from "./connections/tool-test-routes.tsx";
+import { accessLogRoutes } from "./accesslog/routes.tsx";
 import { assetRoutes } from "./web/assets.ts";
 import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
@@ -55,7 +58,10 @@ export function createApp(deps: AppDeps): App {
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
     .use(managedAccessRoutes(deps))
-    .use(homeRoutes(deps));
+    .use(connectionPages(deps))
+    .use(connectionDetailPages(deps))
+    .use(toolTestRoutes(deps))
+    .use(accessLogRoutes(deps));
 
   return {
     elysia,

@@ -1,6 +1,6 @@
 import type { ApiKeySummary } from "../src/auth/api-keys.ts";
 import { FieldError, Layout } from "./layout.tsx";
-import { formatTime } from "./format.ts";
+import { Time } from "./components.tsx";
 
 export type KeysPageProps = {
   user: { email: string; role: string };
@@ -47,14 +47,10 @@ export function NewKey(props: { name: string; apiKey: string; mcpUrl: string }):
         Key “<span safe>{props.name}</span>” created
       </h2>
       <p>Copy it now: it will not be shown again.</p>
-      <pre class="secret" id="new-key-value" safe>
-        {props.apiKey}
-      </pre>
+      <pre class="secret" id="new-key-value" safe>{props.apiKey}</pre>
       <button type="button" data-copy="new-key-value">Copy key</button>
       <p>Add the gateway to Claude Code:</p>
-      <pre id="new-key-line" safe>
-        {line}
-      </pre>
+      <pre id="new-key-line" safe>{line}</pre>
       <button type="button" data-copy="new-key-line">Copy command</button>
       <p>
         <a href="/keys">Done</a>
@@ -89,8 +85,12 @@ export function KeyList(props: { keys: ApiKeySummary[] }): JSX.Element {
                   <code safe>{k.prefix}…</code>
                 </td>
                 <td safe>{k.userEmail}</td>
-                <td safe>{formatTime(k.createdAt)}</td>
-                <td safe>{k.lastUsedAt ? formatTime(k.lastUsedAt) : "never"}</td>
+                <td>
+                  <Time ms={k.createdAt} />
+                </td>
+                <td>
+                  <Time ms={k.lastUsedAt} />
+                </td>
                 <td>
                   {k.revokedAt ? (
                     <span class="badge badge-muted">revoked</span>

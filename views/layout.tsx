@@ -12,6 +12,7 @@ export function Layout(props: LayoutProps): JSX.Element {
         <title safe>{props.title} · MCP Gateway</title>
         <link rel="stylesheet" href="/assets/app.css" />
         <script src="/assets/htmx.min.js" defer></script>
+        <script src="/assets/app.js" defer></script>
       </head>
       <body>
         <header class="topbar">

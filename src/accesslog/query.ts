@@ -30,3 +30,14 @@ export async function listAccessLog(database: Database, workspaceId: string, fil
   const entries = rows.slice(0, limit).map((r) => ({ ...r.entry, userEmail: r.userEmail, apiKeyName: r.apiKeyName }));
   return { entries, next: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
 }
+
+/** The workspace's members, for the access log's user filter. */
+export async function listWorkspaceUsers(database: Database, workspaceId: string): Promise<{ id: string; email: string }[]> {
+  const { t } = database;
+  return database.db
+    .select({ id: t.users.id, email: t.users.email })
+    .from(t.memberships)
+    .innerJoin(t.users, eq(t.users.id, t.memberships.userId))
+    .where(eq(t.memberships.workspaceId, workspaceId))
+    .orderBy(t.users.email);
+}

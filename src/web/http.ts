@@ -48,11 +48,15 @@ export function isHtmx(request: Request): boolean {
   return request.headers.get("hx-request") === "true";
 }
 
-export async function readForm(request: Request): Promise<Record<string, string>> {
+function checkFormType(request: Request): void {
   const type = request.headers.get("content-type") ?? "";
   if (!type.includes("application/x-www-form-urlencoded") && !type.includes("multipart/form-data")) {
     throw new HttpError(415, "Send the form as application/x-www-form-urlencoded.");
   }
+}
+
+export async function readForm(request: Request): Promise<Record<string, string>> {
+  checkFormType(request);
   const form = await request.formData();
   const values: Record<string, string> = {};
   for (const [key, value] of form.entries()) if (typeof value === "string") values[key] = value;
@@ -61,5 +65,6 @@ export async function readForm(request: Request): Promise<Record<string, string>
 
 /** A multi-valued form field (checkbox groups). */
 export async function readFormAll(request: Request): Promise<FormData> {
+  checkFormType(request);
   return request.formData();
 }

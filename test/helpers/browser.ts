@@ -1,13 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
 
 export const SCREENSHOT_DIR = join(import.meta.dir, "../../test-artifacts/screenshots");
 
 export type TestBrowser = {
   browser: Browser;
   /** A fresh context that can only reach loopback; every request it makes is recorded. */
-  newContext(): Promise<{ context: BrowserContext; page: Page; requests: string[]; consoleErrors: string[] }>;
+  newContext(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page; requests: string[]; consoleErrors: string[] }>;
   screenshot(page: Page, name: string): Promise<void>;
   close(): Promise<void>;
 };
@@ -30,8 +30,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return {
     browser,
-    async newContext() {
-      const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    async newContext(options = {}) {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, ...options });
       await context.route(/^https?:\/\/(?!127\.0\.0\.1|localhost|\[::1\])/, (route) => route.abort());
       const requests: string[] = [];
       const consoleErrors: string[] = [];

@@ -1,0 +1,84 @@
+import { Elysia, type AnyElysia } from "elysia";
+import { sha256 } from "@oslojs/crypto/sha2";
+import { encodeHexLowerCase } from "@oslojs/encoding";
+import type { AppDeps } from "../app.ts";
+import { isSetupDone } from "../auth/accounts.ts";
+import { findSessionPrincipal, requireAdmin } from "../auth/guard.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { ConnectionMeta } from "../gateway/tool-index.ts";
+import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from "../web/http.ts";
+import { toViewer } from "../web/viewer.ts";
+import { AddServerForm, AddServerPage, ConnectionsPage, PickTools, PickToolsPage, type AddServerValues } from "../../views/connections.tsx";
+import { readAuthForm, readTimeoutForm } from "./forms.ts";
+import { addConnection, getConnection, listConnections, listConnectionTools, setToolEnabled } from "./service.ts";
+
+/** Identifies a tool in the pick form without putting its (untrusted, any-character) name there. */
+export function toolKey(name: string): string {
+  return encodeHexLowerCase(sha256(new TextEncoder().encode(name))).slice(0, 24);
+}
+
+/** By (workspace, id): another workspace's connection is a 404 like a missing one. */
+export async function loadOwnConnection(deps: AppDeps, principal: Principal, id: string): Promise<ConnectionMeta> {
+  const connection = await getConnection(deps, principal.workspaceId, id);
+  if (!connection) throw new HttpError(404, "There is no such connection in this workspace.");
+  return connection;
+}
+
+/** The connections page, Add server, and choosing the tools of a server just added. */
+export function connectionPages(deps: AppDeps): AnyElysia {
+  const mcpUrl = `${deps.config.baseUrl}/api/v1/mcp`;
+  return new Elysia({ name: "connection-pages" })
+    .get("/", async ({ request }) => {
+      if (!(await isSetupDone(deps.database))) return redirect(request, "/setup");
+      const principal = await findSessionPrincipal(deps, request);
+      if (!principal) return redirect(request, "/sign-in");
+      const connections = await listConnections(deps, principal.workspaceId);
+      return htmlResponse(<ConnectionsPage user={toViewer(principal)} connections={connections} mcpUrl={mcpUrl} />);
+    })
+    .get("/connections/new", async ({ request }) => {
+      const principal = await requireAdmin(deps, request);
+      return htmlResponse(<AddServerPage user={toViewer(principal)} />);
+    })
+    .post("/connections", async ({ request }) => {
+      const principal = await requireAdmin(deps, request);
+      const form = await readForm(request);
+      const auth = readAuthForm(form);
+      const values: AddServerValues = {
+        name: form.name ?? "",
+        url: form.url ?? "",
+        auth: auth.kind === "bearer" || auth.kind === "header" ? auth.kind : "none",
+        header: form.header ?? "",
+        callTimeoutMs: form.callTimeoutMs ?? "",
+      };
+      const result =
+        auth.kind === "invalid"
+          ? { ok: false as const, errors: { auth: "Choose an authentication: none, a token or a custom header." } }
+          : await addConnection(deps, principal, { name: (form.name ?? "").trim(), url: form.url ?? "", auth, callTimeoutMs: readTimeoutForm(form.callTimeoutMs) });
+      if (!result.ok) {
+        if (isHtmx(request)) return htmlResponse(<AddServerForm values={values} errors={result.errors} />, 422);
+        return htmlResponse(<AddServerPage user={toViewer(principal)} values={values} errors={result.errors} />, 422);
+      }
+      const path = `/connections/${encodeURIComponent(result.connection.id)}/expose`;
+      if (!isHtmx(request)) return redirect(request, path);
+      const connection = await loadOwnConnection(deps, principal, result.connection.id);
+      const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
+      // The pick step gets its own address, so a reload shows it again rather than an empty form.
+      return htmlResponse(<PickTools connection={connection} tools={tools} keys={tools.map((t) => toolKey(t.name))} />, 200, { "hx-push-url": path });
+    })
+    .get("/connections/:id/expose", async ({ request, params }) => {
+      const principal = await requireAdmin(deps, request);
+      const connection = await loadOwnConnection(deps, principal, params.id);
+      const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
+      return htmlResponse(<PickToolsPage user={toViewer(principal)} connection={connection} tools={tools} keys={tools.map((t) => toolKey(t.name))} />);
+    })
+    .post("/connections/:id/expose", async ({ request, params }) => {
+      const principal = await requireAdmin(deps, request);
+      const connection = await loadOwnConnection(deps, principal, params.id);
+      const chosen = new Set((await readFormAll(request)).getAll("tool").filter((v): v is string => typeof v === "string"));
+      for (const tool of await listConnectionTools(deps, principal.workspaceId, connection.id)) {
+        const enabled = chosen.has(toolKey(tool.name));
+        if (enabled !== tool.enabled) await setToolEnabled(deps, principal.workspaceId, connection.id, tool.name, enabled);
+      }
+      return redirect(request, `/connections/${encodeURIComponent(connection.id)}`);
+    });
+}

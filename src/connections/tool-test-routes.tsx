@@ -1,0 +1,59 @@
+import { Elysia, type AnyElysia } from "elysia";
+import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
+import type { AppDeps } from "../app.ts";
+import { requireMember } from "../auth/guard.ts";
+import type { Principal } from "../auth/principal.ts";
+import { callTool, errorResult } from "../gateway/call.ts";
+import { HttpError, htmlResponse, isHtmx, readForm } from "../web/http.ts";
+import { toViewer } from "../web/viewer.ts";
+import { ToolTestPage, ToolTestPanel, type ToolTestProps } from "../../views/tool-test.tsx";
+import { loadOwnConnection } from "./pages.tsx";
+import { listConnectionTools } from "./service.ts";
+import { argFields, initialValues, readArgs } from "./tool-form.ts";
+
+async function loadTool(deps: AppDeps, principal: Principal, id: string, request: Request): Promise<Omit<ToolTestProps, "values">> {
+  const connection = await loadOwnConnection(deps, principal, id);
+  const name = new URL(request.url).searchParams.get("tool") ?? "";
+  const tool = (await listConnectionTools(deps, principal.workspaceId, connection.id)).find((t) => t.name === name);
+  if (!tool) throw new HttpError(404, "There is no such tool on this connection. It may have gone at the last sync.");
+  return { connection, tool, fields: argFields(tool.inputSchema) };
+}
+
+/**
+ * "Test a tool": a form built from the tool's input schema, run through the gateway's own
+ * callTool as the signed-in member, so the call is routed, policed and recorded like any other.
+ */
+export function toolTestRoutes(deps: AppDeps): AnyElysia {
+  return new Elysia({ name: "tool-test" })
+    .get("/connections/:id/test", async ({ request, params }) => {
+      const principal = await requireMember(deps, request);
+      const loaded = await loadTool(deps, principal, params.id, request);
+      return htmlResponse(<ToolTestPage user={toViewer(principal)} {...loaded} values={initialValues(loaded.fields)} />);
+    })
+    .post("/connections/:id/test", async ({ request, params }) => {
+      const principal = await requireMember(deps, request);
+      const loaded = await loadTool(deps, principal, params.id, request);
+      const values = await readForm(request);
+      const read = readArgs(loaded.fields, values);
+      let props: ToolTestProps;
+      let status = 200;
+      if (!read.ok) {
+        props = { ...loaded, values, errors: read.errors };
+        status = 422;
+      } else {
+        props = { ...loaded, values, result: await run(deps, principal, loaded.tool.exposedName, read.args) };
+      }
+      if (isHtmx(request)) return htmlResponse(<ToolTestPanel {...props} />, status);
+      return htmlResponse(<ToolTestPage user={toViewer(principal)} {...props} />, status);
+    });
+}
+
+async function run(deps: AppDeps, principal: Principal, exposedName: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  try {
+    return await callTool(deps, principal, exposedName, args);
+  } catch (error) {
+    // A protocol refusal (an unknown tool) is what a client would see as a JSON-RPC error.
+    if (error instanceof ProtocolError) return errorResult(error.message);
+    throw error;
+  }
+}
