@@ -30,6 +30,17 @@ export type Config = {
   allowedOrigins: string[];
   /** How often an SSO member is re-checked at the identity provider with their refresh token. */
   ssoRevalidateSeconds: number;
+  /** Consecutive failures after which a connection is paused and calls to it fail fast. */
+  pauseAfterFailures: number;
+  /** The first pause; each failed probe doubles it, up to pauseMaxMs. */
+  pauseFirstMs: number;
+  pauseMaxMs: number;
+  /** How often connections in Error or Paused are checked in the background. */
+  probeIntervalMs: number;
+  /** Calls one connection may have waiting on its upstream at once; more are refused at once. */
+  maxCallsPerConnection: number;
+  /** How long a SIGTERM lets calls in flight finish before cancelling them. */
+  shutdownGraceMs: number;
 };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -81,6 +92,13 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const callTimeoutMs = readInteger(env, "CALL_TIMEOUT_MS", 60_000, 100, 3_600_000, errors);
   const maxBodyBytes = readInteger(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024, errors);
   const ssoRevalidateSeconds = readInteger(env, "SSO_REVALIDATE_SECONDS", 900, 1, 86_400, errors);
+  const pauseAfterFailures = readInteger(env, "PAUSE_AFTER_FAILURES", 5, 1, 1000, errors);
+  const pauseFirstMs = readInteger(env, "PAUSE_FIRST_MS", 30_000, 100, 86_400_000, errors);
+  const pauseMaxMs = readInteger(env, "PAUSE_MAX_MS", 15 * 60_000, 100, 86_400_000, errors);
+  if (pauseMaxMs < pauseFirstMs) errors.push(`PAUSE_MAX_MS (${pauseMaxMs}) must not be below PAUSE_FIRST_MS (${pauseFirstMs})`);
+  const probeIntervalMs = readInteger(env, "PROBE_INTERVAL_MS", 5000, 50, 3_600_000, errors);
+  const maxCallsPerConnection = readInteger(env, "MAX_CALLS_PER_CONNECTION", 32, 1, 10_000, errors);
+  const shutdownGraceMs = readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000, errors);
 
   const allowedOrigins: string[] = [];
   for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -109,6 +127,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       maxBodyBytes,
       allowedOrigins,
       ssoRevalidateSeconds,
+      pauseAfterFailures,
+      pauseFirstMs,
+      pauseMaxMs,
+      probeIntervalMs,
+      maxCallsPerConnection,
+      shutdownGraceMs,
     },
   };
 }

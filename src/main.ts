@@ -66,18 +66,34 @@ async function serve(config: Config): Promise<number> {
     log.warn(`created encryption key file ${gateway.keySource.path}; back it up: without it stored credentials cannot be read`);
   }
   // Handlers go in before the address is announced: whoever reads it may stop us at once.
-  const stopped = new Promise<void>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
+    let signals = 0;
     const shutdown = (signal: string): void => {
-      log.info("shutting down", { signal });
-      gateway.stop().then(resolve, resolve);
+      // A second signal means "now": skip the grace period.
+      if (++signals > 1) {
+        log.warn("second signal: exiting without waiting", { signal });
+        process.exit(1);
+      }
+      log.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
+      // Should a step hang, leave anyway some time after the grace period.
+      setTimeout(() => {
+        log.error("shutdown did not finish in time; exiting");
+        process.exit(1);
+      }, config.shutdownGraceMs + 15_000).unref();
+      gateway.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          log.error("shutdown failed", { error: error instanceof Error ? error.message : String(error) });
+          resolve(1);
+        },
+      );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
   });
   log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
   process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
-  await stopped;
-  return 0;
+  return stopped;
 }
 
 async function setup(config: Config, args: string[]): Promise<number> {

@@ -9,6 +9,8 @@ import { ToolIndex } from "./gateway/tool-index.ts";
 import { UpstreamPool } from "./gateway/upstream-pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint, type McpEndpoint } from "./gateway/mcp-endpoint.ts";
+import { startProber, type Prober } from "./gateway/prober.ts";
+import { resyncConnection } from "./connections/service.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -16,6 +18,12 @@ export type Gateway = {
   /** The address actually bound (port 0 picks one). */
   url: string;
   keySource: KeySource;
+  /** Background checks of connections in Error or Paused. */
+  prober: Prober;
+  /**
+   * Graceful: stops accepting, lets calls in flight finish for `SHUTDOWN_GRACE_MS`, cancels the
+   * rest (the cancel reaches the upstream), flushes the access log, closes the database.
+   */
   stop(): Promise<void>;
 };
 
@@ -46,6 +54,10 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     keyring: core.keyring,
     allow: core.config.upstreamAllow,
     log: core.log,
+    callTimeoutMs: core.config.callTimeoutMs,
+    maxCallsPerConnection: core.config.maxCallsPerConnection,
+    // Debounced per connection by the pool: a storm of list_changed costs one sync per window.
+    onToolsChanged: (connection) => resyncConnection(deps, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log);
   const deps: AppDeps = { ...core, toolIndex, pool, accessLog, mcp: null as unknown as McpEndpoint };
@@ -59,27 +71,39 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   const deps = assembleDeps(core);
   deps.accessLog.start();
   let app: ReturnType<typeof createApp> | null = null;
+  let draining = false;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     // SSE streams send keep-alives more often than this.
     idleTimeout: 60,
     maxRequestBodySize: config.maxBodyBytes + 1024,
-    fetch: (request, srv) => app!.fetch(request, srv),
+    fetch: (request, srv) => (draining ? shuttingDown() : app!.fetch(request, srv)),
   });
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
   if (!config.baseUrlExplicit && config.port === 0) config.baseUrl = url;
   app = createApp(deps);
+  const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
   let stopping: Promise<void> | null = null;
   return {
     deps,
     server,
     url,
     keySource,
+    prober,
     stop() {
       stopping ??= (async () => {
-        await server.stop(false);
+        const log = deps.log;
+        // No new connections; requests on open keep-alive connections get a 503 from here on.
+        draining = true;
+        const closed = server.stop(false);
+        prober.stop();
+        const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
+        log.info("calls in flight at shutdown", calls);
         await deps.mcp.close();
+        // Answers of the last calls are on their way out; then cut whatever is still open (idle keep-alives, streams).
+        await Promise.race([closed, Bun.sleep(500)]);
+        await server.stop(true);
         await deps.pool.closeAll();
         await deps.accessLog.close();
         await deps.database.close();
@@ -87,4 +111,8 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
       return stopping;
     },
   };
+}
+
+function shuttingDown(): Response {
+  return Response.json({ error: "shutting_down", message: "The gateway is shutting down; try again in a moment." }, { status: 503, headers: { connection: "close", "retry-after": "1" } });
 }

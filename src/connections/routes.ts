@@ -5,12 +5,14 @@ import { HttpError, jsonResponse } from "../web/http.ts";
 import { listAccessLog, OUTCOMES } from "../accesslog/query.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { publicConnection } from "./public.ts";
+import { listStatusEvents } from "./status.ts";
 import {
   addConnection,
   deleteConnection,
   getConnection,
   listConnections,
   listConnectionTools,
+  retryConnectionNow,
   setToolEnabled,
   syncConnection,
   updateConnection,
@@ -72,7 +74,11 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       const principal = await requireApiKey(deps, request);
       const connection = await getConnection(deps, principal.workspaceId, params.id);
       if (!connection) throw new HttpError(404, "No such connection in this workspace.");
-      return jsonResponse({ connection: publicConnection(connection), tools: await listConnectionTools(deps, principal.workspaceId, params.id) });
+      return jsonResponse({
+        connection: publicConnection(connection),
+        tools: await listConnectionTools(deps, principal.workspaceId, params.id),
+        events: await listStatusEvents(deps.database, principal.workspaceId, params.id, 20),
+      });
     })
     .patch("/api/v1/connections/:id", async ({ request, params }) => {
       const principal = await requireApiAdmin(deps, request);
@@ -107,6 +113,13 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
         return jsonResponse({ error: "upstream_error", message: result.error }, 502);
       }
       return jsonResponse({ report: result.report });
+    })
+    .post("/api/v1/connections/:id/retry", async ({ request, params }) => {
+      const principal = await requireApiAdmin(deps, request);
+      const result = await retryConnectionNow(deps, principal.workspaceId, params.id);
+      if (!result.ok && "notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
+      const connection = await getConnection(deps, principal.workspaceId, params.id);
+      return jsonResponse({ connection: connection && publicConnection(connection), ...(result.ok ? { report: result.report } : { error: result.error }) });
     })
     .patch("/api/v1/connections/:id/tools/:tool", async ({ request, params }) => {
       const principal = await requireApiAdmin(deps, request);

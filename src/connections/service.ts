@@ -5,11 +5,13 @@ import { newId } from "../crypto/tokens.ts";
 import { checkConnectionName } from "./names.ts";
 import { checkUpstreamUrl } from "./url-policy.ts";
 import { deleteCredential, loadCredential, redactSecret, saveCredential, type UpstreamSecret } from "./credentials.ts";
-import { connectUpstream, describeUpstreamError } from "./upstream-client.ts";
+import { connectUpstream, describeUpstreamError, isRetryableDiscovery } from "./upstream-client.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 import type { ConnectionMeta, ConnectionRow } from "../gateway/tool-index.ts";
 import { setConnectionStatus } from "./status.ts";
+import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.ts";
+import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
 
@@ -192,7 +194,8 @@ export async function updateConnection(
         ...(input.url !== undefined ? { url: new URL(input.url.trim()).toString() } : {}),
         ...(input.auth ? { authKind: input.auth.kind, authHeader: input.auth.kind === "header" ? input.auth.header : null } : {}),
         ...(input.callTimeoutMs !== undefined ? { callTimeoutMs: input.callTimeoutMs } : {}),
-        ...(probed ? { status: "connected" as const, statusDetail: null, consecutiveFailures: 0, pausedUntil: null, lastSyncedAt: now } : {}),
+        // The status moves below, through setConnectionStatus, so that the change is recorded.
+        ...(probed ? { lastSyncedAt: now } : {}),
         updatedAt: Math.max(now, current.updatedAt + 1),
       })
       .where(and(eq(t.connections.id, id), eq(t.connections.workspaceId, principal.workspaceId)));
@@ -202,8 +205,8 @@ export async function updateConnection(
     }
     return probed ? storeTools(tx, database, id, probed.tools, { now }) : null;
   });
-  if (probed && current.status !== "connected") {
-    await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person");
+  if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
+    await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);
   }
   deps.pool.drop(id);
   deps.toolIndex.changed(principal.workspaceId);
@@ -224,33 +227,63 @@ export async function deleteConnection(deps: ConnectionDeps, principal: Principa
   return true;
 }
 
+export type SyncResult = { ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true };
+
 /** Re-lists the upstream's tools now and reports what was added, removed and changed. */
-export async function syncConnection(
-  deps: ConnectionDeps,
-  workspaceId: string,
-  id: string,
-  now = Date.now(),
-): Promise<{ ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true }> {
+export async function syncConnection(deps: ConnectionDeps, workspaceId: string, id: string, now = Date.now()): Promise<SyncResult> {
+  return resyncConnection(deps, workspaceId, id, { why: "re-synced", now });
+}
+
+/**
+ * "Retry now" from the dashboard: checks the connection at once, whatever its status or pause
+ * window, by listing its tools. Success makes it Connected with its tools re-synced; failure keeps
+ * it in Error (or Paused, with a longer window). Read the connection again for the new status.
+ */
+export async function retryConnectionNow(deps: ConnectionDeps, workspaceId: string, id: string): Promise<SyncResult> {
+  return resyncConnection(deps, workspaceId, id, { why: "retried now by a person" });
+}
+
+/**
+ * Lists the upstream's tools and stores them: the one check that can end an Error or a pause.
+ * Discovery changes nothing upstream, so it is retried with backoff inside the deadline (unless
+ * `attempts` says otherwise). One runs at a time per connection; a second caller shares the
+ * running one's outcome.
+ */
+export async function resyncConnection(deps: ConnectionDeps, workspaceId: string, id: string, options: { why: string; now?: number; attempts?: number }): Promise<SyncResult> {
   const connection = await getConnection(deps, workspaceId, id);
   if (!connection) return { ok: false, notFound: true };
-  let secret: UpstreamSecret | null = null;
-  try {
-    const pooled = await deps.pool.get(connection);
-    secret = pooled.secret;
-    const tools = await discoverTools(pooled.client, deps.config.callTimeoutMs);
-    const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now }));
-    await setConnectionStatus(deps, connection, "connected", null, { lastSyncedAt: now });
-    if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
-    return { ok: true, report };
-  } catch (error) {
-    deps.pool.drop(id);
-    const failure = describeUpstreamError(error);
-    const reason = redactSecret(failure.message, secret);
-    await setConnectionStatus(deps, connection, failure.kind === "auth" ? "needs_reauth" : "error", reason, {
-      consecutiveFailures: connection.consecutiveFailures + 1,
-    });
-    return { ok: false, error: `Sync failed: ${reason}.` };
-  }
+  return deps.pool.probeOnce(id, async (): Promise<SyncResult> => {
+    const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
+    const deadline = deadlineSignal(timeoutMs);
+    let secret: UpstreamSecret | null = null;
+    try {
+      const tools = await withRetries(
+        () =>
+          deps.pool.use(connection, { signal: deadline.signal }, (pooled) => {
+            secret = pooled.secret;
+            return discoverTools(pooled.client, Math.max(1, deadline.at - Date.now()));
+          }),
+        {
+          deadlineAt: deadline.at,
+          signal: deadline.signal,
+          policy: { ...DEFAULT_RETRY, attempts: options.attempts ?? DEFAULT_RETRY.attempts },
+          retryable: (error) => isRetryableDiscovery(describeUpstreamError(error)),
+        },
+      );
+      const now = options.now ?? Date.now();
+      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now }));
+      await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
+      if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
+      return { ok: true, report };
+    } catch (error) {
+      const failure = describeUpstreamError(error);
+      const reason = redactSecret(failure.message, secret);
+      await recordUpstreamFailure(deps, connection, failure, reason, { probe: true, now: options.now });
+      return { ok: false, error: `Sync failed: ${reason}.` };
+    } finally {
+      deadline.clear();
+    }
+  });
 }
 
 export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, connectionId: string, toolName: string, enabled: boolean): Promise<boolean> {

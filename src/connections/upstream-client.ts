@@ -3,6 +3,7 @@ import { createGuardedFetch, UpstreamUrlRefused } from "./guarded-fetch.ts";
 import type { UpstreamAllowList } from "./url-policy.ts";
 import { DecryptionError } from "../crypto/encryption.ts";
 import { credentialHeaders, type UpstreamSecret } from "./credentials.ts";
+import { AnswerCutOff, WATCH_HEADER, type AnswerWatch } from "./answer-watch.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -14,7 +15,12 @@ export type ConnectOptions = {
   /** For OAuth connections: the SDK refreshes tokens through it. */
   authProvider?: OAuthClientProvider;
   allow: UpstreamAllowList;
+  /** Deadline of the whole handshake. */
   timeoutMs?: number;
+  /** Gives up the handshake early (the pool closing). */
+  signal?: AbortSignal;
+  /** Watches the answer streams of requests tagged through it (see answer-watch.ts). */
+  answers?: AnswerWatch;
   onToolsChanged?: () => void;
   onClose?: () => void;
 };
@@ -29,7 +35,7 @@ export class ResponseTooLarge extends Error {
 /** Connects and negotiates (2026-07-28 first, 2025 revisions as fallback). */
 export async function connectUpstream(options: ConnectOptions): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(options.url), {
-    fetch: capResponses(createGuardedFetch({ allow: options.allow })),
+    fetch: boundAnswers(createGuardedFetch({ allow: options.allow }), options.answers),
     requestInit: { headers: credentialHeaders(options.secret) },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   });
@@ -38,33 +44,58 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
     {
       versionNegotiation: { mode: "auto" },
       ...(options.onToolsChanged
-        ? { listChanged: { tools: { autoRefresh: false, onChanged: () => options.onToolsChanged?.() } } }
+        ? // The SDK's own debounce restarts on every notification, so a steady storm would starve it:
+          // pass each one on, and let the pool hold them to one sync per window.
+          { listChanged: { tools: { autoRefresh: false, debounceMs: 0, onChanged: () => options.onToolsChanged?.() } } }
         : {}),
     },
   );
   client.onclose = () => options.onClose?.();
   const timeout = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeout);
+  const timer = new AbortController();
+  const timeoutId = setTimeout(() => timer.abort(new SdkError(SdkErrorCode.RequestTimeout, "connect timed out")), timeout);
+  const signal = options.signal ? AbortSignal.any([timer.signal, options.signal]) : timer.signal;
   try {
     await raceSignal(client.connect(transport, { timeout, signal } as never), signal);
   } catch (error) {
     await client.close().catch(() => undefined);
     throw error;
+  } finally {
+    clearTimeout(timeoutId);
   }
   return client;
 }
 
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new SdkError(SdkErrorCode.RequestTimeout, "connect timed out"));
+    const onAbort = (): void => reject(abortReason(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
-/** Streams the body through, failing once more than the cap arrived (POST answers only: listen streams live long). */
-function capResponses(inner: typeof fetch): typeof fetch {
-  const capped = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason instanceof Error ? signal.reason : new SdkError(SdkErrorCode.RequestTimeout, "cancelled");
+}
+
+/**
+ * Every POST answer is read through a counter that fails once more than the cap arrived (GET
+ * listen streams live long and are left alone). An event stream answering a request tagged by an
+ * AnswerWatch is watched: if it breaks off before the answer, the watcher hears it at once.
+ */
+function boundAnswers(inner: typeof fetch, answers: AnswerWatch | undefined): typeof fetch {
+  const bounded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    let watchId: string | null = null;
+    if (init?.headers !== undefined) {
+      const headers = new Headers(init.headers);
+      watchId = headers.get(WATCH_HEADER);
+      if (watchId !== null) {
+        headers.delete(WATCH_HEADER);
+        init = { ...init, headers };
+      }
+    }
     const response = await inner(input, init);
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     if (method !== "POST" || response.body === null) return response;
@@ -73,17 +104,64 @@ function capResponses(inner: typeof fetch): typeof fetch {
       await response.body.cancel().catch(() => undefined);
       throw new ResponseTooLarge();
     }
-    let seen = 0;
-    const limiter = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (seen > MAX_UPSTREAM_RESPONSE_BYTES) controller.error(new ResponseTooLarge());
-        else controller.enqueue(chunk);
-      },
+    const watched = watchId !== null && answers !== undefined && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    const body = boundedBody(response.body, (error, resumable) => {
+      if (!watched || resumable) return;
+      const cutOff =
+        error === null
+          ? null
+          : error instanceof ResponseTooLarge
+            ? new AnswerCutOff(error.message, true)
+            : new AnswerCutOff("the server dropped the connection in the middle of its answer");
+      answers.streamEnded(watchId!, cutOff);
     });
-    return new Response(response.body.pipeThrough(limiter), response);
+    return new Response(body, response);
   };
-  return Object.assign(capped, { preconnect: () => undefined }) as typeof fetch;
+  return Object.assign(bounded, { preconnect: () => undefined }) as typeof fetch;
+}
+
+// Event ids make a stream resumable: the SDK then reconnects for the answer itself.
+const EVENT_ID = /\nid:/;
+const SCAN_FOR_IDS_BYTES = 64 * 1024;
+
+function boundedBody(source: ReadableStream<Uint8Array>, onEnd: (error: unknown, resumable: boolean) => void): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const decoder = new TextDecoder();
+  let seen = 0;
+  let resumable = false;
+  let tail = "\n";
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          controller.close();
+          onEnd(null, resumable);
+          return;
+        }
+        seen += value.byteLength;
+        if (seen > MAX_UPSTREAM_RESPONSE_BYTES) {
+          const error = new ResponseTooLarge();
+          controller.error(error);
+          void reader.cancel(error).catch(() => undefined);
+          onEnd(error, resumable);
+          return;
+        }
+        if (!resumable && seen - value.byteLength < SCAN_FOR_IDS_BYTES) {
+          const text = tail + decoder.decode(value, { stream: true });
+          resumable = EVENT_ID.test(text);
+          tail = text.slice(-3);
+        }
+        controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        onEnd(error, resumable);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 export type UpstreamFailure = {
@@ -92,12 +170,15 @@ export type UpstreamFailure = {
   message: string;
   /** True when the request provably never reached the upstream (safe to retry). */
   notSent: boolean;
+  /** The HTTP status the upstream answered with, when that was the failure. */
+  httpStatus?: number;
 };
 
 /** Turns whatever the SDK or the network threw into words. */
 export function describeUpstreamError(error: unknown): UpstreamFailure {
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof UpstreamUrlRefused) return { kind: "refused_url", message: error.reason, notSent: true };
+  if (error instanceof AnswerCutOff) return { kind: error.tooLarge ? "too_large" : "unreachable", message: error.reason, notSent: false };
   if (error instanceof DecryptionError) {
     return { kind: "auth", message: "the stored credential could not be decrypted (a different encryption key, or a tampered row); re-authorize the connection", notSent: true };
   }
@@ -110,16 +191,19 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   if (error instanceof SdkHttpError) {
     const status = error.status;
     if (status === 401 || status === 403) {
-      return { kind: "auth", message: `the server refused the stored credential (${status}); re-authorize the connection`, notSent: false };
+      return { kind: "auth", message: `the server refused the stored credential (${status}); re-authorize the connection`, notSent: false, httpStatus: status };
     }
     if (status === 404 || status === 405 || status === 415) {
-      return { kind: "not_mcp", message: `the URL answered HTTP ${status}: it does not look like a Streamable HTTP MCP endpoint (check the path, often /mcp)`, notSent: false };
+      return { kind: "not_mcp", message: `the URL answered HTTP ${status}: it does not look like a Streamable HTTP MCP endpoint (check the path, often /mcp)`, notSent: false, httpStatus: status };
     }
-    if (status === 429) return { kind: "unreachable", message: "the server is rate limiting requests (429); try again later", notSent: false };
-    return { kind: "unreachable", message: `the server answered HTTP ${status}`, notSent: false };
+    if (status === 429) return { kind: "unreachable", message: "the server is rate limiting requests (429); try again later", notSent: false, httpStatus: status };
+    return { kind: "unreachable", message: `the server answered HTTP ${status}`, notSent: false, httpStatus: status };
   }
   if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
     return { kind: "timeout", message: "the server did not answer in time", notSent: false };
+  }
+  if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
+    return { kind: "unreachable", message: "the connection to the server closed before it answered", notSent: false };
   }
   if (error instanceof ProtocolError) {
     return { kind: "protocol", message: `the server answered with an error: ${clip(text)}`, notSent: false };
@@ -136,6 +220,16 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   }
   if (/abort/i.test(text)) return { kind: "timeout", message: "the request was cancelled before the server answered", notSent: false };
   return { kind: "unreachable", message: `the connection failed: ${clip(text)}`, notSent: false };
+}
+
+/** Discovery (connect, tools/list) has no side effects: retry what may pass on a second try. */
+export function isRetryableDiscovery(failure: UpstreamFailure): boolean {
+  return failure.kind === "unreachable" && failure.httpStatus !== 429;
+}
+
+/** A tools/call may have side effects: only one that provably never left may be sent again. */
+export function isRetryableCall(failure: UpstreamFailure): boolean {
+  return failure.notSent && failure.kind === "unreachable";
 }
 
 function clip(text: string): string {

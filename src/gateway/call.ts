@@ -4,90 +4,76 @@ import type { Principal } from "../auth/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { redactSecret, type UpstreamSecret } from "../connections/credentials.ts";
-import { describeUpstreamError } from "../connections/upstream-client.ts";
+import { describeUpstreamError, isRetryableCall } from "../connections/upstream-client.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "./health.ts";
+import type { CallSlot } from "./in-flight.ts";
+import { deadlineSignal, withRetries } from "./retry.ts";
+import type { ConnectionMeta, RoutedTool } from "./tool-index.ts";
 import { callNativeTool } from "./native-tools.ts";
 
 export type Progress = { progress: number; total?: number; message?: string };
 export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void };
 export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "accessLog">;
 
+type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
+
 /** A tool result that explains itself to a person; the transport stays healthy. */
 export function errorResult(text: string): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
 }
 
+const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
+
 /**
  * Routes `connection__tool` to its upstream with the stored credential, or a `gateway__` name to a
- * native tool, and records the call. Upstream trouble comes back as an `isError` result.
+ * native tool, and records the call. Upstream trouble comes back as an `isError` result. Every call
+ * holds a slot in `deps.pool.calls` while it runs, so that a shutdown can wait for it.
  */
 export async function callTool(deps: CallDeps, principal: Principal, name: string, args: Record<string, unknown> | undefined, ctx: CallContext = {}): Promise<CallToolResult> {
   const started = performance.now();
   let connectionName: string | null = null;
   let toolName = name;
-  let outcome: Outcome = "ok";
-  let errorSummary: string | null = null;
+  let answer: Answer = { result: errorResult(""), outcome: "ok", errorSummary: null };
   try {
     if (name.startsWith(NATIVE_PREFIX + SEPARATOR)) {
       connectionName = NATIVE_PREFIX;
       toolName = name.slice(NATIVE_PREFIX.length + SEPARATOR.length);
-      const result = await callNativeTool(deps, principal, name.slice(NATIVE_PREFIX.length + SEPARATOR.length), args ?? {}, ctx);
-      if (result.isError) [outcome, errorSummary] = ["tool_error", firstText(result)];
-      return result;
+      const slot = deps.pool.calls.begin(null);
+      if ("refused" in slot) return (answer = failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down")).result;
+      try {
+        const result = await callNativeTool(deps, principal, toolName, args ?? {}, ctx);
+        answer = { result, ...(result.isError ? { outcome: "tool_error", errorSummary: firstText(result) } : { outcome: "ok", errorSummary: null }) };
+        return result;
+      } finally {
+        slot.end();
+      }
     }
     const index = await deps.toolIndex.get(principal.workspaceId);
     const route = index.routes.get(name);
     const connection = route ? index.connections.get(route.connectionId) : undefined;
     if (!route || !connection) {
-      [outcome, errorSummary] = ["denied", "unknown tool"];
+      answer = failed("", "denied", "unknown tool");
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Call gateway__search_tools to find tools by name or purpose.`);
     }
     connectionName = connection.name;
     toolName = route.definition.name;
     if (!route.enabled) {
-      [outcome, errorSummary] = ["denied", "tool turned off"];
-      return errorResult(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`);
+      return (answer = failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off")).result;
     }
+    // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
     const unavailable = unavailableReason(connection);
-    if (unavailable) {
-      [outcome, errorSummary] = ["upstream_error", unavailable];
-      return errorResult(unavailable);
+    if (unavailable) return (answer = failed(unavailable, "upstream_error", unavailable)).result;
+    const slot = deps.pool.calls.begin(connection.id);
+    if ("refused" in slot) {
+      if (slot.refused === "stopping") return (answer = failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down")).result;
+      const busy = `${connection.name} already has ${deps.pool.calls.limit} calls waiting for an answer, so this one was not sent. Try again when some have finished.`;
+      return (answer = failed(busy, "upstream_error", "too many calls in flight")).result;
     }
-
-    let secret: UpstreamSecret | null = null;
     try {
-      const pooled = await deps.pool.get(connection);
-      secret = pooled.secret;
-      const deadline = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
-      const result = (await pooled.client.callTool(
-        { name: route.definition.name, arguments: args ?? {} },
-        {
-          signal: ctx.signal,
-          timeout: deadline,
-          maxTotalTimeout: deadline,
-          ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(p) } : {}),
-        },
-      )) as CallToolResult;
-      await recordUpstreamSuccess(deps, connection);
-      if (result.isError) [outcome, errorSummary] = ["tool_error", firstText(result)];
-      return result;
-    } catch (error) {
-      if (ctx.signal?.aborted) {
-        [outcome, errorSummary] = ["upstream_error", "cancelled by the client"];
-        return errorResult("The call was cancelled.");
-      }
-      const failure = describeUpstreamError(error);
-      const reason = redactSecret(failure.message, secret);
-      [outcome, errorSummary] = ["upstream_error", reason];
-      if (failure.kind !== "protocol" && failure.kind !== "timeout") deps.pool.drop(connection.id);
-      await recordUpstreamFailure(deps, connection, failure, reason);
-      if (failure.kind === "auth") {
-        return errorResult(`${connection.name} needs re-authorization in the gateway dashboard: ${reason}.`);
-      }
-      if (failure.kind === "timeout") {
-        return errorResult(`${connection.name} did not answer within ${Math.round((connection.callTimeoutMs ?? deps.config.callTimeoutMs) / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`);
-      }
-      return errorResult(`${connection.name} failed: ${reason}.`);
+      answer = await proxyCall(deps, connection, route, args, ctx, slot);
+      return answer.result;
+    } finally {
+      slot.end();
     }
   } finally {
     deps.accessLog.record({
@@ -97,11 +83,83 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
       apiKeyId: principal.apiKeyId,
       connectionName,
       tool: toolName,
-      outcome,
+      outcome: answer.outcome,
       latencyMs: Math.round(performance.now() - started),
-      errorSummary,
+      errorSummary: answer.errorSummary,
     });
   }
+}
+
+/**
+ * One call upstream, within the connection's deadline (connect included). A call that provably
+ * never left (connection refused, DNS) is sent again after a jittered backoff; one that may have
+ * reached the upstream never is, whatever the tool's annotations claim.
+ */
+async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: RoutedTool, args: Record<string, unknown> | undefined, ctx: CallContext, slot: CallSlot): Promise<Answer> {
+  const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
+  const deadline = deadlineSignal(timeoutMs);
+  const deadlineAt = deadline.at;
+  const signal = AbortSignal.any([deadline.signal, slot.signal, ...(ctx.signal ? [ctx.signal] : [])]);
+  let secret: UpstreamSecret | null = null;
+  let sent = false;
+  try {
+    const result = await withRetries(
+      () =>
+        deps.pool.use(connection, { signal }, async (pooled) => {
+          secret = pooled.secret;
+          sent = true;
+          const cutOff = new AbortController();
+          const watch = pooled.answers.watch((error) => cutOff.abort(error));
+          const remaining = Math.max(1, deadlineAt - Date.now());
+          try {
+            return (await pooled.client.callTool(
+              { name: route.definition.name, arguments: args ?? {} },
+              {
+                signal: AbortSignal.any([signal, cutOff.signal]),
+                timeout: remaining,
+                maxTotalTimeout: remaining,
+                headers: watch.headers,
+                ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(p) } : {}),
+              },
+            )) as CallToolResult;
+          } finally {
+            watch.stop();
+          }
+        }),
+      {
+        deadlineAt,
+        signal,
+        // The handshake retries itself inside the pool; here only the tools/call is at stake.
+        retryable: (error) => sent && isRetryableCall(describeUpstreamError(error)),
+        onRetry: (error, retry, delayMs) => {
+          sent = false;
+          deps.log.debug("upstream call retried", { connection: connection.name, tool: route.definition.name, retry, delayMs: Math.round(delayMs), error: describeUpstreamError(error).message });
+        },
+      },
+    );
+    await recordUpstreamSuccess(deps, connection);
+    return { result, ...(result.isError ? { outcome: "tool_error", errorSummary: firstText(result) } : { outcome: "ok", errorSummary: null }) };
+  } catch (error) {
+    if (ctx.signal?.aborted) return failed("The call was cancelled.", "upstream_error", "cancelled by the client");
+    if (slot.signal.aborted) return failed(SHUTTING_DOWN, "upstream_error", "cancelled: gateway shutting down");
+    const failure = describeUpstreamError(error);
+    const reason = redactSecret(failure.message, secret);
+    // A tool's own error, or one answer too large, says nothing about the server's health.
+    const toolLevel = sent && (failure.kind === "protocol" || failure.kind === "too_large");
+    if (!toolLevel) await recordUpstreamFailure(deps, connection, failure, reason);
+    const name = connection.name;
+    if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", reason);
+    if (failure.kind === "timeout") {
+      return failed(`${name} did not answer within ${Math.round(timeoutMs / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`, "upstream_error", reason);
+    }
+    return failed(`${name} failed: ${reason}.`, "upstream_error", reason);
+  } finally {
+    deadline.clear();
+  }
+}
+
+function failed(text: string, outcome: Outcome, errorSummary: string): Answer {
+  return { result: errorResult(text), outcome, errorSummary };
 }
 
 function firstText(result: CallToolResult): string | null {

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
-import { STATUS_LABEL } from "../connections/status.ts";
+import { listStatusEvents, STATUS_LABEL } from "../connections/status.ts";
 import { callTool, errorResult, type CallContext, type CallDeps } from "./call.ts";
 
 /** The gateway's own tools: enough for a client with a small context to use hundreds of tools. */
@@ -50,16 +50,25 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
   const index = await deps.toolIndex.get(principal.workspaceId);
   switch (tool) {
     case "list_connections": {
-      const connections = [...index.connections.values()].map((c) => ({
-        name: c.name,
-        status: c.status,
-        statusLabel: STATUS_LABEL[c.status],
-        ...(c.statusDetail ? { detail: c.statusDetail } : {}),
-        stale: c.status !== "connected",
-        ...(c.status !== "connected" && c.lastSyncedAt ? { toolsListedAt: new Date(c.lastSyncedAt).toISOString() } : {}),
-        tools: c.enabledToolCount,
-        discoveredTools: c.toolCount,
-      }));
+      const connections = await Promise.all(
+        [...index.connections.values()].map(async (c) => {
+          const stale = c.status !== "connected";
+          // Stale since the connection left Connected: its last recorded change of status.
+          const since = stale ? (await listStatusEvents(deps.database, principal.workspaceId, c.id, 1))[0]?.at : undefined;
+          return {
+            name: c.name,
+            status: c.status,
+            statusLabel: STATUS_LABEL[c.status],
+            ...(c.statusDetail ? { detail: c.statusDetail } : {}),
+            stale,
+            ...(since !== undefined ? { staleSince: new Date(since).toISOString() } : {}),
+            ...(stale && c.lastSyncedAt ? { toolsListedAt: new Date(c.lastSyncedAt).toISOString() } : {}),
+            ...(c.status === "paused" && c.pausedUntil ? { nextCheckAt: new Date(c.pausedUntil).toISOString() } : {}),
+            tools: c.enabledToolCount,
+            discoveredTools: c.toolCount,
+          };
+        }),
+      );
       return jsonResult({ connections });
     }
     case "search_tools": {

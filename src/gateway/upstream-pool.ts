@@ -4,75 +4,220 @@ import type { Keyring } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
 import type { UpstreamAllowList } from "../connections/url-policy.ts";
 import { loadCredential, type UpstreamSecret } from "../connections/credentials.ts";
-import { connectUpstream } from "../connections/upstream-client.ts";
+import { CONNECT_TIMEOUT_MS, connectUpstream, describeUpstreamError, isRetryableDiscovery, raceSignal } from "../connections/upstream-client.ts";
+import { AnswerWatch } from "../connections/answer-watch.ts";
+import { InFlightCalls } from "./in-flight.ts";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import type { ConnectionRow } from "./tool-index.ts";
 
-export type PooledClient = { client: Client; secret: UpstreamSecret | null };
+export type PooledClient = { client: Client; secret: UpstreamSecret | null; answers: AnswerWatch };
 
 export type UpstreamPoolOptions = {
   database: Database;
   keyring: Keyring;
   allow: UpstreamAllowList;
   log: Logger;
-  /** An upstream said its tool list changed. */
-  onToolsChanged?: (connection: ConnectionRow) => void;
+  /** A connection without its own timeout gets this deadline, for the handshake too (at most 15 s). */
+  callTimeoutMs?: number;
+  /** Calls one connection may have in flight (see InFlightCalls). */
+  maxCallsPerConnection?: number;
+  retry?: RetryPolicy;
+  /**
+   * An upstream said its tool list changed. Called at most once per `toolsChangedWindowMs` per
+   * connection, never while the previous call for it is still running: a storm costs one sync.
+   */
+  onToolsChanged?: (connection: ConnectionRow) => void | Promise<unknown>;
+  toolsChangedWindowMs?: number;
   /** OAuth connections get their tokens (and refreshes) through this. */
   authProviderFor?: (connection: ConnectionRow) => OAuthClientProvider | undefined;
 };
 
+type ChangeState = { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean };
+
 /**
- * One connected SDK client per connection, shared by every request (the MCP endpoint builds a new
- * server per request, so clients must outlive it). A changed connection row (updatedAt) or a closed
- * transport means a fresh client on the next call.
+ * Everything the gateway holds per upstream connection: one connected SDK client shared by every
+ * request (the MCP endpoint builds a new server per request, so clients must outlive it), the calls
+ * in flight on it, and its probe in progress. A changed connection row (updatedAt) or a closed
+ * transport means a fresh client on the next call. Connections never wait on each other: each
+ * has its own handshake, with its own deadline.
  */
+type Entry = { version: number; pooled: Promise<PooledClient>; users: number; retired: boolean };
+
 export class UpstreamPool {
-  private readonly clients = new Map<string, { version: number; pooled: Promise<PooledClient> }>();
+  readonly calls: InFlightCalls;
+  private readonly clients = new Map<string, Entry>();
+  private readonly retiring = new Set<Entry>();
+  private readonly probes = new Map<string, Promise<unknown>>();
+  private readonly changes = new Map<string, ChangeState>();
+  private readonly closing = new AbortController();
 
-  constructor(private readonly options: UpstreamPoolOptions) {}
+  constructor(private readonly options: UpstreamPoolOptions) {
+    this.calls = new InFlightCalls(options.maxCallsPerConnection ?? 32);
+  }
 
-  get(connection: ConnectionRow): Promise<PooledClient> {
+  /** The connection's client, connecting if needed; gives up waiting when `signal` aborts. */
+  get(connection: ConnectionRow, options: { signal?: AbortSignal } = {}): Promise<PooledClient> {
+    const entry = this.entryFor(connection);
+    return options.signal ? raceSignal(entry.pooled, options.signal) : entry.pooled;
+  }
+
+  /**
+   * Runs `work` with the connection's client. When it fails in a way that may have broken the
+   * client, the client is retired: the next request gets a new one, and this one closes once the
+   * requests still using it are done (closing it at once would fail them too).
+   */
+  async use<T>(connection: ConnectionRow, options: { signal?: AbortSignal }, work: (pooled: PooledClient) => Promise<T>): Promise<T> {
+    const entry = this.entryFor(connection);
+    entry.users++;
+    try {
+      const pooled = await (options.signal ? raceSignal(entry.pooled, options.signal) : entry.pooled);
+      return await work(pooled);
+    } catch (error) {
+      if (!options.signal?.aborted && mayHaveBrokenClient(error)) this.retire(connection.id, entry);
+      throw error;
+    } finally {
+      entry.users--;
+      if (entry.retired && entry.users === 0) this.close(entry);
+    }
+  }
+
+  private entryFor(connection: ConnectionRow): Entry {
     const cached = this.clients.get(connection.id);
-    if (cached && cached.version === connection.updatedAt) return cached.pooled;
-    if (cached) this.drop(connection.id);
-    const pooled = this.connect(connection);
-    const entry = { version: connection.updatedAt, pooled };
+    if (cached && cached.version === connection.updatedAt) return cached;
+    if (cached) this.retire(connection.id, cached);
+    const entry: Entry = { version: connection.updatedAt, pooled: this.connect(connection), users: 0, retired: false };
     this.clients.set(connection.id, entry);
-    pooled.catch(() => {
+    entry.pooled.catch(() => {
       if (this.clients.get(connection.id) === entry) this.clients.delete(connection.id);
     });
-    return pooled;
+    return entry;
   }
 
   private async connect(connection: ConnectionRow): Promise<PooledClient> {
-    const { database, keyring, allow } = this.options;
+    const { database, keyring, allow, log } = this.options;
     const secret = await loadCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId });
-    const client = await connectUpstream({
-      url: connection.url,
-      secret,
-      allow,
-      authProvider: this.options.authProviderFor?.(connection),
-      onToolsChanged: () => this.options.onToolsChanged?.(connection),
-      onClose: () => {
-        const current = this.clients.get(connection.id);
-        current?.pooled.then((p) => {
-          if (p.client === client && this.clients.get(connection.id) === current) this.clients.delete(connection.id);
-        });
+    const timeoutMs = Math.min(CONNECT_TIMEOUT_MS, connection.callTimeoutMs ?? this.options.callTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    const started = Date.now();
+    const answers = new AnswerWatch();
+    let connected: Client | null = null;
+    // The handshake is discovery: it changes nothing upstream, so a refused or failed one is tried again.
+    const client = await withRetries(
+      () =>
+        connectUpstream({
+          url: connection.url,
+          secret,
+          allow,
+          timeoutMs: Math.max(1, started + timeoutMs - Date.now()),
+          signal: this.closing.signal,
+          answers,
+          authProvider: this.options.authProviderFor?.(connection),
+          onToolsChanged: () => this.toolsChanged(connection),
+          onClose: () => {
+            if (connected) this.forget(connection.id, connected);
+          },
+        }),
+      {
+        policy: this.options.retry ?? DEFAULT_RETRY,
+        deadlineAt: started + timeoutMs,
+        signal: this.closing.signal,
+        retryable: (error) => isRetryableDiscovery(describeUpstreamError(error)),
+        onRetry: (error, retry, delayMs) => log.debug("upstream connect retried", { connection: connection.name, retry, delayMs: Math.round(delayMs), error: describeUpstreamError(error).message }),
       },
-    });
-    this.options.log.debug("upstream connected", { connection: connection.name, protocol: client.getNegotiatedProtocolVersion() });
-    return { client, secret };
+    );
+    connected = client;
+    log.debug("upstream connected", { connection: connection.name, protocol: client.getNegotiatedProtocolVersion() });
+    return { client, secret, answers };
   }
 
-  /** Forget (and close) the client of a connection that changed, failed or was removed. */
+  /** The transport closed by itself: the next request connects again. */
+  private forget(connectionId: string, client: Client): void {
+    const current = this.clients.get(connectionId);
+    current?.pooled.then((p) => {
+      if (p.client === client && this.clients.get(connectionId) === current) this.clients.delete(connectionId);
+    }, () => undefined);
+  }
+
+  /** Forget the client of a connection that changed, failed or was removed; it closes once unused. */
   drop(connectionId: string): void {
     const entry = this.clients.get(connectionId);
-    this.clients.delete(connectionId);
-    entry?.pooled.then((p) => p.client.close()).catch(() => undefined);
+    if (entry) this.retire(connectionId, entry);
   }
 
+  private retire(connectionId: string, entry: Entry): void {
+    if (this.clients.get(connectionId) === entry) this.clients.delete(connectionId);
+    if (entry.retired) return;
+    entry.retired = true;
+    if (entry.users === 0) this.close(entry);
+    else this.retiring.add(entry);
+  }
+
+  private close(entry: Entry): void {
+    this.retiring.delete(entry);
+    entry.pooled.then((p) => p.client.close()).catch(() => undefined);
+  }
+
+  /** Runs `probe` unless one is already running for this connection, in which case that one is awaited. */
+  probeOnce<T>(connectionId: string, probe: () => Promise<T>): Promise<T> {
+    const running = this.probes.get(connectionId);
+    if (running) return running as Promise<T>;
+    const started = probe().finally(() => this.probes.delete(connectionId));
+    this.probes.set(connectionId, started);
+    return started;
+  }
+
+  private toolsChanged(connection: ConnectionRow): void {
+    const hook = this.options.onToolsChanged;
+    if (!hook || this.closing.signal.aborted) return;
+    let state = this.changes.get(connection.id);
+    if (!state) {
+      state = { timer: null, running: false, again: false };
+      this.changes.set(connection.id, state);
+    }
+    if (state.timer !== null || state.running) {
+      state.again = true;
+      return;
+    }
+    const s = state;
+    const run = async (): Promise<void> => {
+      s.timer = null;
+      s.running = true;
+      s.again = false;
+      try {
+        await hook(connection);
+      } catch (error) {
+        this.options.log.warn("re-sync after list_changed failed", { connection: connection.name, error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        s.running = false;
+        if (s.again && !this.closing.signal.aborted) {
+          s.again = false;
+          s.timer = setTimeout(run, this.options.toolsChangedWindowMs ?? 1000);
+        } else {
+          this.changes.delete(connection.id);
+        }
+      }
+    };
+    s.timer = setTimeout(run, this.options.toolsChangedWindowMs ?? 1000);
+  }
+
+  /** Gives up handshakes in progress, stops pending re-syncs and closes every client. */
   async closeAll(): Promise<void> {
-    const entries = [...this.clients.values()];
+    this.closing.abort(new Error("the gateway is shutting down"));
+    for (const state of this.changes.values()) if (state.timer !== null) clearTimeout(state.timer);
+    this.changes.clear();
+    const entries = [...this.clients.values(), ...this.retiring];
     this.clients.clear();
+    this.retiring.clear();
     await Promise.all(entries.map((e) => e.pooled.then((p) => p.client.close()).catch(() => undefined)));
   }
+}
+
+/**
+ * A session may be gone (404), the socket dropped, the credential changed: start afresh. An
+ * upstream that answered 5xx or 429, a timeout or a tool's own error leave the client as it was;
+ * replacing it would only add a handshake to the next call.
+ */
+function mayHaveBrokenClient(error: unknown): boolean {
+  const failure = describeUpstreamError(error);
+  if (failure.kind === "protocol" || failure.kind === "timeout" || failure.kind === "too_large") return false;
+  return failure.httpStatus === undefined || (failure.httpStatus < 500 && failure.httpStatus !== 429);
 }

@@ -27,6 +27,8 @@ export interface FaultyUpstream {
   readonly mode: FaultMode;
   /** HTTP requests received, of any kind. */
   readonly hits: number;
+  /** Methods of the JSON-RPC requests received (not notifications), in order, whatever the mode. */
+  readonly methods: string[];
   /** Delay of "slow" mode; change it at any time. */
   slowMs: number;
   /** The healthy fixture behind "ok" mode, to read its requests or change its tools. */
@@ -49,6 +51,7 @@ export async function startFaultyUpstream(
   const port = Number(server.url.port);
   let mode: FaultMode = "ok";
   let hits = 0;
+  const methods: string[] = [];
   let faultable = 0;
   let storm: ReturnType<typeof setInterval> | undefined;
 
@@ -60,6 +63,7 @@ export async function startFaultyUpstream(
     get hits() {
       return hits;
     },
+    methods,
     slowMs: options.slowMs ?? 1000,
     healthy,
     setMode,
@@ -96,8 +100,9 @@ export async function startFaultyUpstream(
 
   async function fetch(request: Request): Promise<Response> {
     hits++;
-    const id = await jsonRpcRequestId(request);
+    const { id, method } = await jsonRpcRequest(request);
     if (id === undefined) return healthy.fetch(request);
+    methods.push(method);
     switch (mode) {
       case "ok":
       case "list-changed-storm":
@@ -133,16 +138,16 @@ export async function startFaultyUpstream(
 
 type RequestId = string | number | null;
 
-/** The id of the JSON-RPC request a POST carries, or undefined for notifications, responses, GET, DELETE. */
-async function jsonRpcRequestId(request: Request): Promise<RequestId | undefined> {
-  if (request.method !== "POST") return undefined;
+/** The id and method of the JSON-RPC request a POST carries; no id for notifications, responses, GET, DELETE. */
+async function jsonRpcRequest(request: Request): Promise<{ id: RequestId | undefined; method: string }> {
+  if (request.method !== "POST") return { id: undefined, method: "" };
   const body: unknown = await request
     .clone()
     .json()
     .catch(() => undefined);
   const messages = Array.isArray(body) ? body : [body];
   const first = messages.find((m) => typeof m?.method === "string" && m.id !== undefined);
-  return first?.id;
+  return { id: first?.id, method: first?.method ?? "" };
 }
 
 /** Never answers; lets go only when the client gives up or the server stops. */
