@@ -6,6 +6,7 @@ import { createSession } from "../src/auth/sessions.ts";
 import { newId } from "../src/crypto/tokens.ts";
 import { toolKey } from "../src/connections/pages.tsx";
 import type { Role } from "../src/auth/principal.ts";
+import { setConnectionStatus } from "../src/connections/status.ts";
 
 type Form = Record<string, string | string[]>;
 
@@ -188,7 +189,7 @@ for (const dialect of dialects) {
       const log = await (await get("/access-log?tool=echo", owner)).text();
       expect(log).toContain("<code>echo</code>");
       expect(log).toContain("owner@example.com");
-      expect(log).toContain(" · dashboard");
+      expect(log).toContain('<span class="muted sub">dashboard</span>');
     });
 
     test("Re-sync shows what was added, removed and changed", async () => {
@@ -203,6 +204,22 @@ for (const dialect of dialects) {
       const plain = await post(`/connections/${id}/sync`, owner);
       expect(plain.status).toBe(200);
       expect(await plain.text()).toContain("Synced: no changes (3 tools).");
+    });
+
+    test("a paused connection shows when it is retried and the last error in words; Retry now brings it back", async () => {
+      const id = await connectionId("fixture");
+      const { deps } = t.gateway;
+      const connection = (await deps.toolIndex.get(workspaceId)).connections.get(id)!;
+      const until = Date.UTC(2030, 0, 2, 3, 4, 5);
+      await setConnectionStatus(deps, connection, "paused", "the server refused the connection", { consecutiveFailures: 5, pausedUntil: until });
+      const home = await (await get("/", owner)).text();
+      expect(home).toContain("Paused · retries 2030-01-02 03:04:05 UTC");
+      expect(home).toContain("the server refused the connection");
+      const page = await (await get(`/connections/${id}`, owner)).text();
+      expect(page).toContain("Retry now");
+      const retried = await post(`/connections/${id}/sync`, owner, {}, htmx);
+      expect(await retried.text()).toContain("Connected");
+      expect((await deps.toolIndex.get(workspaceId)).connections.get(id)!.status).toBe("connected");
     });
 
     test("re-authorize tries the new credential first and never shows it back", async () => {

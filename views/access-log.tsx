@@ -124,7 +124,13 @@ export function AccessLogEntries(props: AccessLogProps): JSX.Element {
       )}
       <nav class="pager" aria-label="Pages">
         {props.before ? <a href={`/access-log${filterQuery(props.filter)}`}>← Newest</a> : ""}
-        {props.next ? <a href={`/access-log${filterQuery(props.filter, { before: props.next })}`}>Older →</a> : ""}
+        {props.next ? (
+          <a class="older" href={`/access-log${filterQuery(props.filter, { before: props.next })}`}>
+            Older →
+          </a>
+        ) : (
+          ""
+        )}
       </nav>
     </section>
   );
@@ -145,27 +151,31 @@ function LogRow(props: { entry: AccessLogRow }): JSX.Element {
         <code safe>{e.tool}</code>
       </td>
       <td data-label="Who">
-        <span safe>{e.userEmail ?? "unknown user"}</span>
-        {e.apiKeyName ? (
-          <span class="muted">
-            {" · key "}
-            <span safe>{e.apiKeyName}</span>
-          </span>
-        ) : (
-          <span class="muted">{e.apiKeyId ? " · a removed key" : " · dashboard"}</span>
-        )}
+        <div>
+          <span safe>{e.userEmail ?? "unknown user"}</span>
+          {e.apiKeyName ? (
+            <span class="muted sub">
+              {"key "}
+              <span safe>{e.apiKeyName}</span>
+            </span>
+          ) : (
+            <span class="muted sub">{e.apiKeyId ? "a removed key" : "dashboard"}</span>
+          )}
+        </div>
       </td>
       <td data-label="Outcome">
-        <span class={outcome.badge} safe>
-          {outcome.label}
-        </span>
-        {e.errorSummary ? (
-          <span class="muted error-summary" safe>
-            {e.errorSummary}
+        <div>
+          <span class={outcome.badge} safe>
+            {outcome.label}
           </span>
-        ) : (
-          ""
-        )}
+          {e.errorSummary ? (
+            <span class="muted error-summary" safe>
+              {e.errorSummary}
+            </span>
+          ) : (
+            ""
+          )}
+        </div>
       </td>
       <td data-label="Latency" safe>{`${e.latencyMs} ms`}</td>
     </tr>

@@ -58,7 +58,7 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
       <FieldError errors={props.errors} field="auth" />
       <div class="auth-token stack">
         <label for="auth-token">Token</label>
-        <input id="auth-token" name="token" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="token-error token-help" />
+        <input id="auth-token" name="token" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="token-error token-help" aria-invalid={props.errors.token ? "true" : undefined} />
         <p class="muted hint" id="token-help">
           Sent as <code>Authorization: Bearer …</code>. Stored encrypted; never shown again.
         </p>
@@ -66,10 +66,10 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
       </div>
       <div class="auth-header stack">
         <label for="auth-header">Header name</label>
-        <input id="auth-header" name="header" autocomplete="off" spellcheck="false" placeholder="X-API-Key" value={props.header ?? ""} aria-describedby="header-error" />
+        <input id="auth-header" name="header" autocomplete="off" spellcheck="false" placeholder="X-API-Key" value={props.header ?? ""} aria-describedby="header-error" aria-invalid={props.errors.header ? "true" : undefined} />
         <FieldError errors={props.errors} field="header" />
         <label for="auth-value">Header value</label>
-        <input id="auth-value" name="value" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="value-error" />
+        <input id="auth-value" name="value" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="value-error" aria-invalid={props.errors.value ? "true" : undefined} />
         <FieldError errors={props.errors} field="value" />
       </div>
     </fieldset>

@@ -37,7 +37,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
       {admin ? (
         <section class="card stack danger-zone" aria-labelledby="remove-title">
           <h2 id="remove-title">Remove</h2>
-          <p>Its tools disappear from the gateway and its stored credential is deleted.</p>
+          <p>{c.authKind === "none" ? "Its tools disappear from the gateway." : "Its tools disappear from the gateway and its stored credential is deleted."}</p>
           <p>
             <a class="button danger" href={`${connectionPath(c)}/remove`}>
               Remove <span safe>{c.name}</span>…
@@ -196,7 +196,11 @@ export function ReauthForm(props: { connection: ConnectionMeta; errors: Record<s
   return (
     <form id="reauth" method="post" action={`${connectionPath(c)}/reauth`} hx-post={`${connectionPath(c)}/reauth`} hx-target="this" hx-swap="outerHTML" hx-disable="find button" class="card stack">
       <h2>Re-authorize</h2>
-      <p>Paste a new token or header value. The gateway tries it before storing it; the old one is replaced.</p>
+      <p>
+        {c.authKind === "none"
+          ? "This server takes no credential. If it starts asking for one, paste it here."
+          : "Paste a new token or header value. The gateway tries it before storing it; the old one is replaced."}
+      </p>
       <AuthFields kind={kind} header={c.authHeader ?? ""} errors={props.errors} legend="Authentication" />
       <div class="actions">
         <button type="submit">
@@ -219,16 +223,16 @@ export function EditForm(props: { connection: ConnectionMeta; values: EditValues
     <form id="edit" method="post" action={action} hx-post={action} hx-target="this" hx-swap="outerHTML" hx-disable="find button" class="card stack">
       <h2>Settings</h2>
       <label for="edit-name">Name</label>
-      <input id="edit-name" name="name" required maxlength="32" value={props.values.name} aria-describedby="edit-name-help name-error" />
+      <input id="edit-name" name="name" required maxlength="32" value={props.values.name} aria-describedby="edit-name-help name-error" aria-invalid={props.errors.name ? "true" : undefined} />
       <p class="muted hint" id="edit-name-help">
         Renaming changes the names clients see for its tools.
       </p>
       <FieldError errors={props.errors} field="name" />
       <label for="edit-url">Server URL</label>
-      <input id="edit-url" name="url" type="url" required value={props.values.url} aria-describedby="url-error" />
+      <input id="edit-url" name="url" type="url" required value={props.values.url} aria-describedby="url-error" aria-invalid={props.errors.url ? "true" : undefined} />
       <FieldError errors={props.errors} field="url" />
       <label for="edit-timeout">Call timeout in milliseconds (empty for the gateway default)</label>
-      <input id="edit-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" value={props.values.callTimeoutMs} aria-describedby="callTimeoutMs-error" />
+      <input id="edit-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" value={props.values.callTimeoutMs} aria-describedby="callTimeoutMs-error" aria-invalid={props.errors.callTimeoutMs ? "true" : undefined} />
       <FieldError errors={props.errors} field="callTimeoutMs" />
       <div class="actions">
         <button type="submit" class="secondary">

@@ -124,17 +124,17 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
   return (
     <form id="add-server" method="post" action="/connections" hx-post="/connections" hx-target="this" hx-swap="outerHTML" hx-disable="find button" class="card stack">
       <label for="server-name">Name</label>
-      <input id="server-name" name="name" required maxlength="32" autocomplete="off" spellcheck="false" placeholder="linear" value={values.name ?? ""} aria-describedby="name-help name-error" />
+      <input id="server-name" name="name" required maxlength="32" autocomplete="off" spellcheck="false" placeholder="linear" value={values.name ?? ""} aria-describedby="name-help name-error" aria-invalid={errors.name ? "true" : undefined} />
       <p class="muted hint" id="name-help">
         The prefix of its tools (<code>name__tool</code>): lowercase letters, digits and dashes.
       </p>
       <FieldError errors={errors} field="name" />
       <label for="server-url">Server URL</label>
-      <input id="server-url" name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={values.url ?? ""} aria-describedby="url-error" />
+      <input id="server-url" name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={values.url ?? ""} aria-describedby="url-error" aria-invalid={errors.url ? "true" : undefined} />
       <FieldError errors={errors} field="url" />
       <AuthFields kind={values.auth ?? "none"} header={values.header} errors={errors} legend="Authentication" />
       <label for="server-timeout">Call timeout in milliseconds (optional)</label>
-      <input id="server-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" placeholder="60000" value={values.callTimeoutMs ?? ""} aria-describedby="callTimeoutMs-error" />
+      <input id="server-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" placeholder="60000" value={values.callTimeoutMs ?? ""} aria-describedby="callTimeoutMs-error" aria-invalid={errors.callTimeoutMs ? "true" : undefined} />
       <FieldError errors={errors} field="callTimeoutMs" />
       <div class="actions">
         <button type="submit">
