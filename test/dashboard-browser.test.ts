@@ -185,6 +185,51 @@ for (const dialect of dialects) {
     );
 
     test(
+      "without JavaScript every step still works: add, pick, toggle, re-sync, test, filter the log, remove",
+      async () => {
+        const { page } = await browser.newContext({ javaScriptEnabled: false });
+        if (!(await isSetupDone(t.gateway.deps.database))) await setupOwner(t.gateway.deps.database, OWNER);
+        await signInWithForm(page, t.url);
+        await page.goto(`${t.url}/connections/new`);
+        await page.fill("#server-name", "nojs");
+        await page.fill("#server-url", upstream.url);
+        await page.click("#add-server button[type=submit]");
+        await page.waitForURL(/\/connections\/[^/]+\/expose$/);
+        await page.getByRole("checkbox", { name: /nojs__image/ }).uncheck();
+        await page.click("button:has-text('Save and continue')");
+        await page.waitForURL(/\/connections\/[^/]+$/);
+        const connectionUrl = page.url();
+        await page.getByText("3 of 4 exposed").waitFor();
+
+        await page.locator("li.tool", { hasText: "nojs__add" }).locator("button.switch").click();
+        await page.waitForURL(connectionUrl);
+        await page.getByText("2 of 4 exposed").waitFor();
+        await page.click("#sync-button");
+        await page.getByText("Synced: no changes (4 tools).").waitFor();
+
+        await page.goto(`${connectionUrl}/test?tool=echo`);
+        await page.fill("#arg-0", "no script needed");
+        await page.click("#run-tool");
+        await page.locator(".result pre.result-text", { hasText: "no script needed" }).waitFor();
+        await browser.screenshot(page, `${dialect}-nojs-tool-test`);
+
+        await t.gateway.deps.accessLog.flush();
+        await page.goto(`${t.url}/access-log`);
+        await page.selectOption("#filter-connection", "nojs");
+        await page.click("button:has-text('Filter')");
+        await page.waitForURL(/connection=nojs/);
+        expect(await page.locator("#log tbody tr").count()).toBe(1);
+
+        await page.goto(`${connectionUrl}/remove`);
+        await page.click("form button:has-text('Remove')");
+        await page.waitForURL(`${t.url}/`);
+        expect(await page.locator(".connection-card", { hasText: "nojs" }).count()).toBe(0);
+        await page.context().close();
+      },
+      TIMEOUT,
+    );
+
+    test(
       "a hostile upstream's names, schemas, results and errors show as text on every page: no script runs, no request fires",
       async () => {
         // CSP off: the proof must be the escaping, not the policy behind it.

@@ -47,11 +47,15 @@ export function NewKey(props: { name: string; apiKey: string; mcpUrl: string }):
         Key “<span safe>{props.name}</span>” created
       </h2>
       <p>Copy it now: it will not be shown again.</p>
-      <pre class="secret" id="new-key-value" safe>{props.apiKey}</pre>
-      <button type="button" data-copy="new-key-value">Copy key</button>
+      <div class="copy-row">
+        <pre class="secret" id="new-key-value" safe>{props.apiKey}</pre>
+        <button type="button" data-copy="new-key-value">Copy key</button>
+      </div>
       <p>Add the gateway to Claude Code:</p>
-      <pre id="new-key-line" safe>{line}</pre>
-      <button type="button" data-copy="new-key-line">Copy command</button>
+      <div class="copy-row">
+        <pre id="new-key-line" safe>{line}</pre>
+        <button type="button" class="secondary" data-copy="new-key-line">Copy command</button>
+      </div>
       <p>
         <a href="/keys">Done</a>
       </p>
