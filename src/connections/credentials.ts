@@ -6,7 +6,25 @@ import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "
 export type UpstreamSecret =
   | { kind: "bearer"; token: string }
   | { kind: "header"; header: string; value: string }
+  /** An API key the upstream takes inside its URL, in place of `{key}` (Firecrawl does this). */
+  | { kind: "url"; key: string }
   | { kind: "oauth"; data: Record<string, unknown> };
+
+/** Where a `url` credential goes in a connection's URL; the stored and displayed URL keep the placeholder. */
+export const URL_KEY_PLACEHOLDER = "{key}";
+const PLACEHOLDER_FORMS = [URL_KEY_PLACEHOLDER, "%7Bkey%7D", "%7bkey%7d"];
+
+export function hasUrlKeyPlaceholder(url: string): boolean {
+  return PLACEHOLDER_FORMS.some((form) => url.includes(form));
+}
+
+/** The URL actually requested: the stored URL with a `url` credential put in its place. */
+export function upstreamUrl(url: string, secret: UpstreamSecret | null): string {
+  if (secret?.kind !== "url") return url;
+  let result = url;
+  for (const form of PLACEHOLDER_FORMS) result = result.split(form).join(encodeURIComponent(secret.key));
+  return result;
+}
 
 function binding(connectionId: string, workspaceId: string): SecretBinding {
   return { table: "credentials", column: "ciphertext", rowId: connectionId, workspaceId };
@@ -53,7 +71,7 @@ export function credentialHeaders(secret: UpstreamSecret | null): Record<string,
 
 /** Upstreams sometimes echo what they were sent; no stored secret may travel on in an error. */
 export function redactSecret(text: string, secret: UpstreamSecret | null): string {
-  const values = secret?.kind === "bearer" ? [secret.token] : secret?.kind === "header" ? [secret.value] : [];
+  const values = secret?.kind === "bearer" ? [secret.token] : secret?.kind === "header" ? [secret.value] : secret?.kind === "url" ? [secret.key, encodeURIComponent(secret.key)] : [];
   if (secret?.kind === "oauth") {
     for (const key of ["access_token", "refresh_token", "client_secret"]) {
       const found = JSON.stringify(secret.data).match(new RegExp(`"${key}":"([^"]+)"`));

@@ -39,8 +39,12 @@ function readAuth(value: unknown): AuthInput | { invalid: string } {
       return { kind: "bearer", token: str(auth.token) };
     case "header":
       return { kind: "header", header: str(auth.header), value: str(auth.value) };
+    case "url":
+      return { kind: "url", key: str(auth.key) };
+    case "oauth":
+      return { kind: "oauth", clientId: str(auth.clientId) || undefined, clientSecret: str(auth.clientSecret) || undefined };
     default:
-      return { invalid: 'auth.kind must be "none", "bearer" or "header"' };
+      return { invalid: 'auth.kind must be "none", "bearer", "header", "url" or "oauth"' };
   }
 }
 

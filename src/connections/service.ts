@@ -4,7 +4,8 @@ import type { Principal } from "../auth/principal.ts";
 import { newId } from "../crypto/tokens.ts";
 import { checkConnectionName } from "./names.ts";
 import { checkUpstreamUrl } from "./url-policy.ts";
-import { deleteCredential, loadCredential, redactSecret, saveCredential, type UpstreamSecret } from "./credentials.ts";
+import { deleteCredential, hasUrlKeyPlaceholder, loadCredential, redactSecret, saveCredential, type UpstreamSecret } from "./credentials.ts";
+import { oauthDataOf, operatorClient, toOAuthSecret } from "../oauth/data.ts";
 import { connectUpstream, describeUpstreamError, isRetryableDiscovery } from "./upstream-client.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
@@ -18,7 +19,14 @@ export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "
 export type AuthInput =
   | { kind: "none" }
   | { kind: "bearer"; token: string }
-  | { kind: "header"; header: string; value: string };
+  | { kind: "header"; header: string; value: string }
+  /** An API key the server takes inside its URL, where the URL has `{key}`. */
+  | { kind: "url"; key: string }
+  /** Authorized afterwards by a person (Connect); optionally with a client the operator registered. */
+  | { kind: "oauth"; clientId?: string; clientSecret?: string };
+
+/** Why an OAuth connection has no tools yet. */
+export const OAUTH_NOT_CONNECTED = "Connect to authorize";
 
 export type AddConnectionInput = { name: string; url: string; auth: AuthInput; callTimeoutMs?: number | null; catalogId?: string | null };
 export type FieldErrors = Record<string, string>;
@@ -41,16 +49,38 @@ export function checkAuthInput(auth: AuthInput): FieldErrors {
     else if (RESERVED_HEADERS.has(auth.header.toLowerCase())) errors.header = `${auth.header} is set by the gateway itself; use another header.`;
     if (!auth.value.trim()) errors.value = "Paste the header's value.";
     else if (CONTROL.test(auth.value)) errors.value = "The value has control characters; paste it without them.";
+  } else if (auth.kind === "url") {
+    if (!auth.key.trim()) errors.key = "Paste the API key that goes into the URL.";
+    else if (CONTROL.test(auth.key) || /\s/.test(auth.key.trim())) errors.key = "The key has spaces or control characters; paste it without them.";
+  } else if (auth.kind === "oauth") {
+    if (auth.clientSecret && !auth.clientId) errors.clientId = "Give the client ID that goes with the client secret.";
+    else if (auth.clientId !== undefined && (auth.clientId.length > 512 || CONTROL.test(auth.clientId))) errors.clientId = "That does not look like a client ID.";
   } else if (auth.kind !== "none") {
-    errors.auth = "Choose an authentication: none, bearer token or custom header.";
+    errors.auth = "Choose an authentication: none, bearer token, custom header, key in the URL or OAuth.";
   }
   return errors;
+}
+
+/** `{key}` in the URL goes with a key-in-URL credential, and only with it. */
+export function checkUrlKey(url: string, auth: AuthInput): string | null {
+  const placeholder = hasUrlKeyPlaceholder(url);
+  if (auth.kind === "url" && !placeholder) return "Put {key} in the URL where the API key goes, e.g. https://mcp.firecrawl.dev/{key}/v2/mcp.";
+  if (auth.kind !== "url" && placeholder) return "The URL has {key} in it: choose the key-in-URL authentication, or remove it.";
+  return null;
 }
 
 export function toSecret(auth: AuthInput): UpstreamSecret | null {
   if (auth.kind === "bearer") return { kind: "bearer", token: auth.token.trim() };
   if (auth.kind === "header") return { kind: "header", header: auth.header, value: auth.value.trim() };
+  if (auth.kind === "url") return { kind: "url", key: auth.key.trim() };
+  if (auth.kind === "oauth" && auth.clientId) return toOAuthSecret(operatorClient(auth.clientId.trim(), auth.clientSecret?.trim()));
   return null;
+}
+
+/** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
+async function checkUrlOnly(deps: ConnectionDeps, url: string): Promise<{ ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors }> {
+  const checked = await checkUpstreamUrl(url, deps.config.upstreamAllow);
+  return checked.ok ? { ok: true, tools: [] } : { ok: false, errors: { url: checked.reason } };
 }
 
 export function checkCallTimeout(value: number | null | undefined): string | null {
@@ -87,10 +117,13 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
   if (!errors.name && (await findConnectionByName(deps, principal.workspaceId, input.name))) {
     errors.name = `A connection named "${input.name}" exists already; names are the tool prefix and must be unique.`;
   }
+  const urlKeyError = checkUrlKey(input.url, input.auth);
+  if (urlKeyError) errors.url = urlKeyError;
   if (Object.keys(errors).length > 0) return { ok: false, errors };
 
   const secret = toSecret(input.auth);
-  const probed = await probe(deps, input.url.trim(), secret);
+  const oauth = input.auth.kind === "oauth";
+  const probed = oauth ? await checkUrlOnly(deps, input.url.trim()) : await probe(deps, input.url.trim(), secret);
   if (!probed.ok) return probed;
 
   const id = newId();
@@ -101,11 +134,11 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     url: new URL(input.url.trim()).toString(),
     authKind: input.auth.kind,
     authHeader: input.auth.kind === "header" ? input.auth.header : null,
-    status: "connected",
-    statusDetail: null,
+    status: oauth ? "needs_reauth" : "connected",
+    statusDetail: oauth ? OAUTH_NOT_CONNECTED : null,
     consecutiveFailures: 0,
     pausedUntil: null,
-    lastSyncedAt: now,
+    lastSyncedAt: oauth ? null : now,
     callTimeoutMs: input.callTimeoutMs ?? null,
     catalogId: input.catalogId ?? null,
     createdAt: now,
@@ -176,11 +209,23 @@ export async function updateConnection(
   }
   const timeoutError = checkCallTimeout(input.callTimeoutMs);
   if (timeoutError) errors.callTimeoutMs = timeoutError;
+  const urlKeyError = input.url !== undefined || input.auth !== undefined ? checkUrlKey(input.url ?? current.url, input.auth ?? currentAuthKind(current)) : null;
+  if (urlKeyError) errors.url = urlKeyError;
   if (Object.keys(errors).length > 0) return { ok: false, errors };
 
   let probed: { ok: true; tools: ToolDefinition[] } | null = null;
-  const secret = input.auth ? toSecret(input.auth) : undefined;
-  if (input.url !== undefined || input.auth !== undefined) {
+  let secret = input.auth ? toSecret(input.auth) : undefined;
+  // OAuth is (re-)authorized by a person afterwards: a new URL or client only resets it.
+  const oauthReset = (input.auth?.kind ?? current.authKind) === "oauth" && (input.url !== undefined || input.auth !== undefined);
+  if (oauthReset) {
+    const checked = await checkUrlOnly(deps, (input.url ?? current.url).trim());
+    if (!checked.ok) return checked;
+    if (!input.auth) {
+      // Tokens belong to the old URL; a client the operator registered stays.
+      const data = oauthDataOf(await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }));
+      secret = data.clientSource === "operator" ? toOAuthSecret({ client: data.client, clientSource: "operator" }) : null;
+    }
+  } else if (input.url !== undefined || input.auth !== undefined) {
     const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId });
     const result = await probe(deps, (input.url ?? current.url).trim(), useSecret);
     if (!result.ok) return result;
@@ -208,9 +253,26 @@ export async function updateConnection(
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
     await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);
   }
+  if (oauthReset) await setConnectionStatus(deps, current, "needs_reauth", OAUTH_NOT_CONNECTED, { consecutiveFailures: 0, pausedUntil: null }, now);
   deps.pool.drop(id);
   deps.toolIndex.changed(principal.workspaceId);
   return { ok: true, report };
+}
+
+/** The kind of a connection's current credential, for checks that need one (its secret is not needed). */
+function currentAuthKind(connection: ConnectionRow): AuthInput {
+  switch (connection.authKind) {
+    case "bearer":
+      return { kind: "bearer", token: "" };
+    case "header":
+      return { kind: "header", header: connection.authHeader ?? "", value: "" };
+    case "url":
+      return { kind: "url", key: "" };
+    case "oauth":
+      return { kind: "oauth" };
+    default:
+      return { kind: "none" };
+  }
 }
 
 /** Deletes the connection, its tools and its stored credential. */

@@ -1,8 +1,9 @@
-import { Client, SdkError, SdkErrorCode, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, ProtocolError, type OAuthClientProvider } from "@modelcontextprotocol/client";
+import { Client, SdkError, SdkErrorCode, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, ProtocolError, InsufficientScopeError, type AuthProvider, type OAuthClientProvider } from "@modelcontextprotocol/client";
 import { createGuardedFetch, UpstreamUrlRefused } from "./guarded-fetch.ts";
 import type { UpstreamAllowList } from "./url-policy.ts";
 import { DecryptionError } from "../crypto/encryption.ts";
-import { credentialHeaders, type UpstreamSecret } from "./credentials.ts";
+import { credentialHeaders, upstreamUrl, type UpstreamSecret } from "./credentials.ts";
+import { NeedsReauthorization } from "../oauth/errors.ts";
 import { AnswerCutOff, WATCH_HEADER, type AnswerWatch } from "./answer-watch.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
@@ -13,7 +14,7 @@ export type ConnectOptions = {
   url: string;
   secret: UpstreamSecret | null;
   /** For OAuth connections: the SDK refreshes tokens through it. */
-  authProvider?: OAuthClientProvider;
+  authProvider?: AuthProvider | OAuthClientProvider;
   allow: UpstreamAllowList;
   /** Deadline of the whole handshake. */
   timeoutMs?: number;
@@ -34,7 +35,7 @@ export class ResponseTooLarge extends Error {
 
 /** Connects and negotiates (2026-07-28 first, 2025 revisions as fallback). */
 export async function connectUpstream(options: ConnectOptions): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(options.url), {
+  const transport = new StreamableHTTPClientTransport(new URL(upstreamUrl(options.url, options.secret)), {
     fetch: boundAnswers(createGuardedFetch({ allow: options.allow }), options.answers),
     requestInit: { headers: credentialHeaders(options.secret) },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
@@ -184,6 +185,13 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   }
   if (error instanceof ResponseTooLarge || (error instanceof Error && error.cause instanceof ResponseTooLarge)) {
     return { kind: "too_large", message: new ResponseTooLarge().message, notSent: false };
+  }
+  if (error instanceof NeedsReauthorization) return { kind: "auth", message: error.reason, notSent: false };
+  // Step-up: one tool wants more scope than was granted. The connection stays usable; the scope is
+  // remembered (see oauth/manager.ts) and asked for at the next Re-authorize.
+  if (error instanceof InsufficientScopeError) {
+    const scope = error.requiredScope ? ` (scope "${clip(error.requiredScope.replace(/[^\x20-\x7e]/g, ""))}")` : "";
+    return { kind: "protocol", message: `it needs a permission the gateway was not granted${scope}; a workspace admin can grant it with Re-authorize in the dashboard`, notSent: false };
   }
   if (error instanceof UnauthorizedError) {
     return { kind: "auth", message: "the server refused the stored credential (401); re-authorize the connection", notSent: false };
