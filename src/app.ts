@@ -19,6 +19,8 @@ import type { UpstreamPool } from "./gateway/upstream-pool.ts";
 import type { ToolIndex } from "./gateway/tool-index.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import type { McpEndpoint } from "./gateway/mcp-endpoint.ts";
+import type { OAuthManager } from "./oauth/manager.ts";
+import { oauthRoutes } from "./oauth/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { connectionRoutes } from "./connections/routes.ts";
 
@@ -31,6 +33,8 @@ export type AppDeps = {
   toolIndex: ToolIndex;
   accessLog: AccessLogRecorder;
   mcp: McpEndpoint;
+  /** Upstream OAuth: tokens, refreshes and authorization flows. */
+  oauth: OAuthManager;
 };
 
 export type App = {
@@ -55,6 +59,7 @@ export function createApp(deps: AppDeps): App {
     })
     .use(gatewayRoutes(deps))
     .use(connectionRoutes(deps))
+    .use(oauthRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
     .use(managedAccessRoutes(deps))

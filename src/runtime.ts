@@ -9,6 +9,8 @@ import { ToolIndex } from "./gateway/tool-index.ts";
 import { UpstreamPool } from "./gateway/upstream-pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint, type McpEndpoint } from "./gateway/mcp-endpoint.ts";
+import { OAuthManager } from "./oauth/manager.ts";
+import { clientMetadataUrl } from "./oauth/client-identity.ts";
 import { startProber, type Prober } from "./gateway/prober.ts";
 import { resyncConnection } from "./connections/service.ts";
 
@@ -49,18 +51,26 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
 /** The long-lived parts of a serving gateway, wired to each other. */
 export function assembleDeps(core: CoreDeps): AppDeps {
   const toolIndex = new ToolIndex(core.database);
+  const oauth = new OAuthManager({
+    database: core.database,
+    keyring: core.keyring,
+    allow: core.config.upstreamAllow,
+    log: core.log,
+    clientMetadataUrl: clientMetadataUrl(core.config),
+  });
   const pool = new UpstreamPool({
     database: core.database,
     keyring: core.keyring,
     allow: core.config.upstreamAllow,
     log: core.log,
+    authProviderFor: (connection) => oauth.authProviderFor(connection),
     callTimeoutMs: core.config.callTimeoutMs,
     maxCallsPerConnection: core.config.maxCallsPerConnection,
     // Debounced per connection by the pool: a storm of list_changed costs one sync per window.
     onToolsChanged: (connection) => resyncConnection(deps, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log);
-  const deps: AppDeps = { ...core, toolIndex, pool, accessLog, mcp: null as unknown as McpEndpoint };
+  const deps: AppDeps = { ...core, toolIndex, pool, accessLog, oauth, mcp: null as unknown as McpEndpoint };
   deps.mcp = createMcpEndpoint(deps);
   toolIndex.subscribe((workspaceId) => deps.mcp.notifyToolsChanged(workspaceId));
   return deps;

@@ -1,4 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, type CallToolResult } from "@modelcontextprotocol/server";
+import { InsufficientScopeError } from "@modelcontextprotocol/client";
 import type { AppDeps } from "../app.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
@@ -13,7 +14,7 @@ import { callNativeTool } from "./native-tools.ts";
 
 export type Progress = { progress: number; total?: number; message?: string };
 export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void };
-export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "accessLog">;
+export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "accessLog" | "oauth">;
 
 type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
 
@@ -144,6 +145,8 @@ async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: Rout
     if (slot.signal.aborted) return failed(SHUTTING_DOWN, "upstream_error", "cancelled: gateway shutting down");
     const failure = describeUpstreamError(error);
     const reason = redactSecret(failure.message, secret);
+    // OAuth step-up: the next Re-authorize asks for the scope this tool needs.
+    if (error instanceof InsufficientScopeError) await deps.oauth.noteStepUp(connection, error.requiredScope);
     // A tool's own error, or one answer too large, says nothing about the server's health.
     const toolLevel = sent && (failure.kind === "protocol" || failure.kind === "too_large");
     if (!toolLevel) await recordUpstreamFailure(deps, connection, failure, reason);

@@ -1,4 +1,4 @@
-import type { Client, OAuthClientProvider } from "@modelcontextprotocol/client";
+import type { AuthProvider, Client, OAuthClientProvider } from "@modelcontextprotocol/client";
 import type { Database } from "../db/client.ts";
 import type { Keyring } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
@@ -29,7 +29,7 @@ export type UpstreamPoolOptions = {
   onToolsChanged?: (connection: ConnectionRow) => void | Promise<unknown>;
   toolsChangedWindowMs?: number;
   /** OAuth connections get their tokens (and refreshes) through this. */
-  authProviderFor?: (connection: ConnectionRow) => OAuthClientProvider | undefined;
+  authProviderFor?: (connection: ConnectionRow) => AuthProvider | OAuthClientProvider | undefined;
 };
 
 type ChangeState = { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean };

@@ -1,0 +1,76 @@
+import { Elysia, type AnyElysia } from "elysia";
+import type { AppDeps } from "../app.ts";
+import { findSessionPrincipal, requireAdmin, requireApiAdmin } from "../auth/guard.ts";
+import type { Principal } from "../auth/principal.ts";
+import { getConnection } from "../connections/service.ts";
+import { HttpError, htmlResponse, jsonResponse } from "../web/http.ts";
+import { toViewer } from "../web/viewer.ts";
+import { OAuthRedirectPage, OAuthResultPage } from "../../views/oauth.tsx";
+import { CALLBACK_PATH, CLIENT_METADATA_PATH, clientMetadataDocument } from "./client-identity.ts";
+import { finishAuthorization, startAuthorization } from "./authorize.ts";
+import type { FlowDisplay } from "./flows.ts";
+
+async function ownOAuthConnection(deps: AppDeps, principal: Principal, id: string) {
+  const connection = await getConnection(deps, principal.workspaceId, id);
+  if (!connection) throw new HttpError(404, "There is no such connection in this workspace.");
+  if (connection.authKind !== "oauth") throw new HttpError(409, `${connection.name} does not sign in with OAuth.`);
+  return connection;
+}
+
+function wantsJson(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("application/json");
+}
+
+/** Only http(s) URLs leave here as links or redirects; the authorization endpoint comes from a server's metadata. */
+function checkedUrl(url: string): string {
+  const protocol = new URL(url).protocol;
+  if (protocol !== "https:" && protocol !== "http:") throw new HttpError(502, "The authorization server gave an authorization URL that is not http(s).");
+  return url;
+}
+
+/** Connect / Re-authorize, the callback, and our Client ID Metadata Document. */
+export function oauthRoutes(deps: AppDeps): AnyElysia {
+  return new Elysia({ name: "oauth" })
+    .get(CLIENT_METADATA_PATH, () => {
+      const document = clientMetadataDocument(deps.config);
+      if (!document) throw new HttpError(404, "The client metadata document is served only when BASE_URL is https.");
+      return jsonResponse(document, 200, { "cache-control": "public, max-age=3600" });
+    })
+    // The dashboard: JSON for the popup script, a forwarding page for a plain form post.
+    .post("/connections/:id/oauth/start", async ({ request, params }) => {
+      const principal = await requireAdmin(deps, request);
+      const connection = await ownOAuthConnection(deps, principal, params.id);
+      const json = wantsJson(request);
+      const display: FlowDisplay = json ? "popup" : "page";
+      const started = await startAuthorization(deps, connection, { userId: principal.userId, display });
+      if (!started.ok) {
+        if (json) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
+        return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={false} message={started.reason} connection={connection} />, 502);
+      }
+      const url = checkedUrl(started.authorizationUrl);
+      if (json) return jsonResponse({ authorizationUrl: url, expiresAt: started.expiresAt });
+      return htmlResponse(<OAuthRedirectPage user={toViewer(principal)} connectionName={connection.name} authorizationUrl={url} />, 200, { refresh: `0;url=${url}` });
+    })
+    // The API: the URL to open in a browser signed in to the dashboard as the same user.
+    .post("/api/v1/connections/:id/oauth/start", async ({ request, params }) => {
+      const principal = await requireApiAdmin(deps, request);
+      const connection = await ownOAuthConnection(deps, principal, params.id);
+      const started = await startAuthorization(deps, connection, { userId: principal.userId, display: "page" });
+      if (!started.ok) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
+      return jsonResponse({ authorizationUrl: checkedUrl(started.authorizationUrl), expiresAt: started.expiresAt });
+    })
+    .get(CALLBACK_PATH, async ({ request }) => {
+      // The session is checked before the state is spent: signing in and reloading still works.
+      const principal = await findSessionPrincipal(deps, request);
+      if (!principal) {
+        const message = "Sign in to the dashboard in this browser as the person who started this authorization, then reload this page.";
+        return htmlResponse(<OAuthResultPage user={null} ok={false} message={message} connection={null} />, 401);
+      }
+      const query = new URL(request.url).searchParams;
+      const result = await finishAuthorization(deps, query, { userId: principal.userId, workspaceId: principal.workspaceId });
+      const target = result.connection ? `/connections/${encodeURIComponent(result.connection.id)}` : "/";
+      if (result.display === "page" && result.ok) return new Response(null, { status: 303, headers: { location: target } });
+      const message = result.ok ? `${result.connection.name} is connected with ${result.tools} tools. You can close this window.` : result.reason;
+      return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={result.ok} message={message} connection={result.connection} />, result.ok ? 200 : 400);
+    });
+}

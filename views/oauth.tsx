@@ -1,0 +1,80 @@
+import type { Viewer } from "../src/web/viewer.ts";
+import { Layout } from "./layout.tsx";
+
+/**
+ * Connect / Re-authorize for an OAuth connection. A real form that works without JavaScript (the
+ * gateway answers with a page that forwards to the provider); with JavaScript, public/app.js opens
+ * the provider in a popup instead and reloads this page when the popup reports back.
+ */
+export function OAuthConnectButton(props: { connection: { id: string; name: string; status: string }; label?: string }): JSX.Element {
+  const label = props.label ?? (props.connection.status === "needs_reauth" ? "Connect" : "Re-authorize");
+  return (
+    <form method="post" action={`/connections/${encodeURIComponent(props.connection.id)}/oauth/start`} class="inline oauth-connect" data-oauth-popup="">
+      <button type="submit">
+        <span safe>{label}</span>
+        <span class="visually-hidden" safe>
+          {` ${props.connection.name}`}
+        </span>
+      </button>
+    </form>
+  );
+}
+
+/**
+ * Between our form and the provider. A form's redirect to another origin would break the CSP's
+ * `form-action 'self'`, so the hop to the provider is a navigation: a `Refresh` header (set by the
+ * route), and a link.
+ */
+export function OAuthRedirectPage(props: { user: Viewer; connectionName: string; authorizationUrl: string }): JSX.Element {
+  const host = new URL(props.authorizationUrl).host;
+  return (
+    <Layout title="Authorize" user={props.user}>
+      <section class="card narrow stack">
+        <h1>
+          Authorize <span safe>{props.connectionName}</span>
+        </h1>
+        <p>
+          Taking you to <strong safe>{host}</strong> to sign in and approve access for the gateway.
+        </p>
+        <p>
+          <a class="button" href={props.authorizationUrl} id="oauth-continue">
+            Continue to <span safe>{host}</span>
+          </a>
+        </p>
+      </section>
+    </Layout>
+  );
+}
+
+export type OAuthResultProps = {
+  user: Viewer | null;
+  ok: boolean;
+  message: string;
+  connection: { id: string; name: string } | null;
+};
+
+/**
+ * The callback's answer in a popup: public/app.js tells the window that opened it (which reloads)
+ * and closes it. Without JavaScript, or when the provider cut the link to the opener, it says what
+ * happened and links back.
+ */
+export function OAuthResultPage(props: OAuthResultProps): JSX.Element {
+  const back = props.connection ? `/connections/${encodeURIComponent(props.connection.id)}` : "/";
+  return (
+    <Layout title={props.ok ? "Connected" : "Authorization failed"} user={props.user}>
+      <section
+        class="card narrow stack"
+        id="oauth-result"
+        data-oauth-result={props.ok ? "connected" : "failed"}
+        data-connection-id={props.connection?.id ?? ""}
+        data-return-to={back}
+      >
+        <h1>{props.ok ? "Connected" : "Authorization failed"}</h1>
+        <p safe>{props.message}</p>
+        <p>
+          <a href={back}>Back to {props.connection ? <span safe>{props.connection.name}</span> : "the dashboard"}</a>
+        </p>
+      </section>
+    </Layout>
+  );
+}
