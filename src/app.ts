@@ -21,6 +21,7 @@ import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import type { McpEndpoint } from "./gateway/mcp-endpoint.ts";
 import type { OAuthManager } from "./oauth/manager.ts";
 import { oauthRoutes } from "./oauth/routes.tsx";
+import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { connectionRoutes } from "./connections/routes.ts";
 
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): App {
     .use(gatewayRoutes(deps))
     .use(connectionRoutes(deps))
     .use(oauthRoutes(deps))
+    .use(catalogRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
     .use(managedAccessRoutes(deps))
