@@ -82,13 +82,22 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   deps.accessLog.start();
   let app: ReturnType<typeof createApp> | null = null;
   let draining = false;
+  const requests = countRequests();
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     // SSE streams send keep-alives more often than this.
     idleTimeout: 60,
     maxRequestBodySize: config.maxBodyBytes + 1024,
-    fetch: (request, srv) => (draining ? shuttingDown() : app!.fetch(request, srv)),
+    fetch: async (request, srv) => {
+      if (draining) return shuttingDown();
+      requests.begin();
+      try {
+        return await app!.fetch(request, srv);
+      } finally {
+        requests.end();
+      }
+    },
   });
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
   if (!config.baseUrlExplicit && config.port === 0) config.baseUrl = url;
@@ -110,6 +119,9 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
         prober.stop();
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
+        // A call's answer becomes an HTTP response a moment after the call returns; closing the MCP
+        // handler before that would turn it into a 499.
+        await requests.idle(2000);
         await deps.mcp.close();
         // Answers of the last calls are on their way out; then cut whatever is still open (idle keep-alives, streams).
         await Promise.race([closed, Bun.sleep(500)]);
@@ -119,6 +131,19 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
         await deps.database.close();
       })();
       return stopping;
+    },
+  };
+}
+
+/** HTTP requests whose response is not built yet (a streamed body may still be flowing). */
+function countRequests(): { begin(): void; end(): void; idle(timeoutMs: number): Promise<void> } {
+  let active = 0;
+  return {
+    begin: () => void active++,
+    end: () => void active--,
+    async idle(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (active > 0 && Date.now() < deadline) await Bun.sleep(10);
     },
   };
 }

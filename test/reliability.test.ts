@@ -21,7 +21,7 @@ const ENV = {
 };
 const DEADLINE_MS = 1000;
 
-type Status = { id: string; status: string; statusLabel: string; statusDetail: string | null; consecutiveFailures: number; pausedUntil: number | null };
+type Status = { id: string; name: string; status: string; statusLabel: string; statusDetail: string | null; consecutiveFailures: number; pausedUntil: number | null };
 type Event = { at: number; from: string; to: string; reason: string | null };
 
 for (const dialect of dialects) {
@@ -304,6 +304,38 @@ for (const dialect of dialects) {
       expect(retried.json.connection).toMatchObject({ status: "connected" });
       expect((await eventsOf(id))[0]).toMatchObject({ from: "paused", to: "connected", reason: "retried now by a person: tools listed" });
       expect((await call("POST", "/api/v1/connections/nope/retry")).status).toBe(404);
+    });
+  });
+}
+
+for (const dialect of dialects) {
+  describe(`background checks on ${dialect}`, () => {
+    test("a connection in Error comes back by itself once its upstream does; healthy ones are not polled", async () => {
+      const t = await startTestGateway({ dialect, env: { ...ENV, PROBE_INTERVAL_MS: "100" } });
+      const [healthy, broken] = await Promise.all([startFaultyUpstream("ok"), startFaultyUpstream("ok")]);
+      const client = await (async () => {
+        const { key } = await seedOwner(t);
+        const call = api(t.url, key);
+        for (const [name, up] of [["healthy", healthy], ["broken", broken]] as const) {
+          expect((await call("POST", "/api/v1/connections", { name, url: up.url, callTimeoutMs: DEADLINE_MS })).status).toBe(201);
+        }
+        return { call, mcp: await connectClient(t.url, key) };
+      })();
+      try {
+        await client.mcp.callTool({ name: "healthy__echo", arguments: { message: "x" } });
+        await broken.setMode("http500");
+        expect(text(await client.mcp.callTool({ name: "broken__echo", arguments: { message: "x" } }))).toContain("HTTP 500");
+        const brokenId = ((await client.call("GET", "/api/v1/connections")).json.connections as Status[]).find((c) => c.name === "broken")!.id;
+        const healthyHits = healthy.hits;
+        await broken.setMode("ok");
+        await waitFor(async () => ((await client.call("GET", `/api/v1/connections/${brokenId}`)).json.connection as Status).status === "connected", 5000, "the prober to bring it back");
+        await Bun.sleep(300);
+        expect(healthy.hits).toBe(healthyHits);
+      } finally {
+        await client.mcp.close();
+        await t.stop();
+        await Promise.all([healthy.stop(), broken.stop()]);
+      }
     });
   });
 }
