@@ -2,6 +2,7 @@ import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
 import { STATUS_LABEL } from "../src/connections/status.ts";
 import { FieldError } from "./layout.tsx";
 import { formatTime } from "./format.ts";
+import { OAuthClientFields } from "./oauth.tsx";
 
 const BADGE_CLASS: Record<ConnectionMeta["status"], string> = {
   connected: "badge badge-ok",
@@ -30,7 +31,9 @@ export function Time(props: { ms: number | null; never?: string }): JSX.Element 
 }
 
 export type AuthFieldsProps = {
-  kind: "none" | "bearer" | "header";
+  kind: "none" | "bearer" | "header" | "oauth";
+  /** Offer OAuth (Add server); re-authorizing a token connection does not switch it to OAuth. */
+  oauth?: boolean;
   /** The header name is not a secret and is kept; token and value inputs always start empty. */
   header?: string;
   errors: Record<string, string>;
@@ -54,6 +57,7 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
         {radio("none", "None")}
         {radio("bearer", "API key or token")}
         {radio("header", "Custom header")}
+        {props.oauth ? radio("oauth", "OAuth") : ""}
       </div>
       <FieldError errors={props.errors} field="auth" />
       <div class="auth-token stack">
@@ -72,6 +76,7 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
         <input id="auth-value" name="value" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="value-error" aria-invalid={props.errors.value ? "true" : undefined} />
         <FieldError errors={props.errors} field="value" />
       </div>
+      {props.oauth ? <OAuthClientFields errors={props.errors} /> : ""}
     </fieldset>
   );
 }

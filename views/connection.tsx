@@ -5,6 +5,7 @@ import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, StatusBadge, Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
+import { OAuthSection } from "./oauth.tsx";
 
 export type SyncOutcome = { report: SyncReport } | { error: string };
 
@@ -33,6 +34,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
       </p>
       <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} />
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}
+      {admin && c.authKind === "oauth" ? <OAuthSection connection={c} /> : ""}
       {admin ? <EditForm connection={c} values={props.edit?.values ?? editValues(c)} errors={props.edit?.errors ?? {}} /> : ""}
       {admin ? (
         <section class="card stack danger-zone" aria-labelledby="remove-title">

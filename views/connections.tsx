@@ -3,6 +3,7 @@ import type { ToolRow } from "../src/connections/service.ts";
 import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";
+import { OAuthConnectButton } from "./oauth.tsx";
 
 
 export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string }): JSX.Element {
@@ -24,7 +25,7 @@ export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMe
       ) : (
         <ul class="cards" aria-label="Connected servers">
           {props.connections.map((c) => (
-            <ConnectionCard connection={c} />
+            <ConnectionCard connection={c} admin={props.user.admin} />
           ))}
         </ul>
       )}
@@ -71,7 +72,7 @@ function EmptyState(props: { admin: boolean }): JSX.Element {
   );
 }
 
-export function ConnectionCard(props: { connection: ConnectionMeta }): JSX.Element {
+export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean }): JSX.Element {
   const c = props.connection;
   return (
     <li class="card connection-card">
@@ -99,6 +100,7 @@ export function ConnectionCard(props: { connection: ConnectionMeta }): JSX.Eleme
       ) : (
         ""
       )}
+      {props.admin && c.authKind === "oauth" && c.status === "needs_reauth" ? <OAuthConnectButton connection={c} /> : ""}
     </li>
   );
 }
@@ -112,6 +114,9 @@ export function AddServerPage(props: { user: Viewer; values?: AddServerValues; e
         <a href="/">← Connections</a>
       </p>
       <h1>Add server</h1>
+      <p>
+        By URL below, or pick a well-known server from the <a href="/catalog">catalog</a>.
+      </p>
       <AddServerForm values={props.values} errors={props.errors} />
     </Layout>
   );
@@ -132,7 +137,7 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
       <label for="server-url">Server URL</label>
       <input id="server-url" name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={values.url ?? ""} aria-describedby="url-error" aria-invalid={errors.url ? "true" : undefined} />
       <FieldError errors={errors} field="url" />
-      <AuthFields kind={values.auth ?? "none"} header={values.header} errors={errors} legend="Authentication" />
+      <AuthFields kind={values.auth ?? "none"} oauth header={values.header} errors={errors} legend="Authentication" />
       <label for="server-timeout">Call timeout in milliseconds (optional)</label>
       <input id="server-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" placeholder="60000" value={values.callTimeoutMs ?? ""} aria-describedby="callTimeoutMs-error" aria-invalid={errors.callTimeoutMs ? "true" : undefined} />
       <FieldError errors={errors} field="callTimeoutMs" />

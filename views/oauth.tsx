@@ -1,5 +1,5 @@
 import type { Viewer } from "../src/web/viewer.ts";
-import { Layout } from "./layout.tsx";
+import { FieldError, Layout } from "./layout.tsx";
 
 /**
  * Connect / Re-authorize for an OAuth connection. A real form that works without JavaScript (the
@@ -76,5 +76,40 @@ export function OAuthResultPage(props: OAuthResultProps): JSX.Element {
         </p>
       </section>
     </Layout>
+  );
+}
+
+/**
+ * The OAuth part of Add server: nothing to paste, optionally a client the operator registered with
+ * the provider (stored encrypted). Shown by AuthFields when OAuth is chosen.
+ */
+export function OAuthClientFields(props: { errors: Record<string, string> }): JSX.Element {
+  return (
+    <div class="auth-oauth stack">
+      <p class="muted hint">After adding, Connect opens the provider to approve access. The gateway identifies itself (client metadata document on https, else dynamic registration) unless you give a client registered with the provider:</p>
+      <label for="auth-client-id">Client ID (optional)</label>
+      <input id="auth-client-id" name="clientId" autocomplete="off" spellcheck="false" value="" aria-describedby="clientId-error" aria-invalid={props.errors.clientId ? "true" : undefined} />
+      <FieldError errors={props.errors} field="clientId" />
+      <label for="auth-client-secret">Client secret (optional)</label>
+      <input id="auth-client-secret" name="clientSecret" type="password" autocomplete="off" spellcheck="false" value="" />
+    </div>
+  );
+}
+
+/** On a connection's page: what OAuth connections have instead of a token to replace. */
+export function OAuthSection(props: { connection: { id: string; name: string; status: string } }): JSX.Element {
+  const waiting = props.connection.status === "needs_reauth";
+  return (
+    <section class="card stack" aria-labelledby="oauth-title" id="oauth-section">
+      <h2 id="oauth-title">Authorization</h2>
+      <p>
+        {waiting
+          ? "This server signs in with OAuth. Connect opens the provider, where you approve access for the gateway."
+          : "Signed in with OAuth; the gateway refreshes the token itself. Re-authorize to approve again, for example to grant a permission a tool asked for."}
+      </p>
+      <p>
+        <OAuthConnectButton connection={props.connection} label={waiting ? "Connect" : "Re-authorize"} />
+      </p>
+    </section>
   );
 }

@@ -2,7 +2,7 @@ import type { AuthInput } from "./service.ts";
 
 /** What the dashboard's connection forms post, read into service input. */
 
-export type AuthKind = "none" | "bearer" | "header";
+export type AuthKind = "none" | "bearer" | "header" | "oauth";
 
 export function readAuthForm(form: Record<string, string>): AuthInput | { kind: "invalid" } {
   switch (form.auth ?? "none") {
@@ -12,6 +12,8 @@ export function readAuthForm(form: Record<string, string>): AuthInput | { kind: 
       return { kind: "bearer", token: form.token ?? "" };
     case "header":
       return { kind: "header", header: (form.header ?? "").trim(), value: form.value ?? "" };
+    case "oauth":
+      return { kind: "oauth", clientId: (form.clientId ?? "").trim() || undefined, clientSecret: form.clientSecret || undefined };
     default:
       return { kind: "invalid" };
   }

@@ -46,7 +46,7 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const values: AddServerValues = {
         name: form.name ?? "",
         url: form.url ?? "",
-        auth: auth.kind === "bearer" || auth.kind === "header" ? auth.kind : "none",
+        auth: auth.kind === "bearer" || auth.kind === "header" || auth.kind === "oauth" ? auth.kind : "none",
         header: form.header ?? "",
         callTimeoutMs: form.callTimeoutMs ?? "",
       };
@@ -58,6 +58,8 @@ export function connectionPages(deps: AppDeps): AnyElysia {
         if (isHtmx(request)) return htmlResponse(<AddServerForm values={values} errors={result.errors} />, 422);
         return htmlResponse(<AddServerPage user={toViewer(principal)} values={values} errors={result.errors} />, 422);
       }
+      // An OAuth server has no tools until it is authorized: its page has Connect.
+      if (result.connection.authKind === "oauth") return redirect(request, `/connections/${encodeURIComponent(result.connection.id)}`);
       const path = `/connections/${encodeURIComponent(result.connection.id)}/expose`;
       if (!isHtmx(request)) return redirect(request, path);
       const connection = await loadOwnConnection(deps, principal, result.connection.id);
