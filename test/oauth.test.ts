@@ -266,6 +266,15 @@ for (const dialect of dialects) {
         expect(exchange.clientId).toBe("operator-app");
         expect(text(await callTool(rig, "github__echo", { message: "pre-registered" }))).toBe("pre-registered");
         await expectNoLeak(rig, as, ["operator-secret-4f1c"]);
+        // Re-pointing it drops the tokens (they belong to the old resource) but keeps the operator's client.
+        const repointed = await rig.call("PATCH", `/api/v1/connections/${github.id}`, { url: upstream.url });
+        expect(repointed.status).toBe(200);
+        expect(await connectionOf(rig, github.id)).toMatchObject({ status: "needs_reauth", statusDetail: "Connect to authorize" });
+        expect((await callTool(rig, "github__echo", { message: "x" })).isError).toBe(true);
+        const again = await authorizeConnection(rig.t.url, rig.key, rig.cookie, github.id);
+        expect(again.authorizationUrl.searchParams.get("client_id")).toBe("operator-app");
+        expect(as.registrations).toBe(0);
+        expect(text(await callTool(rig, "github__echo", { message: "re-pointed" }))).toBe("re-pointed");
       } finally {
         await Promise.all([rig.t.stop(), upstream.stop(), as.stop()]);
       }

@@ -1,13 +1,20 @@
 import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
 
+export type OAuthConnectionView = { id: string; name: string; status: string; lastSyncedAt: number | null };
+
+/** Connect the first time; afterwards (a revoked grant, more scope) it is Re-authorize. */
+function neverConnected(connection: OAuthConnectionView): boolean {
+  return connection.status === "needs_reauth" && connection.lastSyncedAt === null;
+}
+
 /**
  * Connect / Re-authorize for an OAuth connection. A real form that works without JavaScript (the
  * gateway answers with a page that forwards to the provider); with JavaScript, public/app.js opens
  * the provider in a popup instead and reloads this page when the popup reports back.
  */
-export function OAuthConnectButton(props: { connection: { id: string; name: string; status: string }; label?: string }): JSX.Element {
-  const label = props.label ?? (props.connection.status === "needs_reauth" ? "Connect" : "Re-authorize");
+export function OAuthConnectButton(props: { connection: OAuthConnectionView; label?: string }): JSX.Element {
+  const label = props.label ?? (neverConnected(props.connection) ? "Connect" : "Re-authorize");
   return (
     <form method="post" action={`/connections/${encodeURIComponent(props.connection.id)}/oauth/start`} class="inline oauth-connect" data-oauth-popup="">
       <button type="submit">
@@ -97,18 +104,20 @@ export function OAuthClientFields(props: { errors: Record<string, string> }): JS
 }
 
 /** On a connection's page: what OAuth connections have instead of a token to replace. */
-export function OAuthSection(props: { connection: { id: string; name: string; status: string } }): JSX.Element {
-  const waiting = props.connection.status === "needs_reauth";
+export function OAuthSection(props: { connection: OAuthConnectionView }): JSX.Element {
+  const waiting = neverConnected(props.connection);
   return (
     <section class="card stack" aria-labelledby="oauth-title" id="oauth-section">
       <h2 id="oauth-title">Authorization</h2>
       <p>
         {waiting
           ? "This server signs in with OAuth. Connect opens the provider, where you approve access for the gateway."
-          : "Signed in with OAuth; the gateway refreshes the token itself. Re-authorize to approve again, for example to grant a permission a tool asked for."}
+          : props.connection.status === "needs_reauth"
+            ? "The provider no longer accepts the gateway's authorization (the reason is above). Re-authorize opens the provider to approve access again."
+            : "Signed in with OAuth; the gateway refreshes the token itself. Re-authorize to approve again, for example to grant a permission a tool asked for."}
       </p>
       <p>
-        <OAuthConnectButton connection={props.connection} label={waiting ? "Connect" : "Re-authorize"} />
+        <OAuthConnectButton connection={props.connection} />
       </p>
     </section>
   );
