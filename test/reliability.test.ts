@@ -210,6 +210,24 @@ for (const dialect of dialects) {
       expect(toolCalls(up)).toBe(2);
     });
 
+    test("an upstream that restarted refuses the old session; the call goes again on a new session, and answers", async () => {
+      const port = freePort();
+      const url = `http://127.0.0.1:${port}/mcp`;
+      let reference = await spawnEverything(port); // speaks 2025-11-25 only: sessions
+      try {
+        expect((await call("POST", "/api/v1/connections", { name: "ref", url })).status).toBe(201);
+        expect(text(await client.callTool({ name: "ref__echo", arguments: { message: "before" } }))).toBe("Echo: before");
+        reference.kill();
+        await reference.exited;
+        reference = await spawnEverything(port);
+        expect(text(await client.callTool({ name: "ref__echo", arguments: { message: "after" } }))).toBe("Echo: after");
+        expect(t.logs.some((l) => l.includes('"connection":"ref"') && l.includes("no longer knows the gateway's session"))).toBe(true);
+      } finally {
+        reference.kill();
+        await reference.exited;
+      }
+    });
+
     test("list-changed-storm: at most one re-sync per second; clients hear of it only when the tools really changed", async () => {
       const { up, id } = await addFaulty("storm", "list-changed-storm");
       let heard = 0;
@@ -338,4 +356,19 @@ for (const dialect of dialects) {
       }
     });
   });
+}
+
+function freePort(): number {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = Number(probe.port);
+  probe.stop(true);
+  return port;
+}
+
+/** The reference server on a given port, so that it can be restarted where the gateway expects it. */
+async function spawnEverything(port: number): Promise<Bun.Subprocess> {
+  const entry = Bun.resolveSync("@modelcontextprotocol/server-everything/dist/index.js", import.meta.dir);
+  const child = Bun.spawn(["node", entry, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdout: "ignore", stderr: "ignore" });
+  await waitFor(() => fetch(`http://127.0.0.1:${port}/mcp`).then(() => true, () => false), 15_000, "server-everything to listen");
+  return child;
 }

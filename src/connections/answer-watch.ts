@@ -34,7 +34,10 @@ export class AnswerWatch {
 
   /** The answer stream of request `id` ended (`error` null: cleanly) without being resumable. */
   streamEnded(id: string, error: AnswerCutOff | null): void {
-    if (error !== null) return this.cutOff(id, error);
+    if (error !== null) {
+      this.cutOff(id, error);
+      return;
+    }
     setTimeout(() => this.cutOff(id, new AnswerCutOff("the server ended its answer stream without answering")), SETTLE_GRACE_MS);
   }
 

@@ -179,6 +179,7 @@ export type UpstreamFailure = {
 export function describeUpstreamError(error: unknown): UpstreamFailure {
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof UpstreamUrlRefused) return { kind: "refused_url", message: error.reason, notSent: true };
+  if (error instanceof SessionLost) return { kind: "unreachable", message: error.message, notSent: true };
   if (error instanceof AnswerCutOff) return { kind: error.tooLarge ? "too_large" : "unreachable", message: error.reason, notSent: false };
   if (error instanceof DecryptionError) {
     return { kind: "auth", message: "the stored credential could not be decrypted (a different encryption key, or a tampered row); re-authorize the connection", notSent: true };
@@ -228,6 +229,26 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   }
   if (/abort/i.test(text)) return { kind: "timeout", message: "the request was cancelled before the server answered", notSent: false };
   return { kind: "unreachable", message: `the connection failed: ${clip(text)}`, notSent: false };
+}
+
+/**
+ * The upstream refused a request because it no longer knows the client's session (it restarted,
+ * or expired it). The refusal comes from its transport, before any tool ran: safe to send again
+ * on a new session.
+ */
+export class SessionLost extends Error {
+  constructor() {
+    super("the server no longer knows the gateway's session (did it restart?)");
+    this.name = "SessionLost";
+  }
+}
+
+/** 404 is what the spec says for an unknown session; some servers (server-everything) answer 400. */
+export function isSessionRefusal(error: unknown, client: Client): boolean {
+  const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId;
+  if (!sessionId || !(error instanceof SdkHttpError)) return false;
+  const text = String((error.data as { text?: unknown } | undefined)?.text ?? error.message);
+  return error.status === 404 || (error.status === 400 && /session/i.test(text));
 }
 
 /** Discovery (connect, tools/list) has no side effects: retry what may pass on a second try. */

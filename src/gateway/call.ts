@@ -5,7 +5,7 @@ import type { Principal } from "../auth/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { redactSecret, type UpstreamSecret } from "../connections/credentials.ts";
-import { describeUpstreamError, isRetryableCall } from "../connections/upstream-client.ts";
+import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost } from "../connections/upstream-client.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "./health.ts";
 import type { CallSlot } from "./in-flight.ts";
 import { deadlineSignal, withRetries } from "./retry.ts";
@@ -32,62 +32,68 @@ const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled.
  */
 export async function callTool(deps: CallDeps, principal: Principal, name: string, args: Record<string, unknown> | undefined, ctx: CallContext = {}): Promise<CallToolResult> {
   const started = performance.now();
-  let connectionName: string | null = null;
-  let toolName = name;
-  let answer: Answer = { result: errorResult(""), outcome: "ok", errorSummary: null };
+  const target: Target = { connectionName: null, tool: name };
+  let answer: Answer = failed("", "upstream_error", "the gateway failed to route the call");
   try {
-    if (name.startsWith(NATIVE_PREFIX + SEPARATOR)) {
-      connectionName = NATIVE_PREFIX;
-      toolName = name.slice(NATIVE_PREFIX.length + SEPARATOR.length);
-      const slot = deps.pool.calls.begin(null);
-      if ("refused" in slot) return (answer = failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down")).result;
-      try {
-        const result = await callNativeTool(deps, principal, toolName, args ?? {}, ctx);
-        answer = { result, ...(result.isError ? { outcome: "tool_error", errorSummary: firstText(result) } : { outcome: "ok", errorSummary: null }) };
-        return result;
-      } finally {
-        slot.end();
-      }
-    }
-    const index = await deps.toolIndex.get(principal.workspaceId);
-    const route = index.routes.get(name);
-    const connection = route ? index.connections.get(route.connectionId) : undefined;
-    if (!route || !connection) {
+    answer = await routeCall(deps, principal, name, args, ctx, target);
+    return answer.result;
+  } catch (error) {
+    if (error instanceof UnknownTool) {
       answer = failed("", "denied", "unknown tool");
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Call gateway__search_tools to find tools by name or purpose.`);
     }
-    connectionName = connection.name;
-    toolName = route.definition.name;
-    if (!route.enabled) {
-      return (answer = failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off")).result;
-    }
-    // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
-    const unavailable = unavailableReason(connection);
-    if (unavailable) return (answer = failed(unavailable, "upstream_error", unavailable)).result;
-    const slot = deps.pool.calls.begin(connection.id);
-    if ("refused" in slot) {
-      if (slot.refused === "stopping") return (answer = failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down")).result;
-      const busy = `${connection.name} already has ${deps.pool.calls.limit} calls waiting for an answer, so this one was not sent. Try again when some have finished.`;
-      return (answer = failed(busy, "upstream_error", "too many calls in flight")).result;
-    }
-    try {
-      answer = await proxyCall(deps, connection, route, args, ctx, slot);
-      return answer.result;
-    } finally {
-      slot.end();
-    }
+    throw error;
   } finally {
     deps.accessLog.record({
       at: Date.now(),
       workspaceId: principal.workspaceId,
       userId: principal.userId,
       apiKeyId: principal.apiKeyId,
-      connectionName,
-      tool: toolName,
+      connectionName: target.connectionName,
+      tool: target.tool,
       outcome: answer.outcome,
       latencyMs: Math.round(performance.now() - started),
       errorSummary: answer.errorSummary,
     });
+  }
+}
+
+type Target = { connectionName: string | null; tool: string };
+
+class UnknownTool extends Error {}
+
+async function routeCall(deps: CallDeps, principal: Principal, name: string, args: Record<string, unknown> | undefined, ctx: CallContext, target: Target): Promise<Answer> {
+  if (name.startsWith(NATIVE_PREFIX + SEPARATOR)) {
+    target.connectionName = NATIVE_PREFIX;
+    target.tool = name.slice(NATIVE_PREFIX.length + SEPARATOR.length);
+    const slot = deps.pool.calls.begin(null);
+    if ("refused" in slot) return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
+    try {
+      return answered(await callNativeTool(deps, principal, target.tool, args ?? {}, ctx));
+    } finally {
+      slot.end();
+    }
+  }
+  const index = await deps.toolIndex.get(principal.workspaceId);
+  const route = index.routes.get(name);
+  const connection = route ? index.connections.get(route.connectionId) : undefined;
+  if (!route || !connection) throw new UnknownTool();
+  target.connectionName = connection.name;
+  target.tool = route.definition.name;
+  if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
+  // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
+  const unavailable = unavailableReason(connection);
+  if (unavailable) return failed(unavailable, "upstream_error", unavailable);
+  const slot = deps.pool.calls.begin(connection.id);
+  if ("refused" in slot) {
+    if (slot.refused === "stopping") return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
+    const busy = `${connection.name} already has ${deps.pool.calls.limit} calls waiting for an answer, so this one was not sent. Try again when some have finished.`;
+    return failed(busy, "upstream_error", "too many calls in flight");
+  }
+  try {
+    return await proxyCall(deps, connection, route, args, ctx, slot);
+  } finally {
+    slot.end();
   }
 }
 
@@ -123,6 +129,9 @@ async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: Rout
                 ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(p) } : {}),
               },
             )) as CallToolResult;
+          } catch (error) {
+            // An upstream that restarted refuses our old session before running anything: send again on a new one.
+            throw isSessionRefusal(error, pooled.client) ? new SessionLost() : error;
           } finally {
             watch.stop();
           }
@@ -139,7 +148,7 @@ async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: Rout
       },
     );
     await recordUpstreamSuccess(deps, connection);
-    return { result, ...(result.isError ? { outcome: "tool_error", errorSummary: firstText(result) } : { outcome: "ok", errorSummary: null }) };
+    return answered(result);
   } catch (error) {
     if (ctx.signal?.aborted) return failed("The call was cancelled.", "upstream_error", "cancelled by the client");
     if (slot.signal.aborted) return failed(SHUTTING_DOWN, "upstream_error", "cancelled: gateway shutting down");
@@ -159,6 +168,10 @@ async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: Rout
   } finally {
     deadline.clear();
   }
+}
+
+function answered(result: CallToolResult): Answer {
+  return result.isError ? { result, outcome: "tool_error", errorSummary: firstText(result) } : { result, outcome: "ok", errorSummary: null };
 }
 
 function failed(text: string, outcome: Outcome, errorSummary: string): Answer {

@@ -26,7 +26,7 @@ export type UpstreamPoolOptions = {
    * An upstream said its tool list changed. Called at most once per `toolsChangedWindowMs` per
    * connection, never while the previous call for it is still running: a storm costs one sync.
    */
-  onToolsChanged?: (connection: ConnectionRow) => void | Promise<unknown>;
+  onToolsChanged?: (connection: ConnectionRow) => Promise<unknown> | undefined;
   toolsChangedWindowMs?: number;
   /** OAuth connections get their tokens (and refreshes) through this. */
   authProviderFor?: (connection: ConnectionRow) => AuthProvider | OAuthClientProvider | undefined;

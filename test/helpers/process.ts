@@ -27,8 +27,11 @@ export async function spawnGateway(env: Record<string, string>, options: { start
   const announced = new Promise<string>((resolve) => (announce = resolve));
   const pump = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      seen += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      seen += decoder.decode(value, { stream: true });
       const match = seen.match(/Dashboard: (http:\/\/\S+?)\/\n/);
       if (match?.[1]) announce(match[1]);
     }
