@@ -1,0 +1,147 @@
+// `bun run bench`: tools/call straight to an upstream versus through the gateway, at concurrency
+// 1, 16 and 64, and tools/list of 50 connected servers with 40 tools each. The gateway runs as its
+// own process (as in production) so its RSS is its own; upstreams and the client share this one.
+// Loopback only; every loop is bounded in count.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/client";
+import { startUpstream, type Upstream } from "../test/helpers/upstream.ts";
+import { connectClient } from "../test/helpers/client.ts";
+import { connectUpstream } from "../src/connections/upstream-client.ts";
+import { parseUpstreamAllow, type UpstreamAllowList } from "../src/connections/url-policy.ts";
+
+function allowLoopback(): UpstreamAllowList {
+  const parsed = parseUpstreamAllow("127.0.0.1");
+  if (!parsed.ok) throw new Error(parsed.errors.join("; "));
+  return parsed.allow;
+}
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
+const LEVELS = [1, 16, 64];
+
+export type Stats = { p50: number; p99: number; perSecond: number; n: number };
+
+export function summarize(samples: number[], wallMs: number): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: round(at(0.5)), p99: round(at(0.99)), perSecond: Math.round((samples.length / wallMs) * 1000), n: samples.length };
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+
+/** `total` calls spread over `concurrency` workers, each timing its own calls. */
+export async function measure(concurrency: number, total: number, once: () => Promise<unknown>): Promise<Stats> {
+  const samples: number[] = [];
+  let issued = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (issued < total) {
+        issued++;
+        const t0 = performance.now();
+        await once();
+        samples.push(performance.now() - t0);
+      }
+    }),
+  );
+  return summarize(samples, performance.now() - started);
+}
+
+export type SpawnedGateway = { url: string; key: string; pid: number; stop(): Promise<void> };
+
+/** The real program, as an operator runs it: setup, a key, serve. */
+export async function spawnGateway(): Promise<SpawnedGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), "mgw-bench-"));
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn", UPSTREAM_ALLOW: "127.0.0.1" };
+  const cwd = join(import.meta.dir, "..");
+  const setup = Bun.spawn(["bun", "src/main.ts", "setup", "--email", "bench@example.com", "--password-stdin"], { cwd, env, stdin: new TextEncoder().encode("bench password 123\n"), stderr: "ignore" });
+  if ((await setup.exited) !== 0) throw new Error("setup failed");
+  const keys = Bun.spawn(["bun", "src/main.ts", "keys", "create", "--email", "bench@example.com", "--name", "bench"], { cwd, env, stdout: "pipe" });
+  const key = (await new Response(keys.stdout).text()).trim();
+  const serve = Bun.spawn(["bun", "src/main.ts", "serve"], { cwd, env: { ...env, LOG_LEVEL: "info" }, stdout: "pipe", stderr: "inherit" });
+  const reader = serve.stdout.getReader();
+  let buffered = "";
+  let url = "";
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("gateway exited before listening");
+    buffered += new TextDecoder().decode(value);
+    url = buffered.match(/"listen":"(http:[^"]+)"/)?.[1] ?? "";
+  }
+  // Keep draining stdout so the gateway never blocks on a full pipe.
+  void (async () => {
+    while (!(await reader.read()).done) {}
+  })();
+  return {
+    url,
+    key,
+    pid: serve.pid,
+    async stop() {
+      serve.kill("SIGTERM");
+      await serve.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function rssMiB(pid: number): number {
+  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+  return Math.round(Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024);
+}
+
+export async function addConnection(gateway: SpawnedGateway, name: string, url: string): Promise<void> {
+  const response = await fetch(`${gateway.url}/api/v1/connections`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${gateway.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ name, url }),
+  });
+  if (response.status !== 201) throw new Error(`adding ${name} failed: ${response.status} ${await response.text()}`);
+}
+
+async function main(): Promise<void> {
+  const upstream = await startUpstream({ tools: ["echo"] });
+  const gateway = await spawnGateway();
+  await addConnection(gateway, "bench", upstream.url);
+  const direct: Client = await connectUpstream({ url: upstream.url, secret: null, allow: allowLoopback() });
+  const viaGateway = await connectClient(gateway.url, gateway.key);
+  const args = { message: "hello" };
+  // Warm both paths (JIT, pooled upstream client) before measuring.
+  await measure(4, 400, () => direct.callTool({ name: "echo", arguments: args }));
+  await measure(4, 400, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
+
+  const rows: string[] = [];
+  for (const c of LEVELS) {
+    const d = await measure(c, CALLS, () => direct.callTool({ name: "echo", arguments: args }));
+    const g = await measure(c, CALLS, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
+    rows.push(`| ${c} | ${d.p50} | ${d.p99} | ${d.perSecond} | ${g.p50} | ${g.p99} | ${g.perSecond} | ${round(g.p50 - d.p50)} | ${round(g.p99 - d.p99)} | ${rssMiB(gateway.pid)} |`);
+  }
+  console.log(`\n## tools/call, ${CALLS} calls per run (ms)\n`);
+  console.log("| concurrency | direct p50 | direct p99 | direct calls/s | gateway p50 | gateway p99 | gateway calls/s | added p50 | added p99 | gateway RSS MiB |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const row of rows) console.log(row);
+  await direct.close();
+  await viaGateway.close();
+
+  // tools/list with 50 servers × 40 tools.
+  const many: Upstream[] = await Promise.all(Array.from({ length: 50 }, () => startUpstream({ tools: [], extraToolCount: 40 })));
+  for (const [i, u] of many.entries()) await addConnection(gateway, `srv-${i}`, u.url);
+  const lister = await connectClient(gateway.url, gateway.key);
+  let count = 0;
+  await measure(1, 50, async () => (count = (await lister.listTools()).tools.length));
+  const list = await measure(1, 500, async () => (count = (await lister.listTools()).tools.length));
+  // And with every upstream hanging: tools/list must not care.
+  for (const u of many) await u.stop();
+  const listDown = await measure(1, 200, async () => (count = (await lister.listTools()).tools.length));
+  console.log(`\n## tools/list of ${count} tools (50 servers × 40 + 3 native), client-observed round trip (ms)\n`);
+  console.log("| case | p50 | p99 | lists/s |");
+  console.log("|---|---|---|---|");
+  console.log(`| all upstreams up | ${list.p50} | ${list.p99} | ${list.perSecond} |`);
+  console.log(`| all upstreams stopped | ${listDown.p50} | ${listDown.p99} | ${listDown.perSecond} |`);
+  console.log(`\ngateway RSS after: ${rssMiB(gateway.pid)} MiB`);
+  await lister.close();
+  await gateway.stop();
+  await upstream.stop();
+}
+
+if (import.meta.main) await main();
