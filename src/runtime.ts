@@ -1,9 +1,10 @@
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { createApp, type AppDeps } from "./app.ts";
-import { openDatabase } from "./db/client.ts";
-import { loadKeyring, type KeySource } from "./crypto/key-file.ts";
-import { findUnknownKeyVersions } from "./crypto/rotate.ts";
+import { openDatabase, type Database } from "./db/client.ts";
+import { existsSync } from "node:fs";
+import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
+import { countSealedSecrets, findUnknownKeyVersions } from "./crypto/rotate.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ToolIndex } from "./gateway/tool-index.ts";
 import { UpstreamPool } from "./gateway/upstream-pool.ts";
@@ -35,8 +36,28 @@ export class StartupError extends Error {}
 export type CoreDeps = Pick<AppDeps, "config" | "database" | "keyring" | "log">;
 
 export async function prepareDeps(config: Config, log: Logger = createLogger(config.logLevel)): Promise<{ deps: CoreDeps; keySource: KeySource }> {
-  const { keyring, source } = await loadKeyring(config);
-  const database = await openDatabase(config.database);
+  let database: Database;
+  try {
+    database = await openDatabase(config.database);
+  } catch (error) {
+    const where = config.database.kind === "sqlite" ? config.database.path : redactUrlPassword(config.database.url);
+    throw new StartupError(`Cannot open the database at ${where}: ${error instanceof Error ? error.message : String(error)}. Check DATABASE_URL and that the database is running.`);
+  }
+  // A missing key file must not be silently replaced by a new one while sealed rows exist.
+  if (!config.encryptionKey && !existsSync(keyFilePath(config.dataDir)) && (await countSealedSecrets(database)) > 0) {
+    await database.close();
+    throw new StartupError(
+      `The database holds encrypted credentials but ${keyFilePath(config.dataDir)} is missing. Restore it from your backup (or set GATEWAY_ENCRYPTION_KEY to the key used before); refusing to start rather than lose them.`,
+    );
+  }
+  let loaded: Awaited<ReturnType<typeof loadKeyring>>;
+  try {
+    loaded = await loadKeyring(config);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const { keyring, source } = loaded;
   const unknown = await findUnknownKeyVersions(database, keyring);
   if (unknown.length > 0) {
     await database.close();
@@ -46,6 +67,12 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
     );
   }
   return { deps: { config, database, keyring, log }, keySource: source };
+}
+
+function redactUrlPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
 }
 
 /** The long-lived parts of a serving gateway, wired to each other. */

@@ -177,6 +177,13 @@ export type UpstreamFailure = {
 
 /** Turns whatever the SDK or the network threw into words. */
 export function describeUpstreamError(error: unknown): UpstreamFailure {
+  // The SDK wraps transport failures (e.g. a refused URL during version negotiation): judge the
+  // first cause we recognise.
+  for (let cause = error instanceof Error ? error.cause : undefined, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (cause instanceof UpstreamUrlRefused || cause instanceof DecryptionError || cause instanceof ResponseTooLarge || cause instanceof SdkHttpError || cause instanceof UnauthorizedError) {
+      return describeUpstreamError(cause);
+    }
+  }
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof UpstreamUrlRefused) return { kind: "refused_url", message: error.reason, notSent: true };
   if (error instanceof SessionLost) return { kind: "unreachable", message: error.message, notSent: true };

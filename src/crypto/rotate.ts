@@ -34,6 +34,12 @@ function sealedRows(database: Database) {
   ];
 }
 
+export async function countSealedSecrets(database: Database): Promise<number> {
+  let count = 0;
+  for (const sealed of sealedRows(database)) count += (await sealed.load(database.db)).length;
+  return count;
+}
+
 /** Key versions found in stored rows that the keyring cannot open: start-up refuses to run with any. */
 export async function findUnknownKeyVersions(database: Database, keyring: Keyring): Promise<number[]> {
   const unknown = new Set<number>();
