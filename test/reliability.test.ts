@@ -70,8 +70,9 @@ for (const dialect of dialects) {
     const toolCalls = (up: FaultyUpstream): number => up.methods.filter((m) => m === "tools/call").length;
 
     /**
-     * Runs `faulty` and, while it is pending, calls the healthy upstream and the dashboard API:
-     * both must answer normally, and (a functional bound, not a benchmark) before the faulty call is over.
+     * Runs `faulty` and, while it is pending, calls the healthy upstream, lists tools and reads the
+     * dashboard API: all must answer normally, and (a functional bound, not a benchmark) before
+     * the faulty call is over.
      */
     async function duringFault(faultyCall: Promise<CallToolResult>): Promise<{ result: CallToolResult; steadyMs: number; faultyDoneFirst: boolean }> {
       let faultyDone = false;
@@ -81,11 +82,13 @@ for (const dialect of dialects) {
       await Bun.sleep(20);
       const started = performance.now();
       const echoed = await steadyClient.callTool({ name: "steady__echo", arguments: { message: "still here" } });
+      const tools = await steadyClient.listTools();
       const listed = await call("GET", "/api/v1/connections");
       const steadyMs = performance.now() - started;
       const faultyDoneFirst = faultyDone;
       expect(text(echoed)).toBe("still here");
       expect(echoed.isError).toBeFalsy();
+      expect(tools.tools.map((x) => x.name)).toContain("steady__echo");
       expect(listed.status).toBe(200);
       return { result: await tracked, steadyMs, faultyDoneFirst };
     }
