@@ -40,8 +40,12 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
   try {
     database = await openDatabase(config.database);
   } catch (error) {
-    const where = config.database.kind === "sqlite" ? config.database.path : redactUrlPassword(config.database.url);
-    throw new StartupError(`Cannot open the database at ${where}: ${error instanceof Error ? error.message : String(error)}. Check DATABASE_URL and that the database is running.`);
+    const why = error instanceof Error ? error.message : String(error);
+    throw new StartupError(
+      config.database.kind === "sqlite"
+        ? `Cannot open the SQLite database at ${config.database.path}: ${why}. Make DATA_DIR writable by this user, or set DATABASE_URL.`
+        : `Cannot open the PostgreSQL database at ${redactUrlPassword(config.database.url)}: ${why}. Check DATABASE_URL and that PostgreSQL is running.`,
+    );
   }
   // A missing key file must not be silently replaced by a new one while sealed rows exist.
   if (!config.encryptionKey && !existsSync(keyFilePath(config.dataDir)) && (await countSealedSecrets(database)) > 0) {

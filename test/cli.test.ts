@@ -137,8 +137,8 @@ describe("command line", () => {
     writeFileSync(file, "");
     const unwritable = await run(["serve"], { DATA_DIR: join(file, "data"), PORT: "0" });
     expect(unwritable.code).toBe(1);
-    expect(unwritable.stderr).toContain("Cannot create the key file");
-    expect(unwritable.stderr).toContain("make DATA_DIR writable by this user, or set GATEWAY_ENCRYPTION_KEY");
+    expect(unwritable.stderr).toContain("Cannot open the SQLite database");
+    expect(unwritable.stderr).toContain("Make DATA_DIR writable by this user");
     expect(unwritable.stderr).not.toContain("    at ");
   });
 });
@@ -300,7 +300,9 @@ for (const dialect of dialects) {
       unlinkSync(path);
       const missing = await run(["serve"], { ...env, PORT: "0" });
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toContain("restore DATA_DIR/encryption.key");
+      expect(missing.stderr).toContain("encryption.key is missing. Restore it from your backup");
+      // And no stray new key was made in its place.
+      expect(readdirSync(dataDir).filter((f) => f.startsWith("encryption"))).toEqual([]);
 
       // Putting the right key back is all it takes.
       writeFileSync(path, `${encodeBase64(saved[0]!)}\n`, { mode: 0o600 });
