@@ -1,36 +1,35 @@
 import { eq } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring } from "./encryption.ts";
 
-/** Every table that holds a sealed secret, with how its rows bind their ciphertexts. */
-function sealedRows(database: Database) {
+type Sealed = {
+  table: string;
+  load(db: Database["db"]): Promise<{ rowId: string; workspaceId: string; ciphertext: string; keyVersion: number }[]>;
+  save(tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number): Promise<unknown>;
+};
+
+// Drizzle's table types differ per table; every sealed table has these four columns and a row id.
+type SealedTable = SQLiteTable & { workspaceId: SQLiteColumn; ciphertext: SQLiteColumn; keyVersion: SQLiteColumn };
+
+function sealed(table: string, t: SealedTable, rowId: SQLiteColumn): Sealed {
+  return {
+    table,
+    load: (db) =>
+      db.select({ rowId: rowId, workspaceId: t.workspaceId, ciphertext: t.ciphertext, keyVersion: t.keyVersion }).from(t) as unknown as ReturnType<Sealed["load"]>,
+    save: (tx, id, ciphertext, keyVersion) => tx.update(t).set({ ciphertext, keyVersion } as never).where(eq(rowId, id)),
+  };
+}
+
+/** Every table that holds a sealed secret, with the column its ciphertexts are bound to. */
+function sealedRows(database: Database): Sealed[] {
   const { t } = database;
   return [
-    {
-      table: "credentials",
-      load: (db: Database["db"]) => db.select({ rowId: t.credentials.connectionId, workspaceId: t.credentials.workspaceId, ciphertext: t.credentials.ciphertext, keyVersion: t.credentials.keyVersion }).from(t.credentials),
-      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.credentials).set({ ciphertext, keyVersion }).where(eq(t.credentials.connectionId, rowId)),
-    },
-    {
-      table: "oauth_flows",
-      load: (db: Database["db"]) => db.select({ rowId: t.oauthFlows.stateHash, workspaceId: t.oauthFlows.workspaceId, ciphertext: t.oauthFlows.ciphertext, keyVersion: t.oauthFlows.keyVersion }).from(t.oauthFlows),
-      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.oauthFlows).set({ ciphertext, keyVersion }).where(eq(t.oauthFlows.stateHash, rowId)),
-    },
-    {
-      table: "sso_providers",
-      load: (db: Database["db"]) => db.select({ rowId: t.ssoProviders.id, workspaceId: t.ssoProviders.workspaceId, ciphertext: t.ssoProviders.ciphertext, keyVersion: t.ssoProviders.keyVersion }).from(t.ssoProviders),
-      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.ssoProviders).set({ ciphertext, keyVersion }).where(eq(t.ssoProviders.id, rowId)),
-    },
-    {
-      table: "sso_flows",
-      load: (db: Database["db"]) => db.select({ rowId: t.ssoFlows.stateHash, workspaceId: t.ssoFlows.workspaceId, ciphertext: t.ssoFlows.ciphertext, keyVersion: t.ssoFlows.keyVersion }).from(t.ssoFlows),
-      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.ssoFlows).set({ ciphertext, keyVersion }).where(eq(t.ssoFlows.stateHash, rowId)),
-    },
-    {
-      table: "sso_refresh_tokens",
-      load: (db: Database["db"]) => db.select({ rowId: t.ssoRefreshTokens.identityId, workspaceId: t.ssoRefreshTokens.workspaceId, ciphertext: t.ssoRefreshTokens.ciphertext, keyVersion: t.ssoRefreshTokens.keyVersion }).from(t.ssoRefreshTokens),
-      save: (tx: Database["db"], rowId: string, ciphertext: string, keyVersion: number) => tx.update(t.ssoRefreshTokens).set({ ciphertext, keyVersion }).where(eq(t.ssoRefreshTokens.identityId, rowId)),
-    },
+    sealed("credentials", t.credentials, t.credentials.connectionId),
+    sealed("oauth_flows", t.oauthFlows, t.oauthFlows.stateHash),
+    sealed("sso_providers", t.ssoProviders, t.ssoProviders.id),
+    sealed("sso_flows", t.ssoFlows, t.ssoFlows.stateHash),
+    sealed("sso_refresh_tokens", t.ssoRefreshTokens, t.ssoRefreshTokens.identityId),
   ];
 }
 
