@@ -102,6 +102,10 @@ for (const dialect of dialects) {
         expect(result.content).toEqual([{ type: "text", text: `${long} ok` }]);
         const weird = names.find((n) => n.startsWith("alpha__weird"))!;
         expect((await client.callTool({ name: weird, arguments: {} })).content).toEqual([{ type: "text", text: `${odd} ok` }]);
+        // The admin API takes the upstream's own name, percent-encoded once.
+        const toggled = await api(t.url, key)("PATCH", `/api/v1/connections/${id}/tools/${encodeURIComponent(odd)}`, { enabled: false });
+        expect(toggled).toMatchObject({ status: 200, json: { tool: odd, enabled: false } });
+        expect((await client.listTools()).tools.map((x) => x.name)).not.toContain(weird);
       } finally {
         await client.close();
         upstream.setTools(["echo"]);

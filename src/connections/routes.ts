@@ -129,10 +129,10 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       const principal = await requireApiAdmin(deps, request);
       const body = await readJson(request);
       if (typeof body.enabled !== "boolean") return invalid({ enabled: "Send { \"enabled\": true } or { \"enabled\": false }." });
-      if (!(await setToolEnabled(deps, principal.workspaceId, params.id, decodeURIComponent(params.tool), body.enabled))) {
+      if (!(await setToolEnabled(deps, principal.workspaceId, params.id, params.tool, body.enabled))) {
         throw new HttpError(404, "No such tool on this connection.");
       }
-      return jsonResponse({ tool: decodeURIComponent(params.tool), enabled: body.enabled });
+      return jsonResponse({ tool: params.tool, enabled: body.enabled });
     })
     .get("/api/v1/access-log", async ({ request }) => {
       const principal = await requireApiKey(deps, request);
