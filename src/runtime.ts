@@ -134,6 +134,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   if (!config.baseUrlExplicit && config.port === 0) config.baseUrl = url;
   app = createApp(deps);
   const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
+  const stopHearingReplicas = await deps.toolIndex.listenToReplicas();
   let stopping: Promise<void> | null = null;
   return {
     deps,
@@ -148,6 +149,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
         draining = true;
         const closed = server.stop(false);
         prober.stop();
+        await stopHearingReplicas().catch(() => undefined);
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
         // A call's answer becomes an HTTP response a moment after the call returns; closing the MCP

@@ -27,6 +27,12 @@ export type Database = {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * Messages between gateway replicas that share this database (Postgres LISTEN/NOTIFY). With
+   * SQLite there is only one process, so nothing is sent.
+   */
+  broadcast(channel: string, payload: string): Promise<void>;
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
 };
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
@@ -68,6 +74,10 @@ function openSqlite(path: string): Database {
       queue = run.catch(() => undefined);
       return run;
     },
+    async broadcast() {},
+    async listen() {
+      return async () => {};
+    },
     async ping() {
       try {
         client.query("SELECT 1").get();
@@ -95,6 +105,13 @@ async function openPostgres(url: string): Promise<Database> {
     t: pgSchema as unknown as Tables,
     transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       return pg.transaction((tx) => fn(tx as unknown as Db));
+    },
+    async broadcast(channel, payload) {
+      await client.notify(channel, payload);
+    },
+    async listen(channel, onMessage) {
+      const subscription = await client.listen(channel, onMessage);
+      return () => subscription.unlisten();
     },
     async ping() {
       try {

@@ -28,10 +28,19 @@ export type WorkspaceIndex = {
  * The per-workspace tool list, held in memory and built from the database only: tools/list never
  * waits on an upstream. Rebuilt on the next read after a change.
  */
+const CHANNEL = "mgw_tool_index";
+
+/**
+ * The per-workspace tool list, held in memory and built from the database only: tools/list never
+ * waits on an upstream. Rebuilt on the next read after a change. Replicas sharing a Postgres
+ * database tell each other about changes (LISTEN/NOTIFY), so every replica's list and every
+ * replica's connected clients follow a change made on any of them.
+ */
 export class ToolIndex {
   private readonly cache = new Map<string, { generation: number; index: Promise<WorkspaceIndex> }>();
   private readonly generations = new Map<string, number>();
   private readonly listeners = new Set<(workspaceId: string) => void>();
+  private readonly replicaId = crypto.randomUUID();
 
   constructor(private readonly database: Database) {}
 
@@ -47,18 +56,53 @@ export class ToolIndex {
 
   /** Status or metadata changed: rebuild quietly. */
   refresh(workspaceId: string): void {
-    this.generations.set(workspaceId, (this.generations.get(workspaceId) ?? 0) + 1);
+    this.bump(workspaceId);
+    this.tellReplicas(workspaceId, "refresh");
   }
 
   /** The tool list changed: rebuild and tell connected clients. */
   changed(workspaceId: string): void {
-    this.refresh(workspaceId);
-    for (const listener of this.listeners) listener(workspaceId);
+    this.bump(workspaceId);
+    this.notifyListeners(workspaceId);
+    this.tellReplicas(workspaceId, "changed");
   }
 
   subscribe(listener: (workspaceId: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Starts hearing other replicas; returns the way to stop. */
+  listenToReplicas(): Promise<() => Promise<void>> {
+    return this.database.listen(CHANNEL, (payload) => {
+      const message = parseMessage(payload);
+      if (!message || message.from === this.replicaId) return;
+      this.bump(message.workspaceId);
+      if (message.kind === "changed") this.notifyListeners(message.workspaceId);
+    });
+  }
+
+  private bump(workspaceId: string): void {
+    this.generations.set(workspaceId, (this.generations.get(workspaceId) ?? 0) + 1);
+  }
+
+  private notifyListeners(workspaceId: string): void {
+    for (const listener of this.listeners) listener(workspaceId);
+  }
+
+  private tellReplicas(workspaceId: string, kind: "refresh" | "changed"): void {
+    // Best effort: a lost message only delays another replica until its next change.
+    this.database.broadcast(CHANNEL, JSON.stringify({ from: this.replicaId, workspaceId, kind })).catch(() => undefined);
+  }
+}
+
+function parseMessage(payload: string): { from: string; workspaceId: string; kind: "refresh" | "changed" } | null {
+  try {
+    const value = JSON.parse(payload) as Record<string, unknown>;
+    if (typeof value.from !== "string" || typeof value.workspaceId !== "string" || (value.kind !== "refresh" && value.kind !== "changed")) return null;
+    return { from: value.from, workspaceId: value.workspaceId, kind: value.kind };
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createPostgresDatabase, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { startUpstream, type Upstream } from "./helpers/upstream.ts";
+import { api, connectClient, waitFor } from "./helpers/client.ts";
+
+// Several replicas behind a load balancer share one PostgreSQL database; nothing else.
+describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
+  let a: TestGateway;
+  let b: TestGateway;
+  let upstream: Upstream;
+  let drop: () => Promise<void>;
+  let key: string;
+
+  beforeAll(async () => {
+    const database = await createPostgresDatabase();
+    drop = database.drop;
+    upstream = await startUpstream({ tools: ["echo", "add"] });
+    a = await startTestGateway({ dialect: "postgres", reuse: { dataDir: (await import("node:fs")).mkdtempSync("/tmp/mgw-replica-a-"), databaseUrl: database.url } });
+    // The same encryption key on every replica (here: the same key file contents).
+    const { readFileSync, writeFileSync, mkdtempSync } = await import("node:fs");
+    const dirB = mkdtempSync("/tmp/mgw-replica-b-");
+    writeFileSync(`${dirB}/encryption.key`, readFileSync(`${a.dataDir}/encryption.key`), { mode: 0o600 });
+    b = await startTestGateway({ dialect: "postgres", reuse: { dataDir: dirB, databaseUrl: database.url } });
+    key = (await seedOwner(a)).key;
+  });
+  afterAll(async () => {
+    await Promise.all([a.stop(), b.stop(), upstream.stop()]);
+    await drop();
+  });
+
+  test("a connection added on one replica is listed and callable on the other, whose clients hear list_changed", async () => {
+    let heard = 0;
+    const onB = await connectClient(b.url, key, "2026-07-28", { onToolsChanged: () => heard++ });
+    try {
+      expect((await onB.listTools()).tools.map((t) => t.name)).not.toContain("shared__echo");
+      expect((await api(a.url, key)("POST", "/api/v1/connections", { name: "shared", url: upstream.url })).status).toBe(201);
+      await waitFor(() => heard > 0, 5000, "list_changed on the other replica");
+      expect((await onB.listTools()).tools.map((t) => t.name)).toContain("shared__echo");
+      const result = await onB.callTool({ name: "shared__echo", arguments: { message: "across replicas" } });
+      expect(result.content).toEqual([{ type: "text", text: "across replicas" }]);
+      // A toggle on B reaches A as well.
+      const id = ((await api(b.url, key)("GET", "/api/v1/connections")).json.connections as { id: string }[])[0]!.id;
+      await api(b.url, key)("PATCH", `/api/v1/connections/${id}/tools/add`, { enabled: false });
+      const onA = await connectClient(a.url, key);
+      try {
+        await waitFor(async () => !(await onA.listTools()).tools.some((t) => t.name === "shared__add"), 5000, "the toggle on the first replica");
+      } finally {
+        await onA.close();
+      }
+    } finally {
+      await onB.close();
+    }
+  });
+
+  test("a 2025 session begun on one replica keeps working when its next request lands on the other", async () => {
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${key}` };
+    const init = await fetch(`${a.url}/api/v1/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "lb", version: "1" } } }),
+    });
+    const sessionId = init.headers.get("mcp-session-id")!;
+    expect(sessionId).toBeTruthy();
+    const next = await fetch(`${b.url}/api/v1/mcp`, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "shared__echo", arguments: { message: "moved" } } }),
+    });
+    expect(next.status).toBe(200);
+    expect(await next.text()).toContain("moved");
+  });
+
+  test("a key revoked on one replica is refused by the other on the next request", async () => {
+    const created = await api(a.url, key)("POST", "/api/v1/keys", { name: "short-lived" });
+    const shortLived = created.json.key as string;
+    expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(200);
+    expect((await api(a.url, key)("DELETE", `/api/v1/keys/${created.json.id}`)).status).toBe(204);
+    expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(401);
+  });
+});
