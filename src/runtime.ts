@@ -152,8 +152,9 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
         await stopHearingReplicas().catch(() => undefined);
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
-        // A call's answer becomes an HTTP response a moment after the call returns; closing the MCP
-        // handler before that would turn it into a 499.
+        // A call's answer becomes an HTTP response (or an event on a 2025 session's stream) a few
+        // turns after the call returns; closing the MCP handler before that would lose it.
+        if (calls.finished + calls.cancelled > 0) await Bun.sleep(100);
         await requests.idle(2000);
         await deps.mcp.close();
         // Answers of the last calls are on their way out; then cut whatever is still open (idle keep-alives, streams).
