@@ -24,6 +24,7 @@ import { oauthRoutes } from "./oauth/routes.tsx";
 import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { connectionRoutes } from "./connections/routes.ts";
+import { CLIENT_FACING_PATHS, oauthServerRoutes } from "./auth/oauth-server/routes.tsx";
 
 export type AppDeps = {
   config: Config;
@@ -48,8 +49,10 @@ export function createApp(deps: AppDeps): App {
   const elysia = new Elysia()
     .onRequest(({ request }) => {
       // Dashboard mutations must come from our own origin. The MCP endpoint and the JSON API are
-      // authenticated by bearer keys, never by cookies, and check Origin themselves.
-      if (!new URL(request.url).pathname.startsWith("/api/")) checkSameOrigin(request, deps.config.baseUrl);
+      // authenticated by bearer keys, never by cookies, and check Origin themselves; so are the
+      // OAuth endpoints MCP clients call (token, registration), which no cookie authorizes.
+      const path = new URL(request.url).pathname;
+      if (!path.startsWith("/api/") && !CLIENT_FACING_PATHS.includes(path)) checkSameOrigin(request, deps.config.baseUrl);
     })
     .onError(({ request, error, code }) => handleError(deps, request, error, code))
     .use(assetRoutes())
@@ -61,6 +64,7 @@ export function createApp(deps: AppDeps): App {
     .use(gatewayRoutes(deps))
     .use(connectionRoutes(deps))
     .use(oauthRoutes(deps))
+    .use(oauthServerRoutes(deps))
     .use(catalogRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))

@@ -158,6 +158,11 @@ function LogRow(props: { entry: AccessLogRow }): JSX.Element {
               {"key "}
               <span safe>{e.apiKeyName}</span>
             </span>
+          ) : e.oauthClientName ? (
+            <span class="muted sub">
+              {"OAuth app "}
+              <span safe>{e.oauthClientName}</span>
+            </span>
           ) : (
             <span class="muted sub">{e.apiKeyId ? "a removed key" : "dashboard"}</span>
           )}

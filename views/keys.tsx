@@ -1,10 +1,13 @@
 import type { ApiKeySummary } from "../src/auth/api-keys.ts";
+import type { GrantSummary } from "../src/auth/oauth-server/tokens.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
 
 export type KeysPageProps = {
   user: { email: string; role: string };
   keys: ApiKeySummary[];
+  /** Clients this member let in through OAuth. */
+  grants: GrantSummary[];
   mcpUrl: string;
   /** A key just made: shown once in place of the form. */
   created?: { name: string; key: string };
@@ -19,6 +22,7 @@ export function KeysPage(props: KeysPageProps): JSX.Element {
       </p>
       {props.created ? <NewKey name={props.created.name} apiKey={props.created.key} mcpUrl={props.mcpUrl} /> : <CreateKeyForm />}
       <KeyList keys={props.keys} />
+      <GrantList grants={props.grants} />
     </Layout>
   );
 }
@@ -103,6 +107,56 @@ export function KeyList(props: { keys: ApiKeySummary[] }): JSX.Element {
                       <button type="submit" class="danger">Revoke</button>
                     </form>
                   )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** OAuth clients the member approved (clients that connected by URL alone); each can be revoked. */
+export function GrantList(props: { grants: GrantSummary[] }): JSX.Element {
+  return (
+    <section id="grant-list" class="card">
+      <h2>Apps you allowed</h2>
+      {props.grants.length === 0 ? (
+        <p class="muted">No app signed in with OAuth yet. A client given only the MCP URL asks you to sign in and allow it.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">App</th>
+              <th scope="col">Allowed</th>
+              <th scope="col">Last used</th>
+              <th scope="col"></th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.grants.map((g) => (
+              <tr id={`grant-${g.id}`}>
+                <td>
+                  <span safe>{g.clientName}</span>
+                  {g.clientId.startsWith("https://") ? (
+                    <span class="muted sub" safe>
+                      {new URL(g.clientId).host}
+                    </span>
+                  ) : (
+                    ""
+                  )}
+                </td>
+                <td>
+                  <Time ms={g.createdAt} />
+                </td>
+                <td>
+                  <Time ms={g.lastUsedAt} />
+                </td>
+                <td>
+                  <form method="post" action={`/keys/grants/${g.id}/revoke`} hx-post={`/keys/grants/${g.id}/revoke`} hx-target="#grant-list" hx-swap="outerHTML" hx-confirm="Revoke this app's access? It stops working at once.">
+                    <button type="submit" class="danger">Revoke</button>
+                  </form>
                 </td>
               </tr>
             ))}

@@ -2,7 +2,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Database, Tables } from "../db/client.ts";
 import type { Outcome } from "./recorder.ts";
 
-export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: string | null; apiKeyName: string | null };
+export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: string | null; apiKeyName: string | null; oauthClientName: string | null };
 export type AccessLogFilter = { connection?: string; tool?: string; outcome?: Outcome; userId?: string; before?: string; limit?: number };
 
 export const OUTCOMES: Outcome[] = ["ok", "tool_error", "upstream_error", "denied"];
@@ -20,14 +20,16 @@ export async function listAccessLog(database: Database, workspaceId: string, fil
     filter.before ? lt(t.accessLog.id, filter.before) : undefined,
   ];
   const rows = await database.db
-    .select({ entry: t.accessLog, userEmail: t.users.email, apiKeyName: t.apiKeys.name })
+    .select({ entry: t.accessLog, userEmail: t.users.email, apiKeyName: t.apiKeys.name, oauthClientName: t.oauthGrants.clientName })
     .from(t.accessLog)
     .leftJoin(t.users, eq(t.users.id, t.accessLog.userId))
     .leftJoin(t.apiKeys, eq(t.apiKeys.id, t.accessLog.apiKeyId))
+    // A call with an OAuth access token records its grant where a key id would be.
+    .leftJoin(t.oauthGrants, eq(t.oauthGrants.id, t.accessLog.apiKeyId))
     .where(and(...conditions))
     .orderBy(desc(t.accessLog.id))
     .limit(limit + 1);
-  const entries = rows.slice(0, limit).map((r) => ({ ...r.entry, userEmail: r.userEmail, apiKeyName: r.apiKeyName }));
+  const entries = rows.slice(0, limit).map((r) => ({ ...r.entry, userEmail: r.userEmail, apiKeyName: r.apiKeyName, oauthClientName: r.oauthClientName }));
   return { entries, next: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
 }
 

@@ -4,6 +4,7 @@ import type { Keyring } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
 import { HttpError } from "../web/http.ts";
 import { validateApiKey } from "./api-keys.ts";
+import { ACCESS_TOKEN_PREFIX, validateAccessToken } from "./oauth-server/tokens.ts";
 import { isAdmin, type Principal } from "./principal.ts";
 import { validateSessionToken } from "./sessions.ts";
 import { revalidateSsoMember } from "./sso/revalidate.ts";
@@ -63,6 +64,15 @@ export function readBearer(request: Request): string | null {
 /** Whose key this is, or null: unknown, revoked, expired, or its SSO member was just refused by the IdP. */
 export async function findApiKeyPrincipal(deps: GuardDeps, key: string): Promise<Principal | null> {
   const principal = await validateApiKey(deps.database, key);
+  return principal && (await revalidateSsoMember(deps, principal.userId)) ? principal : null;
+}
+
+/**
+ * The MCP endpoint: a gateway API key, or an access token the gateway issued for `resource` after a
+ * member approved a client. Both resolve to the member, with the same SSO re-check.
+ */
+export async function findMcpPrincipal(deps: GuardDeps, token: string, resource: string): Promise<Principal | null> {
+  const principal = token.startsWith(ACCESS_TOKEN_PREFIX) ? await validateAccessToken(deps.database, token, resource) : await validateApiKey(deps.database, token);
   return principal && (await revalidateSsoMember(deps, principal.userId)) ? principal : null;
 }
 

@@ -1,10 +1,11 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../app.ts";
-import { CreateKeyForm, KeyList, KeysPage, NewKey } from "../../views/keys.tsx";
+import { CreateKeyForm, GrantList, KeyList, KeysPage, NewKey } from "../../views/keys.tsx";
 import { HttpError, htmlResponse, renderHtml, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys.ts";
 import { requireApiKey, requireMember } from "./guard.ts";
 import { isAdmin, type Principal } from "./principal.ts";
+import { listMemberGrants, revokeMemberGrant } from "./oauth-server/tokens.ts";
 
 /** Admins see every key of the workspace; members their own. */
 function visibleKeys(deps: AppDeps, principal: Principal) {
@@ -16,7 +17,8 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
   return new Elysia({ name: "keys" })
     .get("/keys", async ({ request }) => {
       const principal = await requireMember(deps, request);
-      return htmlResponse(<KeysPage user={{ email: principal.email, role: principal.role }} keys={await visibleKeys(deps, principal)} mcpUrl={mcpUrl} />);
+      const grants = await listMemberGrants(deps.database, principal.workspaceId, principal.userId);
+      return htmlResponse(<KeysPage user={{ email: principal.email, role: principal.role }} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} />);
     })
     .post("/keys", async ({ request }) => {
       const principal = await requireMember(deps, request);
@@ -34,13 +36,20 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
         return htmlResponse(renderHtml(fresh) + renderHtml(<div hx-swap-oob="outerHTML:#key-list">{list as "safe"}</div>), 200, { "cache-control": "no-store" });
       }
       const created = { name: form.name!.trim(), key: result.key };
-      return htmlResponse(<KeysPage user={principal} keys={await visibleKeys(deps, principal)} mcpUrl={mcpUrl} created={created} />, 200, { "cache-control": "no-store" });
+      const grants = await listMemberGrants(deps.database, principal.workspaceId, principal.userId);
+      return htmlResponse(<KeysPage user={principal} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} created={created} />, 200, { "cache-control": "no-store" });
     })
     .post("/keys/:id/revoke", async ({ request, params }) => {
       const principal = await requireMember(deps, request);
       await revokeApiKey(deps.database, principal, params.id);
       if (!isHtmx(request)) return redirect(request, "/keys");
       return htmlResponse(<KeyList keys={await visibleKeys(deps, principal)} />);
+    })
+    .post("/keys/grants/:id/revoke", async ({ request, params }) => {
+      const principal = await requireMember(deps, request);
+      if (await revokeMemberGrant(deps.database, principal, params.id)) deps.log.info("oauth grant revoked", { grantId: params.id, userId: principal.userId });
+      if (!isHtmx(request)) return redirect(request, "/keys");
+      return htmlResponse(<GrantList grants={await listMemberGrants(deps.database, principal.workspaceId, principal.userId)} />);
     })
     // JSON API, for scripts that hold a key already.
     .get("/api/v1/keys", async ({ request }) => {

@@ -1,6 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { revokeUserApiKeys } from "./api-keys.ts";
+import { revokeUserGrants } from "./oauth-server/tokens.ts";
 import type { Principal, Role } from "./principal.ts";
 import { invalidateUserSessions } from "./sessions.ts";
 
@@ -75,13 +76,14 @@ export async function getMemberRole(database: Database, workspaceId: string, use
 
 /**
  * Ends a user's access at once: disabled first (every session and key check looks at it), then
- * their sessions are deleted and their API keys revoked, so nothing comes back if re-enabled.
+ * their sessions are deleted and their API keys and OAuth grants revoked, so nothing comes back if re-enabled.
  */
 export async function deactivateUser(database: Database, userId: string, reason: DisableReason, now = Date.now()): Promise<void> {
   const { t } = database;
   await database.db.update(t.users).set({ disabledAt: now, disabledReason: reason }).where(eq(t.users.id, userId));
   await invalidateUserSessions(database, userId);
   await revokeUserApiKeys(database, userId, now);
+  await revokeUserGrants(database, userId, now);
 }
 
 export async function reactivateUser(database: Database, userId: string): Promise<void> {

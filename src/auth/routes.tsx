@@ -5,6 +5,7 @@ import { htmlResponse, isHtmx, readForm, redirect } from "../web/http.ts";
 import { isSetupDone, setupOwner, verifyMemberPassword } from "./accounts.ts";
 import { clearSessionCookie, findSessionPrincipal, readSessionToken, sessionCookie } from "./guard.ts";
 import { clearSignInFailures, recordSignInFailure, signInWaitMs } from "./rate-limit.ts";
+import { readReturnTo, returnToCookie } from "./return-to.ts";
 import { createSession, invalidateSession } from "./sessions.ts";
 import { findActiveSsoProvider } from "./sso/providers.ts";
 
@@ -34,7 +35,7 @@ export function authRoutes(deps: AppDeps): AnyElysia {
     })
     .get("/sign-in", async ({ request }) => {
       if (!(await isSetupDone(database))) return redirect(request, "/setup");
-      if (await findSessionPrincipal(deps, request)) return redirect(request, "/");
+      if (await findSessionPrincipal(deps, request)) return redirect(request, readReturnTo(request));
       return htmlResponse(<SignInPage sso={await ssoChoices()} />);
     })
     .post("/sign-in", async ({ request }) => {
@@ -56,8 +57,10 @@ export function authRoutes(deps: AppDeps): AnyElysia {
       }
       await clearSignInFailures(database, email);
       const session = await createSession(database, member.userId, member.workspaceId);
-      const response = redirect(request, "/");
+      // Back to an OAuth client's authorization request, if one sent the member here.
+      const response = redirect(request, readReturnTo(request));
       response.headers.append("set-cookie", sessionCookie(config, session.token, session.expiresAt));
+      response.headers.append("set-cookie", returnToCookie(config, null));
       return response;
     })
     .post("/sign-out", async ({ request }) => {

@@ -245,3 +245,65 @@ export const scimProfiles = sqliteTable(
   },
   (t) => [uniqueIndex("scim_profiles_workspace_user_name").on(t.workspaceId, t.userName)],
 );
+
+// The gateway as an OAuth authorization server for MCP clients (issue 7, item 4). Codes and tokens
+// are stored as SHA-256 hashes. A grant is one approval by one member for one client: its tokens
+// (access and rotating refresh) are revoked together when the grant is.
+
+/** Clients registered through Dynamic Client Registration (public: no secret). */
+export const oauthClients = sqliteTable("oauth_clients", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** JSON array of the exact redirect URIs allowed. */
+  redirectUris: text("redirect_uris").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const oauthGrants = sqliteTable(
+  "oauth_grants",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    /** A registered client's id, or a Client ID Metadata Document URL. */
+    clientId: text("client_id").notNull(),
+    clientName: text("client_name").notNull(),
+    resource: text("resource").notNull(),
+    scope: text("scope").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("oauth_grants_user").on(t.userId)],
+);
+
+export const oauthCodes = sqliteTable("oauth_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  clientId: text("client_id").notNull(),
+  clientName: text("client_name").notNull(),
+  redirectUri: text("redirect_uri").notNull(),
+  codeChallenge: text("code_challenge").notNull(),
+  resource: text("resource").notNull(),
+  scope: text("scope").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+  /** The grant its redemption created: revoked if the code is presented again. */
+  grantId: text("grant_id"),
+});
+
+export const oauthTokens = sqliteTable(
+  "oauth_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    grantId: text("grant_id").notNull().references(() => oauthGrants.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["access", "refresh"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    /** A refresh token's rotation; presenting it again revokes the grant. */
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("oauth_tokens_grant").on(t.grantId)],
+);

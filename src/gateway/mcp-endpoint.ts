@@ -9,7 +9,7 @@ import {
   type Server,
 } from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.ts";
-import { findApiKeyPrincipal, readBearer } from "../auth/guard.ts";
+import { findMcpPrincipal, readBearer } from "../auth/guard.ts";
 import { generateToken } from "../crypto/tokens.ts";
 import type { CallDeps } from "./call.ts";
 import { createGatewayServer } from "./mcp-server.ts";
@@ -103,11 +103,12 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
 
     const key = readBearer(request);
-    const principal = key ? await findApiKeyPrincipal(deps, key) : null;
+    // A gateway API key, or an OAuth access token issued by the gateway for this endpoint.
+    const principal = key ? await findMcpPrincipal(deps, key, `${config.baseUrl}${MCP_PATH}`) : null;
     if (!principal) {
       const metadata = `${config.baseUrl}${RESOURCE_METADATA_PATH}`;
-      const challenge = key ? `Bearer error="invalid_token", error_description="The API key is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;
-      return withHeaders(jsonRpcError(401, -32001, key ? "The API key is unknown, revoked or expired." : "Send a gateway API key: Authorization: Bearer mgw_…"), { "www-authenticate": challenge, ...cors });
+      const challenge = key ? `Bearer error="invalid_token", error_description="The key or token is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;
+      return withHeaders(jsonRpcError(401, -32001, key ? "The API key or access token is unknown, revoked or expired." : "Send a gateway API key (Authorization: Bearer mgw_…) or sign in with OAuth."), { "www-authenticate": challenge, ...cors });
     }
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > maxRequestBodySize) return withHeaders(jsonRpcError(413, -32600, `Request body too large (limit ${maxRequestBodySize} bytes).`), cors);

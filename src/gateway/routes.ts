@@ -1,5 +1,6 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../app.ts";
+import { MCP_SCOPE } from "../auth/oauth-server/metadata.ts";
 import { MCP_PATH, RESOURCE_METADATA_PATH } from "./mcp-endpoint.ts";
 
 /** The MCP endpoint (every method goes to the SDK handler) and its RFC 9728 metadata. */
@@ -8,6 +9,9 @@ export function gatewayRoutes(deps: AppDeps): AnyElysia {
     Response.json(
       {
         resource: `${deps.config.baseUrl}${MCP_PATH}`,
+        // The gateway is its own authorization server (src/auth/oauth-server); API keys work too.
+        authorization_servers: [deps.config.baseUrl],
+        scopes_supported: [MCP_SCOPE],
         bearer_methods_supported: ["header"],
         resource_name: "MCP Gateway",
         resource_documentation: `${deps.config.baseUrl}/`,

@@ -5,6 +5,7 @@ import { SsoTestResultPage } from "../../../views/sso.tsx";
 import { HttpError, htmlResponse } from "../../web/http.ts";
 import { findSessionPrincipal, sessionCookie } from "../guard.ts";
 import { isAdmin } from "../principal.ts";
+import { readReturnTo, returnToCookie } from "../return-to.ts";
 import { createSession } from "../sessions.ts";
 import { beginAuthorization, finishAuthorization, ssoStateCookie } from "./authorize.ts";
 import { approveSsoProvider, findActiveSsoProvider } from "./providers.ts";
@@ -60,9 +61,11 @@ export function ssoRoutes(deps: AppDeps): AnyElysia {
       }
       log.info("sso sign-in", { userId: result.userId, created: result.created });
       const session = await createSession(database, result.userId, result.workspaceId);
-      const response = new Response(null, { status: 303, headers: { location: "/" } });
+      // Back to an OAuth client's authorization request, if one sent the member here.
+      const response = new Response(null, { status: 303, headers: { location: readReturnTo(request) } });
       response.headers.append("set-cookie", sessionCookie(config, session.token, session.expiresAt));
       response.headers.append("set-cookie", ssoStateCookie(config, null));
+      response.headers.append("set-cookie", returnToCookie(config, null));
       return response;
     });
 }
