@@ -94,7 +94,7 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     keyring: core.keyring,
     allow: core.config.upstreamAllow,
     log: core.log,
-    authProviderFor: (connection) => oauth.authProviderFor(connection),
+    authProviderFor: (connection, userId) => oauth.authProviderFor(connection, userId),
     callTimeoutMs: core.config.callTimeoutMs,
     maxCallsPerConnection: core.config.maxCallsPerConnection,
     // Debounced per connection by the pool: a storm of list_changed costs one sync per window.

@@ -1,3 +1,5 @@
+import { MemberAccountSection } from "./member-account.tsx";
+import type { MemberCredentialStatus } from "../src/connections/member-credentials.ts";
 import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
 import type { ToolRow } from "../src/connections/service.ts";
 import type { SyncReport } from "../src/connections/sync.ts";
@@ -16,6 +18,8 @@ export type ConnectionPageProps = {
   sync?: SyncOutcome;
   reauthErrors?: Record<string, string>;
   edit?: { values: EditValues; errors: Record<string, string> };
+  /** A per-member connection: the viewer's own account on it. */
+  account?: { status: MemberCredentialStatus | null; errors?: Record<string, string> };
 };
 
 export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
@@ -26,15 +30,17 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
   const c = props.connection;
   const admin = props.user.admin;
   // OAuth and keys inside the URL are re-authorized elsewhere; these three are pasted here.
-  const canReauth = c.authKind === "none" || c.authKind === "bearer" || c.authKind === "header";
+  const perMember = c.sharing === "per_member";
+  const canReauth = !perMember && (c.authKind === "none" || c.authKind === "bearer" || c.authKind === "header");
   return (
     <Layout title={c.name} user={props.user} active="connections">
       <p>
         <a href="/">← Connections</a>
       </p>
       <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} />
+      {perMember ? <MemberAccountSection connection={c} status={props.account?.status ?? null} errors={props.account?.errors ?? {}} /> : ""}
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}
-      {admin && c.authKind === "oauth" ? <OAuthSection connection={c} /> : ""}
+      {admin && !perMember && c.authKind === "oauth" ? <OAuthSection connection={c} /> : ""}
       {admin ? <EditForm connection={c} values={props.edit?.values ?? editValues(c)} errors={props.edit?.errors ?? {}} /> : ""}
       {admin ? (
         <section class="card stack danger-zone" aria-labelledby="remove-title">

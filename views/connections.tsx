@@ -105,7 +105,7 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
   );
 }
 
-export type AddServerValues = { name?: string; url?: string; auth?: AuthFieldsProps["kind"]; header?: string; callTimeoutMs?: string };
+export type AddServerValues = { name?: string; url?: string; auth?: AuthFieldsProps["kind"]; header?: string; callTimeoutMs?: string; sharing?: "shared" | "per_member" };
 
 export function AddServerPage(props: { user: Viewer; values?: AddServerValues; errors?: Record<string, string> }): JSX.Element {
   return (
@@ -138,6 +138,15 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
       <input id="server-url" name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={values.url ?? ""} aria-describedby="url-error" aria-invalid={errors.url ? "true" : undefined} />
       <FieldError errors={errors} field="url" />
       <AuthFields kind={values.auth ?? "none"} oauth header={values.header} errors={errors} legend="Authentication" />
+      <fieldset class="stack">
+        <legend>Whose credential</legend>
+        <label class="choice">
+          <input type="radio" name="sharing" value="shared" checked={values.sharing !== "per_member"} /> Shared: one credential for the whole workspace
+        </label>
+        <label class="choice">
+          <input type="radio" name="sharing" value="per_member" checked={values.sharing === "per_member"} /> Per member: each member connects their own account (a token given here is yours)
+        </label>
+      </fieldset>
       <label for="server-timeout">Call timeout in milliseconds (optional)</label>
       <input id="server-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" placeholder="60000" value={values.callTimeoutMs ?? ""} aria-describedby="callTimeoutMs-error" aria-invalid={errors.callTimeoutMs ? "true" : undefined} />
       <FieldError errors={errors} field="callTimeoutMs" />

@@ -13,10 +13,10 @@ function neverConnected(connection: OAuthConnectionView): boolean {
  * gateway answers with a page that forwards to the provider); with JavaScript, public/app.js opens
  * the provider in a popup instead and reloads this page when the popup reports back.
  */
-export function OAuthConnectButton(props: { connection: OAuthConnectionView; label?: string }): JSX.Element {
+export function OAuthConnectButton(props: { connection: OAuthConnectionView; label?: string; action?: string }): JSX.Element {
   const label = props.label ?? (neverConnected(props.connection) ? "Connect" : "Re-authorize");
   return (
-    <form method="post" action={`/connections/${encodeURIComponent(props.connection.id)}/oauth/start`} class="inline oauth-connect" data-oauth-popup="">
+    <form method="post" action={props.action ?? `/connections/${encodeURIComponent(props.connection.id)}/oauth/start`} class="inline oauth-connect" data-oauth-popup="">
       <button type="submit">
         <span safe>{label}</span>
         <span class="visually-hidden" safe>

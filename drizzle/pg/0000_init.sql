@@ -8,7 +8,8 @@ CREATE TABLE "access_log" (
 	"tool" text NOT NULL,
 	"outcome" text NOT NULL,
 	"latency_ms" bigint NOT NULL,
-	"error_summary" text
+	"error_summary" text,
+	"credential_user_id" text
 );
 --> statement-breakpoint
 CREATE TABLE "api_keys" (
@@ -40,7 +41,8 @@ CREATE TABLE "connections" (
 	"call_timeout_ms" bigint,
 	"catalog_id" text,
 	"created_at" bigint NOT NULL,
-	"updated_at" bigint NOT NULL
+	"updated_at" bigint NOT NULL,
+	"sharing" text DEFAULT 'shared' NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "credentials" (
@@ -50,6 +52,19 @@ CREATE TABLE "credentials" (
 	"ciphertext" text NOT NULL,
 	"key_version" bigint NOT NULL,
 	"expires_at" bigint,
+	"updated_at" bigint NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "member_credentials" (
+	"id" text PRIMARY KEY NOT NULL,
+	"connection_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"workspace_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"ciphertext" text NOT NULL,
+	"key_version" bigint NOT NULL,
+	"expires_at" bigint,
+	"created_at" bigint NOT NULL,
 	"updated_at" bigint NOT NULL
 );
 --> statement-breakpoint
@@ -248,6 +263,8 @@ ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_workspace_id_workspaces_id_fk" F
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "connections" ADD CONSTRAINT "connections_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "credentials" ADD CONSTRAINT "credentials_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "member_credentials" ADD CONSTRAINT "member_credentials_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "member_credentials" ADD CONSTRAINT "member_credentials_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "memberships" ADD CONSTRAINT "memberships_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "memberships" ADD CONSTRAINT "memberships_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "oauth_codes" ADD CONSTRAINT "oauth_codes_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -272,6 +289,7 @@ ALTER TABLE "tools" ADD CONSTRAINT "tools_connection_id_connections_id_fk" FOREI
 CREATE INDEX "access_log_workspace_at" ON "access_log" USING btree ("workspace_id","at");--> statement-breakpoint
 CREATE INDEX "api_keys_workspace" ON "api_keys" USING btree ("workspace_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "connections_workspace_name" ON "connections" USING btree ("workspace_id","name");--> statement-breakpoint
+CREATE UNIQUE INDEX "member_credentials_connection_user" ON "member_credentials" USING btree ("connection_id","user_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "memberships_workspace_user" ON "memberships" USING btree ("workspace_id","user_id");--> statement-breakpoint
 CREATE INDEX "oauth_grants_user" ON "oauth_grants" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "oauth_tokens_grant" ON "oauth_tokens" USING btree ("grant_id");--> statement-breakpoint

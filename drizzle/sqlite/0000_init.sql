@@ -8,7 +8,8 @@ CREATE TABLE `access_log` (
 	`tool` text NOT NULL,
 	`outcome` text NOT NULL,
 	`latency_ms` integer NOT NULL,
-	`error_summary` text
+	`error_summary` text,
+	`credential_user_id` text
 );
 --> statement-breakpoint
 CREATE INDEX `access_log_workspace_at` ON `access_log` (`workspace_id`,`at`);--> statement-breakpoint
@@ -45,6 +46,7 @@ CREATE TABLE `connections` (
 	`catalog_id` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
+	`sharing` text DEFAULT 'shared' NOT NULL,
 	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
@@ -60,6 +62,22 @@ CREATE TABLE `credentials` (
 	FOREIGN KEY (`connection_id`) REFERENCES `connections`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
+CREATE TABLE `member_credentials` (
+	`id` text PRIMARY KEY NOT NULL,
+	`connection_id` text NOT NULL,
+	`user_id` text NOT NULL,
+	`workspace_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`ciphertext` text NOT NULL,
+	`key_version` integer NOT NULL,
+	`expires_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`connection_id`) REFERENCES `connections`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `member_credentials_connection_user` ON `member_credentials` (`connection_id`,`user_id`);--> statement-breakpoint
 CREATE TABLE `memberships` (
 	`workspace_id` text NOT NULL,
 	`user_id` text NOT NULL,

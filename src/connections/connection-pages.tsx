@@ -7,19 +7,23 @@ import { toViewer } from "../web/viewer.ts";
 import { ConnectionOverview, ConnectionPage, EditForm, ReauthForm, RemovePage, ToolsSection, type ConnectionPageProps, type SyncOutcome } from "../../views/connection.tsx";
 import { readAuthForm, readTimeoutForm } from "./forms.ts";
 import { loadOwnConnection } from "./pages.tsx";
+import { memberAccountRoutes } from "./member-routes.tsx";
+import { memberStatus } from "./member-service.ts";
 import { deleteConnection, listConnectionTools, setToolEnabled, syncConnection, updateConnection, type UpdateConnectionInput } from "./service.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, id: string, extra: Partial<ConnectionPageProps>, status = 200): Promise<Response> {
   const connection = await loadOwnConnection(deps, principal, id);
   const tools = await listConnectionTools(deps, principal.workspaceId, id);
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} {...extra} />, status);
+  const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} account={account} {...extra} />, status);
 }
 
 /** One connection: its tools and their toggles, re-sync / retry, re-authorize, settings, remove. */
 export function connectionDetailPages(deps: AppDeps): AnyElysia {
   const path = (id: string): string => `/connections/${encodeURIComponent(id)}`;
   return new Elysia({ name: "connection-detail-pages" })
+    .use(memberAccountRoutes(deps))
     .get("/connections/:id", async ({ request, params }) => {
       const principal = await requireMember(deps, request);
       return fullPage(deps, principal, params.id, {});

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Db, Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
+import { loadMemberCredential, saveMemberCredential } from "./member-credentials.ts";
 
 /** What a connection authenticates upstream with. Never leaves the server. */
 export type UpstreamSecret =
@@ -26,6 +27,9 @@ export function upstreamUrl(url: string, secret: UpstreamSecret | null): string 
   return result;
 }
 
+/** Whose credential: the connection's shared one, or (with `userId`) that member's own. */
+export type CredentialIds = { connectionId: string; workspaceId: string; userId?: string | null };
+
 function binding(connectionId: string, workspaceId: string): SecretBinding {
   return { table: "credentials", column: "ciphertext", rowId: connectionId, workspaceId };
 }
@@ -34,11 +38,12 @@ export async function saveCredential(
   tx: Db,
   database: Database,
   keyring: Keyring,
-  ids: { connectionId: string; workspaceId: string },
+  ids: CredentialIds,
   secret: UpstreamSecret,
   expiresAt: number | null = null,
   now = Date.now(),
 ): Promise<void> {
+  if (ids.userId) return saveMemberCredential(tx, database, keyring, { ...ids, userId: ids.userId }, secret, expiresAt, now);
   const sealed = await encryptSecret(keyring, JSON.stringify(secret), binding(ids.connectionId, ids.workspaceId));
   const row = { ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, kind: secret.kind, expiresAt, updatedAt: now };
   await tx
@@ -47,12 +52,13 @@ export async function saveCredential(
     .onConflictDoUpdate({ target: database.t.credentials.connectionId, set: row });
 }
 
-/** The decrypted secret, or null when the connection has none. Throws DecryptionError on a bad key. */
+/** The decrypted secret, or null when the connection (or member) has none. Throws DecryptionError on a bad key. */
 export async function loadCredential(
   database: Database,
   keyring: Keyring,
-  ids: { connectionId: string; workspaceId: string },
+  ids: CredentialIds,
 ): Promise<UpstreamSecret | null> {
+  if (ids.userId) return loadMemberCredential(database, keyring, { ...ids, userId: ids.userId });
   const [row] = await database.db.select().from(database.t.credentials).where(eq(database.t.credentials.connectionId, ids.connectionId));
   if (!row || row.workspaceId !== ids.workspaceId) return null;
   return JSON.parse(await decryptSecret(keyring, row.ciphertext, binding(ids.connectionId, ids.workspaceId))) as UpstreamSecret;

@@ -49,11 +49,18 @@ export function connectionPages(deps: AppDeps): AnyElysia {
         auth: auth.kind === "bearer" || auth.kind === "header" || auth.kind === "oauth" ? auth.kind : "none",
         header: form.header ?? "",
         callTimeoutMs: form.callTimeoutMs ?? "",
+        sharing: form.sharing === "per_member" ? "per_member" : "shared",
       };
       const result =
         auth.kind === "invalid"
           ? { ok: false as const, errors: { auth: "Choose an authentication: none, a token or a custom header." } }
-          : await addConnection(deps, principal, { name: (form.name ?? "").trim(), url: form.url ?? "", auth, callTimeoutMs: readTimeoutForm(form.callTimeoutMs) });
+          : await addConnection(deps, principal, {
+              name: (form.name ?? "").trim(),
+              url: form.url ?? "",
+              auth,
+              callTimeoutMs: readTimeoutForm(form.callTimeoutMs),
+              sharing: form.sharing === "per_member" ? "per_member" : "shared",
+            });
       if (!result.ok) {
         if (isHtmx(request)) return htmlResponse(<AddServerForm values={values} errors={result.errors} />, 422);
         return htmlResponse(<AddServerPage user={toViewer(principal)} values={values} errors={result.errors} />, 422);

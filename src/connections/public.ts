@@ -7,6 +7,7 @@ export function publicConnection(c: ConnectionMeta): Record<string, unknown> {
     id: c.id,
     name: c.name,
     url: c.url,
+    sharing: c.sharing,
     auth: c.authKind === "header" ? { kind: "header", header: c.authHeader } : { kind: c.authKind },
     status: c.status,
     statusLabel: STATUS_LABEL[c.status],

@@ -64,11 +64,13 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       const body = await readJson(request);
       const auth = readAuth(body.auth);
       if ("invalid" in auth) return invalid({ auth: auth.invalid });
+      if (body.sharing !== undefined && body.sharing !== "shared" && body.sharing !== "per_member") return invalid({ sharing: 'sharing must be "shared" or "per_member"' });
       const result = await addConnection(deps, principal, {
         name: typeof body.name === "string" ? body.name : "",
         url: typeof body.url === "string" ? body.url : "",
         auth,
         callTimeoutMs: typeof body.callTimeoutMs === "number" ? body.callTimeoutMs : null,
+        sharing: body.sharing === "per_member" ? "per_member" : "shared",
       });
       if (!result.ok) return invalid(result.errors);
       const connection = await getConnection(deps, principal.workspaceId, result.connection.id);

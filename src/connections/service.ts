@@ -13,6 +13,7 @@ import type { ConnectionMeta, ConnectionRow } from "../gateway/tool-index.ts";
 import { setConnectionStatus } from "./status.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.ts";
 import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
+import { findDiscoveryMember } from "./member-credentials.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
 
@@ -28,7 +29,11 @@ export type AuthInput =
 /** Why an OAuth connection has no tools yet. */
 export const OAUTH_NOT_CONNECTED = "Connect to authorize";
 
-export type AddConnectionInput = { name: string; url: string; auth: AuthInput; callTimeoutMs?: number | null; catalogId?: string | null };
+export type Sharing = "shared" | "per_member";
+export type AddConnectionInput = { name: string; url: string; auth: AuthInput; callTimeoutMs?: number | null; catalogId?: string | null; sharing?: Sharing };
+
+/** Why a per-member connection has no tools yet. */
+export const NO_MEMBER_CONNECTED = "No member has connected their account yet";
 export type FieldErrors = Record<string, string>;
 export type AddConnectionResult =
   | { ok: true; connection: ConnectionRow; tools: ToolDefinition[]; report: SyncReport }
@@ -89,7 +94,7 @@ export function checkCallTimeout(value: number | null | undefined): string | nul
 }
 
 /** Connects once with the given credential and lists the tools: proves URL and credential work. */
-async function probe(deps: ConnectionDeps, url: string, secret: UpstreamSecret | null): Promise<{ ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors }> {
+export async function probe(deps: ConnectionDeps, url: string, secret: UpstreamSecret | null): Promise<{ ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors }> {
   const checked = await checkUpstreamUrl(url, deps.config.upstreamAllow);
   if (!checked.ok) return { ok: false, errors: { url: checked.reason } };
   try {
@@ -109,7 +114,11 @@ async function probe(deps: ConnectionDeps, url: string, secret: UpstreamSecret |
 export async function addConnection(deps: ConnectionDeps, principal: Principal, input: AddConnectionInput, now = Date.now()): Promise<AddConnectionResult> {
   const { database } = deps;
   const { t } = database;
-  const errors: FieldErrors = { ...checkAuthInput(input.auth) };
+  const sharing = input.sharing ?? "shared";
+  // Per member, the admin's own credential is optional: without one, the first member to connect sets the tools.
+  const deferred = sharing === "per_member" && isEmptySecret(input.auth);
+  const errors: FieldErrors = deferred ? {} : { ...checkAuthInput(input.auth) };
+  if (sharing === "per_member" && input.auth.kind === "none") errors.auth = "A per-member connection needs each member's own credential: choose a token, a custom header, a key in the URL or OAuth.";
   const nameError = checkConnectionName(input.name);
   if (nameError) errors.name = nameError;
   const timeoutError = checkCallTimeout(input.callTimeoutMs);
@@ -121,10 +130,13 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
   if (urlKeyError) errors.url = urlKeyError;
   if (Object.keys(errors).length > 0) return { ok: false, errors };
 
-  const secret = toSecret(input.auth);
+  const secret = deferred ? null : toSecret(input.auth);
   const oauth = input.auth.kind === "oauth";
-  const probed = oauth ? await checkUrlOnly(deps, input.url.trim()) : await probe(deps, input.url.trim(), secret);
+  const waiting = oauth || deferred;
+  const probed = waiting ? await checkUrlOnly(deps, input.url.trim()) : await probe(deps, input.url.trim(), secret);
   if (!probed.ok) return probed;
+  // A token given for a per-member connection is the adding admin's own; an OAuth client stays shared.
+  const credentialOwner = sharing === "per_member" && !oauth ? principal.userId : null;
 
   const id = newId();
   const row: ConnectionRow = {
@@ -134,24 +146,25 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     url: new URL(input.url.trim()).toString(),
     authKind: input.auth.kind,
     authHeader: input.auth.kind === "header" ? input.auth.header : null,
-    status: oauth ? "needs_reauth" : "connected",
-    statusDetail: oauth ? OAUTH_NOT_CONNECTED : null,
+    status: waiting ? "needs_reauth" : "connected",
+    statusDetail: deferred ? NO_MEMBER_CONNECTED : oauth ? OAUTH_NOT_CONNECTED : null,
     consecutiveFailures: 0,
     pausedUntil: null,
-    lastSyncedAt: oauth ? null : now,
+    lastSyncedAt: waiting ? null : now,
     callTimeoutMs: input.callTimeoutMs ?? null,
     catalogId: input.catalogId ?? null,
     createdAt: now,
     updatedAt: now,
+    sharing,
   };
   try {
     const report = await database.transaction(async (tx) => {
       await tx.insert(t.connections).values(row);
-      if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
+      if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: credentialOwner }, secret, null, now);
       return storeTools(tx, database, id, probed.tools, { now });
     });
     deps.toolIndex.changed(principal.workspaceId);
-    deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, tools: probed.tools.length });
+    deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, sharing, tools: probed.tools.length });
     return { ok: true, connection: row, tools: probed.tools, report };
   } catch (error) {
     // Two adds racing for one name: the unique index decides.
@@ -202,6 +215,7 @@ export async function updateConnection(
   const current = await getConnection(deps, principal.workspaceId, id);
   if (!current) return { ok: false, notFound: true };
   const errors: FieldErrors = input.auth ? checkAuthInput(input.auth) : {};
+  if (input.auth && current.sharing === "per_member") errors.auth = "On a per-member connection each member connects their own account (Connect your account).";
   if (input.name !== undefined && input.name !== current.name) {
     const nameError = checkConnectionName(input.name);
     if (nameError) errors.name = nameError;
@@ -226,7 +240,8 @@ export async function updateConnection(
       secret = data.clientSource === "operator" ? toOAuthSecret({ client: data.client, clientSource: "operator" }) : null;
     }
   } else if (input.url !== undefined || input.auth !== undefined) {
-    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId });
+    const owner = current.sharing === "per_member" ? await findDiscoveryMember(database, id) : null;
+    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: owner });
     const result = await probe(deps, (input.url ?? current.url).trim(), useSecret);
     if (!result.ok) return result;
     probed = result;
@@ -259,6 +274,14 @@ export async function updateConnection(
   return { ok: true, report };
 }
 
+/** A per-member connection may be added without the admin's own token (members bring theirs). */
+function isEmptySecret(auth: AuthInput): boolean {
+  if (auth.kind === "bearer") return !auth.token.trim();
+  if (auth.kind === "header") return !auth.value.trim() && HEADER_NAME.test(auth.header);
+  if (auth.kind === "url") return !auth.key.trim();
+  return false;
+}
+
 /** The kind of a connection's current credential, for checks that need one (its secret is not needed). */
 function currentAuthKind(connection: ConnectionRow): AuthInput {
   switch (connection.authKind) {
@@ -280,6 +303,7 @@ export async function deleteConnection(deps: ConnectionDeps, principal: Principa
   const { t } = deps.database;
   const removed = await deps.database.transaction(async (tx) => {
     await tx.delete(t.credentials).where(and(eq(t.credentials.connectionId, id), eq(t.credentials.workspaceId, principal.workspaceId)));
+    await tx.delete(t.memberCredentials).where(and(eq(t.memberCredentials.connectionId, id), eq(t.memberCredentials.workspaceId, principal.workspaceId)));
     return tx.delete(t.connections).where(and(eq(t.connections.id, id), eq(t.connections.workspaceId, principal.workspaceId))).returning({ id: t.connections.id });
   });
   if (removed.length === 0) return false;
@@ -314,6 +338,9 @@ export async function retryConnectionNow(deps: ConnectionDeps, workspaceId: stri
 export async function resyncConnection(deps: ConnectionDeps, workspaceId: string, id: string, options: { why: string; now?: number; attempts?: number }): Promise<SyncResult> {
   const connection = await getConnection(deps, workspaceId, id);
   if (!connection) return { ok: false, notFound: true };
+  // A per-member connection's tools are listed with the credential of whoever connected first.
+  const discoveryUser = connection.sharing === "per_member" ? await findDiscoveryMember(deps.database, id) : null;
+  if (connection.sharing === "per_member" && !discoveryUser) return { ok: false, error: `Sync failed: ${NO_MEMBER_CONNECTED.toLowerCase()}.` };
   return deps.pool.probeOnce(id, async (): Promise<SyncResult> => {
     const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
     const deadline = deadlineSignal(timeoutMs);
@@ -321,7 +348,7 @@ export async function resyncConnection(deps: ConnectionDeps, workspaceId: string
     try {
       const tools = await withRetries(
         () =>
-          deps.pool.use(connection, { signal: deadline.signal }, (pooled) => {
+          deps.pool.use(connection, { signal: deadline.signal, userId: discoveryUser }, (pooled) => {
             secret = pooled.secret;
             return discoverTools(pooled.client, Math.max(1, deadline.at - Date.now()));
           }),

@@ -30,6 +30,7 @@ function sealedRows(database: Database): Sealed[] {
     sealed("sso_providers", t.ssoProviders, t.ssoProviders.id),
     sealed("sso_flows", t.ssoFlows, t.ssoFlows.stateHash),
     sealed("sso_refresh_tokens", t.ssoRefreshTokens, t.ssoRefreshTokens.identityId),
+    sealed("member_credentials", t.memberCredentials as unknown as SealedTable, t.memberCredentials.id),
   ];
 }
 

@@ -71,7 +71,7 @@ export const connections = pgTable(
     workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     url: text("url").notNull(),
-    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "url", "oauth"] }).notNull(),
+    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "url", "oauth", "id-jag"] }).notNull(),
     authHeader: text("auth_header"),
     status: text("status", { enum: ["connected", "needs_reauth", "error", "paused"] }).notNull(),
     statusDetail: text("status_detail"),
@@ -82,6 +82,8 @@ export const connections = pgTable(
     catalogId: text("catalog_id"),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+    /** shared: one credential for the workspace; per_member: each member uses their own (member_credentials). */
+    sharing: text("sharing", { enum: ["shared", "per_member"] }).notNull().default("shared"),
   },
   (t) => [uniqueIndex("connections_workspace_name").on(t.workspaceId, t.name)],
 );
@@ -139,6 +141,8 @@ export const accessLog = pgTable(
     outcome: text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied"] }).notNull(),
     latencyMs: bigint("latency_ms", { mode: "number" }).notNull(),
     errorSummary: text("error_summary"),
+    /** Whose credential the call used: a member's id on a per-member connection, null for the shared one. */
+    credentialUserId: text("credential_user_id"),
   },
   (t) => [index("access_log_workspace_at").on(t.workspaceId, t.at)],
 );
@@ -306,4 +310,23 @@ export const oauthTokens = pgTable(
     usedAt: bigint("used_at", { mode: "number" }),
   },
   (t) => [index("oauth_tokens_grant").on(t.grantId)],
+);
+
+// Per-member connections (issue 7, item 6): each member's own credential for a connection whose
+// sharing is per_member. The ciphertext binds {"member_credentials", "ciphertext", id, workspace}.
+export const memberCredentials = pgTable(
+  "member_credentials",
+  {
+    id: text("id").primaryKey(),
+    connectionId: text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id").notNull(),
+    kind: text("kind", { enum: ["bearer", "header", "url", "oauth", "id-jag"] }).notNull(),
+    ciphertext: text("ciphertext").notNull(),
+    keyVersion: bigint("key_version", { mode: "number" }).notNull(),
+    expiresAt: bigint("expires_at", { mode: "number" }),
+    createdAt: bigint("created_at", { mode: "number" }).notNull(),
+    updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+  },
+  (t) => [uniqueIndex("member_credentials_connection_user").on(t.connectionId, t.userId)],
 );

@@ -11,6 +11,7 @@ import type { CallSlot } from "./in-flight.ts";
 import { deadlineSignal, withRetries } from "./retry.ts";
 import type { ConnectionMeta, RoutedTool } from "./tool-index.ts";
 import { callNativeTool } from "./native-tools.ts";
+import { memberCredentialStatus } from "../connections/member-credentials.ts";
 
 export type Progress = { progress: number; total?: number; message?: string };
 export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void };
@@ -32,7 +33,7 @@ const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled.
  */
 export async function callTool(deps: CallDeps, principal: Principal, name: string, args: Record<string, unknown> | undefined, ctx: CallContext = {}): Promise<CallToolResult> {
   const started = performance.now();
-  const target: Target = { connectionName: null, tool: name };
+  const target: Target = { connectionName: null, tool: name, credentialUserId: null };
   let answer: Answer = failed("", "upstream_error", "the gateway failed to route the call");
   try {
     answer = await routeCall(deps, principal, name, args, ctx, target);
@@ -54,11 +55,13 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
       outcome: answer.outcome,
       latencyMs: Math.round(performance.now() - started),
       errorSummary: answer.errorSummary,
+      credentialUserId: target.credentialUserId,
     });
   }
 }
 
-type Target = { connectionName: string | null; tool: string };
+/** `credentialUserId`: the member whose own credential the call used (per-member connections). */
+type Target = { connectionName: string | null; tool: string; credentialUserId: string | null };
 
 class UnknownTool extends Error {}
 
@@ -81,8 +84,18 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   target.connectionName = connection.name;
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
+  const perMember = connection.sharing === "per_member";
+  if (perMember) {
+    const own = await memberCredentialStatus(deps.database, { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId });
+    if (!own) {
+      const where = `${deps.config.baseUrl}/connections/${encodeURIComponent(connection.id)}`;
+      return failed(`${connection.name} uses each member's own account, and you have not connected yours yet. Connect your account in the gateway dashboard (${where}), then call again.`, "denied", "member has not connected their account");
+    }
+    target.credentialUserId = principal.userId;
+  }
   // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
-  const unavailable = unavailableReason(connection);
+  // On a per-member connection Needs re-auth is about the discovery credential, not this member's.
+  const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
   if (unavailable) return failed(unavailable, "upstream_error", unavailable);
   const slot = deps.pool.calls.begin(connection.id);
   if ("refused" in slot) {
@@ -91,7 +104,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
     return failed(busy, "upstream_error", "too many calls in flight");
   }
   try {
-    return await proxyCall(deps, connection, route, args, ctx, slot);
+    return await proxyCall(deps, connection, route, args, ctx, slot, target.credentialUserId);
   } finally {
     slot.end();
   }
@@ -102,7 +115,15 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
  * never left (connection refused, DNS) is sent again after a jittered backoff; one that may have
  * reached the upstream never is, whatever the tool's annotations claim.
  */
-async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: RoutedTool, args: Record<string, unknown> | undefined, ctx: CallContext, slot: CallSlot): Promise<Answer> {
+async function proxyCall(
+  deps: CallDeps,
+  connection: ConnectionMeta,
+  route: RoutedTool,
+  args: Record<string, unknown> | undefined,
+  ctx: CallContext,
+  slot: CallSlot,
+  memberId: string | null,
+): Promise<Answer> {
   const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
   const deadline = deadlineSignal(timeoutMs);
   const deadlineAt = deadline.at;
@@ -112,7 +133,7 @@ async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: Rout
   try {
     const result = await withRetries(
       () =>
-        deps.pool.use(connection, { signal }, async (pooled) => {
+        deps.pool.use(connection, { signal, userId: memberId }, async (pooled) => {
           secret = pooled.secret;
           sent = true;
           const cutOff = new AbortController();
@@ -155,11 +176,14 @@ async function proxyCall(deps: CallDeps, connection: ConnectionMeta, route: Rout
     const failure = describeUpstreamError(error);
     const reason = redactSecret(failure.message, secret);
     // OAuth step-up: the next Re-authorize asks for the scope this tool needs.
-    if (error instanceof InsufficientScopeError) await deps.oauth.noteStepUp(connection, error.requiredScope);
-    // A tool's own error, or one answer too large, says nothing about the server's health.
+    if (error instanceof InsufficientScopeError) await deps.oauth.noteStepUp({ ...connection, userId: memberId }, error.requiredScope);
+    // A tool's own error, or one answer too large, says nothing about the server's health; nor does
+    // one member's refused credential on a per-member connection.
     const toolLevel = sent && (failure.kind === "protocol" || failure.kind === "too_large");
-    if (!toolLevel) await recordUpstreamFailure(deps, connection, failure, reason);
+    const memberAuth = memberId !== null && failure.kind === "auth";
+    if (!toolLevel && !memberAuth) await recordUpstreamFailure(deps, connection, failure, reason);
     const name = connection.name;
+    if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", reason);
     if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", reason);
     if (failure.kind === "timeout") {
       return failed(`${name} did not answer within ${Math.round(timeoutMs / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`, "upstream_error", reason);

@@ -12,6 +12,9 @@ import type { ConnectionRow } from "./tool-index.ts";
 
 export type PooledClient = { client: Client; secret: UpstreamSecret | null; answers: AnswerWatch };
 
+/** Whose credential a client carries: null for a shared connection, the member's id on a per-member one. */
+export type CredentialOwner = { userId?: string | null };
+
 export type UpstreamPoolOptions = {
   database: Database;
   keyring: Keyring;
@@ -29,7 +32,7 @@ export type UpstreamPoolOptions = {
   onToolsChanged?: (connection: ConnectionRow) => Promise<unknown> | undefined;
   toolsChangedWindowMs?: number;
   /** OAuth connections get their tokens (and refreshes) through this. */
-  authProviderFor?: (connection: ConnectionRow) => AuthProvider | OAuthClientProvider | undefined;
+  authProviderFor?: (connection: ConnectionRow, userId: string | null) => AuthProvider | OAuthClientProvider | undefined;
 };
 
 type ChangeState = { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean };
@@ -56,8 +59,8 @@ export class UpstreamPool {
   }
 
   /** The connection's client, connecting if needed; gives up waiting when `signal` aborts. */
-  get(connection: ConnectionRow, options: { signal?: AbortSignal } = {}): Promise<PooledClient> {
-    const entry = this.entryFor(connection);
+  get(connection: ConnectionRow, options: { signal?: AbortSignal } & CredentialOwner = {}): Promise<PooledClient> {
+    const entry = this.entryFor(connection, options.userId ?? null);
     return options.signal ? raceSignal(entry.pooled, options.signal) : entry.pooled;
   }
 
@@ -66,14 +69,15 @@ export class UpstreamPool {
    * client, the client is retired: the next request gets a new one, and this one closes once the
    * requests still using it are done (closing it at once would fail them too).
    */
-  async use<T>(connection: ConnectionRow, options: { signal?: AbortSignal }, work: (pooled: PooledClient) => Promise<T>): Promise<T> {
-    const entry = this.entryFor(connection);
+  async use<T>(connection: ConnectionRow, options: { signal?: AbortSignal } & CredentialOwner, work: (pooled: PooledClient) => Promise<T>): Promise<T> {
+    const userId = options.userId ?? null;
+    const entry = this.entryFor(connection, userId);
     entry.users++;
     try {
       const pooled = await (options.signal ? raceSignal(entry.pooled, options.signal) : entry.pooled);
       return await work(pooled);
     } catch (error) {
-      if (!options.signal?.aborted && mayHaveBrokenClient(error)) this.retire(connection.id, entry);
+      if (!options.signal?.aborted && mayHaveBrokenClient(error)) this.retire(clientKey(connection.id, userId), entry);
       throw error;
     } finally {
       entry.users--;
@@ -81,21 +85,29 @@ export class UpstreamPool {
     }
   }
 
-  private entryFor(connection: ConnectionRow): Entry {
-    const cached = this.clients.get(connection.id);
+  /**
+   * A per-member connection has one client per member: a client carries one credential (headers or
+   * auth provider, and the upstream session made with it), so sharing it would lend one member's
+   * upstream identity to another.
+   */
+  private entryFor(connection: ConnectionRow, userId: string | null): Entry {
+    const owner = connection.sharing === "per_member" ? userId : null;
+    if (connection.sharing === "per_member" && !owner) throw new Error("a per-member connection needs a member to call it as");
+    const key = clientKey(connection.id, owner);
+    const cached = this.clients.get(key);
     if (cached && cached.version === connection.updatedAt) return cached;
-    if (cached) this.retire(connection.id, cached);
-    const entry: Entry = { version: connection.updatedAt, pooled: this.connect(connection), users: 0, retired: false };
-    this.clients.set(connection.id, entry);
+    if (cached) this.retire(key, cached);
+    const entry: Entry = { version: connection.updatedAt, pooled: this.connect(connection, owner, key), users: 0, retired: false };
+    this.clients.set(key, entry);
     entry.pooled.catch(() => {
-      if (this.clients.get(connection.id) === entry) this.clients.delete(connection.id);
+      if (this.clients.get(key) === entry) this.clients.delete(key);
     });
     return entry;
   }
 
-  private async connect(connection: ConnectionRow): Promise<PooledClient> {
+  private async connect(connection: ConnectionRow, userId: string | null, key: string): Promise<PooledClient> {
     const { database, keyring, allow, log } = this.options;
-    const secret = await loadCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId });
+    const secret = await loadCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId });
     const timeoutMs = Math.min(CONNECT_TIMEOUT_MS, connection.callTimeoutMs ?? this.options.callTimeoutMs ?? CONNECT_TIMEOUT_MS);
     const started = Date.now();
     const answers = new AnswerWatch();
@@ -110,10 +122,10 @@ export class UpstreamPool {
           timeoutMs: Math.max(1, started + timeoutMs - Date.now()),
           signal: this.closing.signal,
           answers,
-          authProvider: this.options.authProviderFor?.(connection),
+          authProvider: this.options.authProviderFor?.(connection, userId),
           onToolsChanged: () => this.toolsChanged(connection),
           onClose: () => {
-            if (connected) this.forget(connection.id, connected);
+            if (connected) this.forget(key, connected);
           },
         }),
       {
@@ -130,21 +142,26 @@ export class UpstreamPool {
   }
 
   /** The transport closed by itself: the next request connects again. */
-  private forget(connectionId: string, client: Client): void {
-    const current = this.clients.get(connectionId);
+  private forget(key: string, client: Client): void {
+    const current = this.clients.get(key);
     current?.pooled.then((p) => {
-      if (p.client === client && this.clients.get(connectionId) === current) this.clients.delete(connectionId);
+      if (p.client === client && this.clients.get(key) === current) this.clients.delete(key);
     }, () => undefined);
   }
 
-  /** Forget the client of a connection that changed, failed or was removed; it closes once unused. */
-  drop(connectionId: string): void {
-    const entry = this.clients.get(connectionId);
-    if (entry) this.retire(connectionId, entry);
+  /**
+   * Forget the client of a connection that changed, failed or was removed (every member's, or with
+   * `userId` only that member's); it closes once unused.
+   */
+  drop(connectionId: string, options: CredentialOwner = {}): void {
+    for (const [key, entry] of [...this.clients]) {
+      const matches = options.userId ? key === clientKey(connectionId, options.userId) : key === connectionId || key.startsWith(`${connectionId}\u0000`);
+      if (matches) this.retire(key, entry);
+    }
   }
 
-  private retire(connectionId: string, entry: Entry): void {
-    if (this.clients.get(connectionId) === entry) this.clients.delete(connectionId);
+  private retire(key: string, entry: Entry): void {
+    if (this.clients.get(key) === entry) this.clients.delete(key);
     if (entry.retired) return;
     entry.retired = true;
     if (entry.users === 0) this.close(entry);
@@ -220,4 +237,8 @@ function mayHaveBrokenClient(error: unknown): boolean {
   const failure = describeUpstreamError(error);
   if (failure.kind === "protocol" || failure.kind === "timeout" || failure.kind === "too_large") return false;
   return failure.httpStatus === undefined || (failure.httpStatus < 500 && failure.httpStatus !== 429);
+}
+
+function clientKey(connectionId: string, userId: string | null): string {
+  return userId ? `${connectionId}\u0000${userId}` : connectionId;
 }

@@ -10,6 +10,7 @@ import { AuthorizationServerRefused } from "./errors.ts";
 import { FlowProvider } from "./flow-provider.ts";
 import { saveFlow, takeFlow, type FlowDisplay } from "./flows.ts";
 import { describeOAuthError } from "./manager.ts";
+import type { OAuthData } from "./data.ts";
 
 export type OAuthDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "oauth">;
 
@@ -20,12 +21,18 @@ export type StartResult = { ok: true; authorizationUrl: string; expiresAt: numbe
  * lets the SDK discover the authorization server, pick our client identity and build the PKCE
  * authorization URL, and keeps what the callback will need. Returns the URL to send the person to.
  */
-export async function startAuthorization(deps: OAuthDeps, connection: ConnectionRow, options: { userId: string | null; display: FlowDisplay }): Promise<StartResult> {
+export async function startAuthorization(
+  deps: OAuthDeps,
+  connection: ConnectionRow,
+  options: { userId: string | null; display: FlowDisplay; forMember?: boolean },
+): Promise<StartResult> {
   if (connection.authKind !== "oauth") return { ok: false, reason: `${connection.name} does not sign in with OAuth.` };
-  const data = await deps.oauth.load(connection);
+  if (options.forMember && !options.userId) return { ok: false, reason: "Sign in to connect your own account." };
+  const ids = options.forMember ? { ...connection, userId: options.userId } : connection;
+  const data = await loadFlowData(deps, connection, ids);
   const provider = new FlowProvider({
     manager: deps.oauth,
-    connection,
+    connection: ids,
     data,
     redirectUrl: redirectUri(deps.config),
     clientMetadata: clientMetadata(deps.config),
@@ -56,7 +63,7 @@ export async function startAuthorization(deps: OAuthDeps, connection: Connection
       connectionId: connection.id,
       workspaceId: connection.workspaceId,
       userId: options.userId,
-      secret: { codeVerifier: provider.verifier, discovery: provider.discovery, scope: requested ?? undefined, display: options.display },
+      secret: { codeVerifier: provider.verifier, discovery: provider.discovery, scope: requested ?? undefined, display: options.display, forMember: options.forMember === true },
     },
     deps.oauth.now(),
   );
@@ -91,11 +98,13 @@ export async function finishAuthorization(deps: OAuthDeps, query: URLSearchParam
   }
   const connection = await loadConnection(deps, flow.workspaceId, flow.connectionId);
   if (!connection) return { ok: false, reason: "The connection was removed while it was being authorized.", connection: null, display };
+  const forMember = flow.secret.forMember === true && flow.userId !== null;
+  const ids = forMember ? { ...connection, userId: flow.userId } : connection;
 
   const provider = new FlowProvider({
     manager: deps.oauth,
-    connection,
-    data: await deps.oauth.load(connection),
+    connection: ids,
+    data: await loadFlowData(deps, connection, ids),
     redirectUrl: redirectUri(deps.config),
     clientMetadata: clientMetadata(deps.config),
     clientMetadataUrl: deps.oauth.clientMetadataUrl,
@@ -106,14 +115,19 @@ export async function finishAuthorization(deps: OAuthDeps, query: URLSearchParam
     const transport = new StreamableHTTPClientTransport(new URL(connection.url), { fetch: deps.oauth.fetch, authProvider: provider });
     await transport.finishAuth(query);
     if (!provider.tokensReceived) throw new Error("the authorization server returned no tokens");
-    await deps.oauth.storeAuthorization(connection, provider.tokensReceived, flow.secret.scope, provider.discovery);
+    await deps.oauth.storeAuthorization(ids, provider.tokensReceived, flow.secret.scope, provider.discovery);
   } catch (error) {
     const reason = `The authorization did not complete: ${describeFlowError(error)}`;
     // A refused Re-authorize leaves a working grant alone; a connection waiting for one shows why.
     if (connection.status === "needs_reauth") await setConnectionStatus(deps, connection, "needs_reauth", reason);
     return { ok: false, reason, connection, display };
   }
-  deps.pool.drop(connection.id);
+  deps.pool.drop(connection.id, forMember ? { userId: flow.userId } : {});
+  // A member joining a per-member connection that already lists its tools changes nothing for the others.
+  if (forMember && connection.status === "connected") {
+    const listed = [...(await deps.toolIndex.get(connection.workspaceId)).routes.values()].filter((r) => r.connectionId === connection.id).length;
+    return { ok: true, connection, tools: listed, display };
+  }
   const synced = await syncConnection(deps, connection.workspaceId, connection.id);
   if (!synced.ok) return { ok: false, reason: "notFound" in synced ? "The connection was removed." : synced.error, connection, display };
   deps.toolIndex.changed(connection.workspaceId);
@@ -142,6 +156,18 @@ async function readChallenge(deps: OAuthDeps, url: string): Promise<{ resourceMe
   if (response.status !== 401 && response.status !== 403) return {};
   const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(response);
   return { resourceMetadataUrl, scope };
+}
+
+/**
+ * What a flow starts from. A member's first authorization on a per-member connection has no
+ * client of its own yet: it uses the client an operator registered for the connection, if any
+ * (otherwise the SDK registers one for the member, kept in their own credential).
+ */
+async function loadFlowData(deps: OAuthDeps, connection: ConnectionRow, ids: ConnectionRow & { userId?: string | null }): Promise<OAuthData> {
+  const data = await deps.oauth.load(ids);
+  if (!ids.userId || data.client) return data;
+  const shared = await deps.oauth.load(connection);
+  return shared.clientSource === "operator" ? { ...data, client: shared.client, clientSource: "operator" } : data;
 }
 
 async function loadConnection(deps: OAuthDeps, workspaceId: string, id: string): Promise<ConnectionRow | null> {

@@ -16,6 +16,8 @@ export type FlowSecret = {
   discovery: OAuthDiscoveryState | undefined;
   scope: string | undefined;
   display: FlowDisplay;
+  /** The tokens are the starting member's own (a per-member connection), not the connection's. */
+  forMember?: boolean;
 };
 
 export type PendingFlow = { connectionId: string; workspaceId: string; userId: string | null; expiresAt: number; secret: FlowSecret };

@@ -22,7 +22,13 @@ const STALE_401_WINDOW_MS = 2_000;
 /** After a refresh failed for a passing reason, wait this long before trying again while the token still works. */
 const RETRY_REFRESH_AFTER_MS = 30_000;
 
-type Ids = Pick<ConnectionRow, "id" | "workspaceId">;
+/** A connection's shared OAuth credential, or (with `userId`) one member's own on a per-member connection. */
+type Ids = Pick<ConnectionRow, "id" | "workspaceId"> & { userId?: string | null };
+
+/** Tokens, refreshes and their single flight are kept per credential: per member where members have their own. */
+function credentialKey(ids: Ids): string {
+  return ids.userId ? `${ids.id}\u0000${ids.userId}` : ids.id;
+}
 
 type ConnectionAuth = {
   /** The decrypted credential, cached; dropped when the connection row changes. */
@@ -70,33 +76,34 @@ export class OAuthManager {
   }
 
   /** What the upstream transport calls: a fresh access token before each request, recovery after a 401. */
-  authProviderFor(connection: ConnectionRow): AuthProvider | undefined {
+  authProviderFor(connection: ConnectionRow, userId: string | null = null): AuthProvider | undefined {
     if (connection.authKind !== "oauth") return undefined;
-    const entry = this.entry(connection.id);
+    const ids: Ids = { id: connection.id, workspaceId: connection.workspaceId, userId: connection.sharing === "per_member" ? userId : null };
+    const entry = this.entry(ids);
     if (entry.version !== connection.updatedAt) {
       entry.data = null;
       entry.version = connection.updatedAt;
     }
     return {
-      token: () => this.accessToken(connection),
-      onUnauthorized: () => this.recover(connection),
+      token: () => this.accessToken(ids),
+      onUnauthorized: () => this.recover(ids),
     };
   }
 
   async load(connection: Ids): Promise<OAuthData> {
-    const entry = this.entry(connection.id);
+    const entry = this.entry(connection);
     entry.data ??= await this.read(connection);
     return entry.data;
   }
 
   /** Changes the sealed credential, one change at a time per connection, always starting from the stored row. */
   update(connection: Ids, change: (data: OAuthData) => OAuthData): Promise<OAuthData> {
-    const entry = this.entry(connection.id);
+    const entry = this.entry(connection);
     const run = entry.queue.then(async () => {
       const next = change(await this.read(connection));
       const { database, keyring } = this.options;
       await database.transaction((tx) =>
-        saveCredential(tx, database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId }, toOAuthSecret(next), next.expiresAt ?? null, this.now()),
+        saveCredential(tx, database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId: connection.userId }, toOAuthSecret(next), next.expiresAt ?? null, this.now()),
       );
       entry.data = next;
       return next;
@@ -109,7 +116,7 @@ export class OAuthManager {
   async storeAuthorization(connection: Ids, tokens: OAuthTokens & { issuer?: string }, requestedScope: string | undefined, discovery: OAuthDiscoveryState | undefined): Promise<void> {
     // The discovery that led to these tokens is what their refreshes go back to.
     await this.update(connection, (data) => withTokens({ ...data, tokens: undefined, discovery }, tokens, this.now(), requestedScope));
-    const entry = this.entry(connection.id);
+    const entry = this.entry(connection);
     // New tokens from a person: a 401 from now on is about them, not about an earlier refresh.
     entry.lastRefreshAt = 0;
     entry.lastFailureAt = 0;
@@ -123,11 +130,11 @@ export class OAuthManager {
   }
 
   forget(connectionId: string): void {
-    this.connections.delete(connectionId);
+    for (const key of [...this.connections.keys()]) if (key === connectionId || key.startsWith(`${connectionId}\u0000`)) this.connections.delete(key);
   }
 
   private async accessToken(connection: Ids): Promise<string> {
-    const entry = this.entry(connection.id);
+    const entry = this.entry(connection);
     // A refresh under way (after a 401): wait for its token rather than send the refused one.
     if (entry.refreshing) await entry.refreshing.catch(() => undefined);
     const data = await this.load(connection);
@@ -145,7 +152,7 @@ export class OAuthManager {
   }
 
   private async recover(connection: Ids): Promise<void> {
-    const entry = this.entry(connection.id);
+    const entry = this.entry(connection);
     if (entry.refreshing) {
       await entry.refreshing;
       return;
@@ -156,7 +163,7 @@ export class OAuthManager {
 
   /** One refresh per connection at a time; callers arriving meanwhile share its outcome. */
   private refresh(connection: Ids, options: { force?: boolean } = {}): Promise<OAuthData> {
-    const entry = this.entry(connection.id);
+    const entry = this.entry(connection);
     entry.refreshing ??= this.refreshOnce(connection, entry, options).finally(() => {
       entry.refreshing = null;
     });
@@ -220,14 +227,15 @@ export class OAuthManager {
 
   private async read(connection: Ids): Promise<OAuthData> {
     const { database, keyring } = this.options;
-    return oauthDataOf(await loadCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId }));
+    return oauthDataOf(await loadCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId: connection.userId }));
   }
 
-  private entry(connectionId: string): ConnectionAuth {
-    let entry = this.connections.get(connectionId);
+  private entry(ids: Ids): ConnectionAuth {
+    const key = credentialKey(ids);
+    let entry = this.connections.get(key);
     if (!entry) {
       entry = { data: null, version: 0, refreshing: null, lastRefreshAt: 0, lastRefusal: null, lastFailureAt: 0, queue: Promise.resolve() };
-      this.connections.set(connectionId, entry);
+      this.connections.set(key, entry);
     }
     return entry;
   }

@@ -23,6 +23,8 @@ import {
 export type UpstreamAuth =
   | { kind: "none" }
   | { kind: "bearer"; token: string }
+  /** Any of these tokens (per-member connections: each member has their own). */
+  | { kind: "bearers"; tokens: string[] }
   | { kind: "header"; header: string; value: string };
 
 export interface UpstreamOptions {
@@ -197,6 +199,8 @@ function isAuthorized(request: Request, auth: UpstreamAuth): boolean {
       return true;
     case "bearer":
       return request.headers.get("authorization") === `Bearer ${auth.token}`;
+    case "bearers":
+      return auth.tokens.some((token) => request.headers.get("authorization") === `Bearer ${token}`);
     case "header":
       return request.headers.get(auth.header) === auth.value;
   }

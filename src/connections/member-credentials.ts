@@ -1,0 +1,84 @@
+import { and, asc, eq } from "drizzle-orm";
+import type { Db, Database } from "../db/client.ts";
+import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
+import { newId } from "../crypto/tokens.ts";
+import type { UpstreamSecret } from "./credentials.ts";
+
+/**
+ * A member's own credential for a per-member connection, in its own table rather than as a user
+ * column on `credentials`: the shared row stays keyed (and AAD-bound) by connection alone, every
+ * admin path that touches it is unchanged, and no query for the shared credential can match a
+ * member's row by accident. Each ciphertext is bound to its own row id.
+ */
+export type MemberIds = { connectionId: string; workspaceId: string; userId: string };
+
+function binding(rowId: string, workspaceId: string): SecretBinding {
+  return { table: "member_credentials", column: "ciphertext", rowId, workspaceId };
+}
+
+async function findRow(database: Database, ids: MemberIds) {
+  const { t } = database;
+  const [row] = await database.db
+    .select()
+    .from(t.memberCredentials)
+    .where(and(eq(t.memberCredentials.connectionId, ids.connectionId), eq(t.memberCredentials.userId, ids.userId), eq(t.memberCredentials.workspaceId, ids.workspaceId)));
+  return row ?? null;
+}
+
+export async function saveMemberCredential(tx: Db, database: Database, keyring: Keyring, ids: MemberIds, secret: UpstreamSecret, expiresAt: number | null, now = Date.now()): Promise<void> {
+  const { t } = database;
+  const [existing] = await tx
+    .select({ id: t.memberCredentials.id })
+    .from(t.memberCredentials)
+    .where(and(eq(t.memberCredentials.connectionId, ids.connectionId), eq(t.memberCredentials.userId, ids.userId)));
+  const id = existing?.id ?? newId();
+  const sealed = await encryptSecret(keyring, JSON.stringify(secret), binding(id, ids.workspaceId));
+  const row = { kind: secret.kind, ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, expiresAt, updatedAt: now };
+  if (existing) await tx.update(t.memberCredentials).set(row).where(eq(t.memberCredentials.id, id));
+  else await tx.insert(t.memberCredentials).values({ id, connectionId: ids.connectionId, userId: ids.userId, workspaceId: ids.workspaceId, createdAt: now, ...row });
+}
+
+/** The member's decrypted secret, or null when they have not connected. */
+export async function loadMemberCredential(database: Database, keyring: Keyring, ids: MemberIds): Promise<UpstreamSecret | null> {
+  const row = await findRow(database, ids);
+  if (!row) return null;
+  return JSON.parse(await decryptSecret(keyring, row.ciphertext, binding(row.id, row.workspaceId))) as UpstreamSecret;
+}
+
+export async function deleteMemberCredential(database: Database, ids: MemberIds): Promise<boolean> {
+  const { t } = database;
+  const removed = await database.db
+    .delete(t.memberCredentials)
+    .where(and(eq(t.memberCredentials.connectionId, ids.connectionId), eq(t.memberCredentials.userId, ids.userId), eq(t.memberCredentials.workspaceId, ids.workspaceId)))
+    .returning({ id: t.memberCredentials.id });
+  return removed.length > 0;
+}
+
+export type MemberCredentialStatus = { kind: string; connectedAt: number; updatedAt: number; expiresAt: number | null };
+
+/** Whether (and how) a member is connected, without opening the secret. */
+export async function memberCredentialStatus(database: Database, ids: MemberIds): Promise<MemberCredentialStatus | null> {
+  const row = await findRow(database, ids);
+  return row ? { kind: row.kind, connectedAt: row.createdAt, updatedAt: row.updatedAt, expiresAt: row.expiresAt } : null;
+}
+
+export async function countConnectedMembers(database: Database, connectionId: string): Promise<number> {
+  const { t } = database;
+  return (await database.db.select({ id: t.memberCredentials.id }).from(t.memberCredentials).where(eq(t.memberCredentials.connectionId, connectionId))).length;
+}
+
+/**
+ * Whose credential lists a per-member connection's tools: whoever connected first. Their tool list
+ * is the one every member sees (the upstream may show others a different set; calls still go out
+ * with each member's own credential).
+ */
+export async function findDiscoveryMember(database: Database, connectionId: string): Promise<string | null> {
+  const { t } = database;
+  const [row] = await database.db
+    .select({ userId: t.memberCredentials.userId })
+    .from(t.memberCredentials)
+    .where(eq(t.memberCredentials.connectionId, connectionId))
+    .orderBy(asc(t.memberCredentials.createdAt), asc(t.memberCredentials.id))
+    .limit(1);
+  return row?.userId ?? null;
+}

@@ -1,0 +1,88 @@
+import { Elysia, type AnyElysia } from "elysia";
+import type { AppDeps } from "../app.ts";
+import { requireApiKey, requireMember } from "../auth/guard.ts";
+import type { Principal } from "../auth/principal.ts";
+import { startAuthorization } from "../oauth/authorize.ts";
+import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
+import { toViewer } from "../web/viewer.ts";
+import { MemberAccountSection } from "../../views/member-account.tsx";
+import { OAuthRedirectPage, OAuthResultPage } from "../../views/oauth.tsx";
+import { connectMemberToken, disconnectMember, memberStatus } from "./member-service.ts";
+import { getConnection } from "./service.ts";
+
+async function perMember(deps: AppDeps, principal: Principal, id: string) {
+  const connection = await getConnection(deps, principal.workspaceId, id);
+  if (!connection) throw new HttpError(404, "There is no such connection in this workspace.");
+  if (connection.sharing !== "per_member") throw new HttpError(409, `${connection.name} is shared: a workspace admin manages its credential.`);
+  return connection;
+}
+
+/** Only http(s) leaves as a redirect; the authorization endpoint comes from a server's metadata. */
+function checkedUrl(url: string): string {
+  const protocol = new URL(url).protocol;
+  if (protocol !== "https:" && protocol !== "http:") throw new HttpError(502, "The authorization server gave an authorization URL that is not http(s).");
+  return url;
+}
+
+/** "Your account" on a per-member connection: any member, for themselves only (dashboard and API). */
+export function memberAccountRoutes(deps: AppDeps): AnyElysia {
+  const path = (id: string): string => `/connections/${encodeURIComponent(id)}`;
+  const section = async (principal: Principal, id: string, errors: Record<string, string>, status = 200): Promise<Response> => {
+    const connection = await perMember(deps, principal, id);
+    return htmlResponse(<MemberAccountSection connection={connection} status={await memberStatus(deps, principal, id)} errors={errors} />, status);
+  };
+  return new Elysia({ name: "member-account" })
+    .post("/connections/:id/my-account", async ({ request, params }) => {
+      const principal = await requireMember(deps, request);
+      const form = await readForm(request);
+      const result = await connectMemberToken(deps, principal, params.id, { secret: form.secret ?? "" });
+      if (!result.ok && "notFound" in result) throw new HttpError(404, "There is no such per-member connection in this workspace.");
+      if (!result.ok) return section(principal, params.id, result.errors, 422);
+      return isHtmx(request) ? section(principal, params.id, {}) : redirect(request, path(params.id));
+    })
+    .post("/connections/:id/my-account/remove", async ({ request, params }) => {
+      const principal = await requireMember(deps, request);
+      await perMember(deps, principal, params.id);
+      await disconnectMember(deps, principal, params.id);
+      return isHtmx(request) ? section(principal, params.id, {}) : redirect(request, path(params.id));
+    })
+    .post("/connections/:id/my-account/oauth/start", async ({ request, params }) => {
+      const principal = await requireMember(deps, request);
+      const connection = await perMember(deps, principal, params.id);
+      const json = (request.headers.get("accept") ?? "").includes("application/json");
+      const started = await startAuthorization(deps, connection, { userId: principal.userId, display: json ? "popup" : "page", forMember: true });
+      if (!started.ok) {
+        if (json) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
+        return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={false} message={started.reason} connection={connection} />, 502);
+      }
+      const url = checkedUrl(started.authorizationUrl);
+      if (json) return jsonResponse({ authorizationUrl: url, expiresAt: started.expiresAt });
+      return htmlResponse(<OAuthRedirectPage user={toViewer(principal)} connectionName={connection.name} authorizationUrl={url} />, 200, { refresh: `0;url=${url}` });
+    })
+    .get("/api/v1/connections/:id/my-account", async ({ request, params }) => {
+      const principal = await requireApiKey(deps, request);
+      await perMember(deps, principal, params.id);
+      const status = await memberStatus(deps, principal, params.id);
+      return jsonResponse({ connected: status !== null, ...(status ?? {}) });
+    })
+    .put("/api/v1/connections/:id/my-account", async ({ request, params }) => {
+      const principal = await requireApiKey(deps, request);
+      const body = (await request.json().catch(() => null)) as { secret?: unknown } | null;
+      const result = await connectMemberToken(deps, principal, params.id, { secret: typeof body?.secret === "string" ? body.secret : "" });
+      if (!result.ok && "notFound" in result) throw new HttpError(404, "There is no such per-member connection in this workspace.");
+      if (!result.ok) return jsonResponse({ error: "invalid_request", message: Object.values(result.errors).join(" "), fields: result.errors }, 422);
+      return jsonResponse({ connected: true });
+    })
+    .delete("/api/v1/connections/:id/my-account", async ({ request, params }) => {
+      const principal = await requireApiKey(deps, request);
+      await perMember(deps, principal, params.id);
+      return (await disconnectMember(deps, principal, params.id)) ? new Response(null, { status: 204 }) : jsonResponse({ error: "not_connected" }, 404);
+    })
+    .post("/api/v1/connections/:id/my-account/oauth/start", async ({ request, params }) => {
+      const principal = await requireApiKey(deps, request);
+      const connection = await perMember(deps, principal, params.id);
+      const started = await startAuthorization(deps, connection, { userId: principal.userId, display: "page", forMember: true });
+      if (!started.ok) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
+      return jsonResponse({ authorizationUrl: checkedUrl(started.authorizationUrl), expiresAt: started.expiresAt });
+    });
+}

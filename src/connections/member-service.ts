@@ -1,0 +1,68 @@
+import type { Principal } from "../auth/principal.ts";
+import type { UpstreamSecret } from "./credentials.ts";
+import { deleteMemberCredential, memberCredentialStatus, saveMemberCredential, type MemberCredentialStatus } from "./member-credentials.ts";
+import { checkAuthInput, getConnection, probe, resyncConnection, type AuthInput, type ConnectionDeps, type FieldErrors } from "./service.ts";
+import type { ConnectionMeta } from "../gateway/tool-index.ts";
+
+/** What a member pastes for their own account: the value that goes where the connection says. */
+export type MemberSecretInput = { secret: string };
+
+export type ConnectMemberResult = { ok: true } | { ok: false; errors: FieldErrors } | { ok: false; notFound: true };
+
+/** The member's own credential on a per-member connection: the input the connection's kind takes. */
+function memberAuth(connection: ConnectionMeta, value: string): AuthInput | null {
+  if (connection.authKind === "bearer") return { kind: "bearer", token: value };
+  if (connection.authKind === "header") return { kind: "header", header: connection.authHeader ?? "", value };
+  if (connection.authKind === "url") return { kind: "url", key: value };
+  return null;
+}
+
+function toMemberSecret(auth: AuthInput): UpstreamSecret | null {
+  if (auth.kind === "bearer") return { kind: "bearer", token: auth.token.trim() };
+  if (auth.kind === "header") return { kind: "header", header: auth.header, value: auth.value.trim() };
+  if (auth.kind === "url") return { kind: "url", key: auth.key.trim() };
+  return null;
+}
+
+async function perMemberConnection(deps: ConnectionDeps, principal: Principal, id: string): Promise<ConnectionMeta | null> {
+  const connection = await getConnection(deps, principal.workspaceId, id);
+  return connection && connection.sharing === "per_member" ? connection : null;
+}
+
+/**
+ * A member connects their own account with a pasted token: it is tried against the upstream
+ * first, then sealed in their own row. The first member to connect also lists the tools.
+ */
+export async function connectMemberToken(deps: ConnectionDeps, principal: Principal, id: string, input: MemberSecretInput, now = Date.now()): Promise<ConnectMemberResult> {
+  const connection = await perMemberConnection(deps, principal, id);
+  if (!connection) return { ok: false, notFound: true };
+  const auth = memberAuth(connection, input.secret);
+  if (!auth) return { ok: false, errors: { secret: `${connection.name} is connected with ${connection.authKind === "oauth" ? "OAuth: use Connect" : "your identity provider"}, not a pasted token.` } };
+  const errors = checkAuthInput(auth);
+  const first = Object.values(errors)[0];
+  if (first) return { ok: false, errors: { secret: first } };
+  const secret = toMemberSecret(auth);
+  const probed = await probe(deps, connection.url, secret);
+  if (!probed.ok) return { ok: false, errors: { secret: Object.values(probed.errors)[0] ?? "The server refused this credential." } };
+  const ids = { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId };
+  await deps.database.transaction((tx) => saveMemberCredential(tx, deps.database, deps.keyring, ids, secret!, null, now));
+  deps.pool.drop(connection.id, { userId: principal.userId });
+  deps.log.info("member connected their account", { connectionId: connection.id, userId: principal.userId });
+  if (connection.status !== "connected") await resyncConnection(deps, principal.workspaceId, connection.id, { why: "a member connected their account" });
+  return { ok: true };
+}
+
+/** Deletes the member's own credential; their next call asks them to connect again. */
+export async function disconnectMember(deps: ConnectionDeps & { oauth: { forget(connectionId: string): void } }, principal: Principal, id: string): Promise<boolean> {
+  const connection = await perMemberConnection(deps, principal, id);
+  if (!connection) return false;
+  const removed = await deleteMemberCredential(deps.database, { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId });
+  deps.pool.drop(connection.id, { userId: principal.userId });
+  deps.oauth.forget(connection.id);
+  return removed;
+}
+
+/** The member's own status on a per-member connection (never the secret). */
+export async function memberStatus(deps: Pick<ConnectionDeps, "database">, principal: Principal, connectionId: string): Promise<MemberCredentialStatus | null> {
+  return memberCredentialStatus(deps.database, { connectionId, workspaceId: principal.workspaceId, userId: principal.userId });
+}
