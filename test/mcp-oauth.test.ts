@@ -5,6 +5,10 @@ import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { deactivateUser, reactivateUser } from "../src/auth/members.ts";
 import { newId } from "../src/crypto/tokens.ts";
+import { loadMetadataDocument } from "../src/auth/oauth-server/clients.ts";
+import { createGuardedFetch } from "../src/connections/guarded-fetch.ts";
+import { parseUpstreamAllow, type UpstreamAllowList } from "../src/connections/url-policy.ts";
+import { startTlsProxy, type TlsProxy } from "./helpers/tls-proxy.ts";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api } from "./helpers/client.ts";
@@ -13,6 +17,11 @@ import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } fr
 
 const PASSWORD = "member password 123";
 const s256 = (verifier: string): string => encodeBase64urlNoPadding(sha256(new TextEncoder().encode(verifier)));
+function allowList(value: string): UpstreamAllowList {
+  const parsed = parseUpstreamAllow(value);
+  if (!parsed.ok) throw new Error(parsed.errors.join("; "));
+  return parsed.allow;
+}
 const VERIFIER = "v".repeat(43) + "erifier-for-tests";
 
 for (const dialect of dialects) {
@@ -379,3 +388,45 @@ for (const dialect of dialects) {
     });
   });
 }
+
+describe("Client ID Metadata Documents", () => {
+  let proxy: TlsProxy;
+  let documents: ReturnType<typeof Bun.serve>;
+  let fetchDocument: typeof fetch;
+
+  beforeAll(async () => {
+    proxy = await startTlsProxy();
+    documents = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(request) {
+        const path = new URL(request.url).pathname;
+        const own = `${proxy.url}${path}`;
+        if (path === "/good.json") return Response.json({ client_id: own, client_name: "Doc Agent", redirect_uris: ["http://127.0.0.1:3000/cb"], token_endpoint_auth_method: "none" });
+        if (path === "/other.json") return Response.json({ client_id: `${proxy.url}/good.json`, client_name: "Impostor", redirect_uris: ["http://127.0.0.1:3000/cb"] });
+        if (path === "/bad-redirect.json") return Response.json({ client_id: own, redirect_uris: ["http://evil.example/cb"] });
+        return new Response("no", { status: 404 });
+      },
+    });
+    proxy.setTarget(`http://127.0.0.1:${documents.port}`);
+    // The gateway's own SSRF-guarded fetch, trusting the test certificate.
+    const guarded = createGuardedFetch({ allow: allowList("127.0.0.1,localhost") });
+    fetchDocument = Object.assign((input: string | URL | Request, init?: RequestInit) => guarded(input, { ...init, tls: { ca: proxy.ca } } as RequestInit), { preconnect: () => {} }) as typeof fetch;
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await documents.stop(true);
+  });
+
+  test("a document whose client_id is its own URL is accepted; an impostor, a bad redirect URI, a 404 or plain http are refused", async () => {
+    const good = await loadMetadataDocument(fetchDocument, `${proxy.url}/good.json`);
+    expect(good).toEqual({ ok: true, client: { id: `${proxy.url}/good.json`, name: "Doc Agent", redirectUris: ["http://127.0.0.1:3000/cb"], source: "metadata_document" } });
+    expect((await loadMetadataDocument(fetchDocument, `${proxy.url}/other.json`)).ok).toBe(false);
+    expect((await loadMetadataDocument(fetchDocument, `${proxy.url}/bad-redirect.json`)).ok).toBe(false);
+    expect((await loadMetadataDocument(fetchDocument, `${proxy.url}/missing.json`)).ok).toBe(false);
+    expect((await loadMetadataDocument(fetchDocument, `http://127.0.0.1:${documents.port}/good.json`)).ok).toBe(false);
+    // Without the operator allowing loopback, the guarded fetch refuses the address.
+    const strict = createGuardedFetch({ allow: allowList("") });
+    expect((await loadMetadataDocument(strict, `${proxy.url}/good.json`)).ok).toBe(false);
+  });
+});
