@@ -26,6 +26,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
   afterAll(async () => {
     await Promise.all([a.stop(), b.stop(), upstream.stop()]);
     await drop();
+    const { rmSync } = await import("node:fs");
+    for (const dir of [a.dataDir, b.dataDir]) rmSync(dir, { recursive: true, force: true });
   });
 
   test("a connection added on one replica is listed and callable on the other, whose clients hear list_changed", async () => {
