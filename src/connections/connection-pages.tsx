@@ -9,7 +9,7 @@ import { readAuthForm, readTimeoutForm } from "./forms.ts";
 import { loadOwnConnection } from "./pages.tsx";
 import { memberAccountRoutes } from "./member-routes.tsx";
 import { memberStatus } from "./member-service.ts";
-import { deleteConnection, listConnectionTools, setToolEnabled, syncConnection, updateConnection, type UpdateConnectionInput } from "./service.ts";
+import { deleteConnection, listConnectionTools, retryConnectionNow, setToolEnabled, syncConnection, updateConnection, type UpdateConnectionInput } from "./service.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, id: string, extra: Partial<ConnectionPageProps>, status = 200): Promise<Response> {
@@ -42,7 +42,9 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
     })
     .post("/connections/:id/sync", async ({ request, params }) => {
       const principal = await requireAdmin(deps, request);
-      const result = await syncConnection(deps, principal.workspaceId, params.id);
+      const current = await loadOwnConnection(deps, principal, params.id);
+      // The same button reads "Retry now" while a connection is failing: record it as a person's retry.
+      const result = current.status === "connected" ? await syncConnection(deps, principal.workspaceId, params.id) : await retryConnectionNow(deps, principal.workspaceId, params.id);
       if (!result.ok && "notFound" in result) throw new HttpError(404, "There is no such connection in this workspace.");
       const sync: SyncOutcome = result.ok ? { report: result.report } : { error: result.error };
       if (!isHtmx(request)) return fullPage(deps, principal, params.id, { sync });
