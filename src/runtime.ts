@@ -11,6 +11,7 @@ import { UpstreamPool } from "./gateway/upstream-pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint, type McpEndpoint } from "./gateway/mcp-endpoint.ts";
 import { OAuthManager } from "./oauth/manager.ts";
+import { IdJagManager } from "./oauth/id-jag.ts";
 import { clientMetadataUrl } from "./oauth/client-identity.ts";
 import { startProber, type Prober } from "./gateway/prober.ts";
 import { resyncConnection } from "./connections/service.ts";
@@ -89,12 +90,14 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     log: core.log,
     clientMetadataUrl: clientMetadataUrl(core.config),
   });
+  // ID-JAG talks to the upstream's authorization server through the same SSRF-guarded fetch.
+  const idJag = new IdJagManager({ database: core.database, keyring: core.keyring, config: core.config, log: core.log, fetch: oauth.fetch });
   const pool = new UpstreamPool({
     database: core.database,
     keyring: core.keyring,
     allow: core.config.upstreamAllow,
     log: core.log,
-    authProviderFor: (connection, userId) => oauth.authProviderFor(connection, userId),
+    authProviderFor: (connection, userId) => (connection.authKind === "id-jag" ? idJag.authProviderFor(connection, userId) : oauth.authProviderFor(connection, userId)),
     callTimeoutMs: core.config.callTimeoutMs,
     maxCallsPerConnection: core.config.maxCallsPerConnection,
     // Debounced per connection by the pool: a storm of list_changed costs one sync per window.

@@ -9,7 +9,12 @@ export type UpstreamSecret =
   | { kind: "header"; header: string; value: string }
   /** An API key the upstream takes inside its URL, in place of `{key}` (Firecrawl does this). */
   | { kind: "url"; key: string }
-  | { kind: "oauth"; data: Record<string, unknown> };
+  | { kind: "oauth"; data: Record<string, unknown> }
+  /** Enterprise-managed (ID-JAG): the connection's client at the upstream's AS, or a member's token. */
+  | { kind: "id-jag"; data: IdJagData };
+
+/** Shared row: clientId, clientSecret, issuer. A member's row: accessToken, obtainedAt, expiresAt. */
+export type IdJagData = { clientId?: string; clientSecret?: string; issuer?: string; accessToken?: string; obtainedAt?: number; expiresAt?: number | null };
 
 /** Where a `url` credential goes in a connection's URL; the stored and displayed URL keep the placeholder. */
 export const URL_KEY_PLACEHOLDER = "{key}";
@@ -84,6 +89,7 @@ export function redactSecret(text: string, secret: UpstreamSecret | null): strin
       if (found?.[1]) values.push(found[1]);
     }
   }
+  if (secret?.kind === "id-jag") for (const value of [secret.data.accessToken, secret.data.clientSecret]) if (value) values.push(value);
   let result = text;
   for (const value of values) if (value.length >= 4) result = result.split(value).join("[redacted]");
   return result;

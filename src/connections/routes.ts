@@ -43,8 +43,10 @@ function readAuth(value: unknown): AuthInput | { invalid: string } {
       return { kind: "url", key: str(auth.key) };
     case "oauth":
       return { kind: "oauth", clientId: str(auth.clientId) || undefined, clientSecret: str(auth.clientSecret) || undefined };
+    case "id-jag":
+      return { kind: "id-jag", clientId: str(auth.clientId), clientSecret: str(auth.clientSecret) };
     default:
-      return { invalid: 'auth.kind must be "none", "bearer", "header", "url" or "oauth"' };
+      return { invalid: 'auth.kind must be "none", "bearer", "header", "url", "oauth" or "id-jag"' };
   }
 }
 

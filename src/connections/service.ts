@@ -14,6 +14,8 @@ import { setConnectionStatus } from "./status.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.ts";
 import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
 import { findDiscoveryMember } from "./member-credentials.ts";
+import { createGuardedFetch } from "./guarded-fetch.ts";
+import { discoverIdJagIssuer } from "../oauth/id-jag.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
 
@@ -24,7 +26,9 @@ export type AuthInput =
   /** An API key the server takes inside its URL, where the URL has `{key}`. */
   | { kind: "url"; key: string }
   /** Authorized afterwards by a person (Connect); optionally with a client the operator registered. */
-  | { kind: "oauth"; clientId?: string; clientSecret?: string };
+  | { kind: "oauth"; clientId?: string; clientSecret?: string }
+  /** Enterprise-managed: each member's token comes from their SSO sign-in; the gateway's client at the server's AS. */
+  | { kind: "id-jag"; clientId: string; clientSecret: string };
 
 /** Why an OAuth connection has no tools yet. */
 export const OAUTH_NOT_CONNECTED = "Connect to authorize";
@@ -60,6 +64,9 @@ export function checkAuthInput(auth: AuthInput): FieldErrors {
   } else if (auth.kind === "oauth") {
     if (auth.clientSecret && !auth.clientId) errors.clientId = "Give the client ID that goes with the client secret.";
     else if (auth.clientId !== undefined && (auth.clientId.length > 512 || CONTROL.test(auth.clientId))) errors.clientId = "That does not look like a client ID.";
+  } else if (auth.kind === "id-jag") {
+    if (!auth.clientId.trim() || auth.clientId.length > 512 || CONTROL.test(auth.clientId)) errors.clientId = "Give the client ID the server's authorization server registered for the gateway.";
+    if (!auth.clientSecret.trim() || auth.clientSecret.length > 4096 || CONTROL.test(auth.clientSecret)) errors.clientSecret = "Give the client secret that goes with the client ID.";
   } else if (auth.kind !== "none") {
     errors.auth = "Choose an authentication: none, bearer token, custom header, key in the URL or OAuth.";
   }
@@ -118,6 +125,7 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
   // Per member, the admin's own credential is optional: without one, the first member to connect sets the tools.
   const deferred = sharing === "per_member" && isEmptySecret(input.auth);
   const errors: FieldErrors = deferred ? {} : { ...checkAuthInput(input.auth) };
+  if (sharing !== "per_member" && input.auth.kind === "id-jag") errors.sharing = "Enterprise-managed authorization gives each member their own token: choose per-member sharing.";
   if (sharing === "per_member" && input.auth.kind === "none") errors.auth = "A per-member connection needs each member's own credential: choose a token, a custom header, a key in the URL or OAuth.";
   const nameError = checkConnectionName(input.name);
   if (nameError) errors.name = nameError;
@@ -130,6 +138,7 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
   if (urlKeyError) errors.url = urlKeyError;
   if (Object.keys(errors).length > 0) return { ok: false, errors };
 
+  if (input.auth.kind === "id-jag") return addIdJagConnection(deps, principal, { ...input, auth: input.auth }, now);
   const secret = deferred ? null : toSecret(input.auth);
   const oauth = input.auth.kind === "oauth";
   const waiting = oauth || deferred;
@@ -293,6 +302,8 @@ function currentAuthKind(connection: ConnectionRow): AuthInput {
       return { kind: "url", key: "" };
     case "oauth":
       return { kind: "oauth" };
+    case "id-jag":
+      return { kind: "id-jag", clientId: "", clientSecret: "" };
     default:
       return { kind: "none" };
   }
@@ -335,11 +346,16 @@ export async function retryConnectionNow(deps: ConnectionDeps, workspaceId: stri
  * `attempts` says otherwise). One runs at a time per connection; a second caller shares the
  * running one's outcome.
  */
-export async function resyncConnection(deps: ConnectionDeps, workspaceId: string, id: string, options: { why: string; now?: number; attempts?: number }): Promise<SyncResult> {
+export async function resyncConnection(
+  deps: ConnectionDeps,
+  workspaceId: string,
+  id: string,
+  options: { why: string; now?: number; attempts?: number; /** Lists as this member when none has connected yet. */ as?: string },
+): Promise<SyncResult> {
   const connection = await getConnection(deps, workspaceId, id);
   if (!connection) return { ok: false, notFound: true };
   // A per-member connection's tools are listed with the credential of whoever connected first.
-  const discoveryUser = connection.sharing === "per_member" ? await findDiscoveryMember(deps.database, id) : null;
+  const discoveryUser = connection.sharing === "per_member" ? ((await findDiscoveryMember(deps.database, id)) ?? options.as ?? null) : null;
   if (connection.sharing === "per_member" && !discoveryUser) return { ok: false, error: `Sync failed: ${NO_MEMBER_CONNECTED.toLowerCase()}.` };
   return deps.pool.probeOnce(id, async (): Promise<SyncResult> => {
     const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
@@ -387,4 +403,59 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   if (updated.length === 0) return false;
   deps.toolIndex.changed(workspaceId);
   return true;
+}
+
+/**
+ * An enterprise-managed (ID-JAG) connection: the server's authorization server must accept
+ * jwt-bearer grants; the client the admin registered there is sealed, pinned to that issuer; the
+ * tools are listed with the adding admin's own token, obtained through their SSO sign-in. If that
+ * fails the connection is not kept, and the form says why.
+ */
+async function addIdJagConnection(deps: ConnectionDeps, principal: Principal, input: AddConnectionInput & { auth: { kind: "id-jag" } }, now: number): Promise<AddConnectionResult> {
+  const url = input.url.trim();
+  const checked = await checkUrlOnly(deps, url);
+  if (!checked.ok) return checked;
+  const found = await discoverIdJagIssuer(url, createGuardedFetch({ allow: deps.config.upstreamAllow }));
+  if (!found.ok) return { ok: false, errors: { auth: found.reason } };
+  const { database } = deps;
+  const { t } = database;
+  const id = newId();
+  const row: ConnectionRow = {
+    id,
+    workspaceId: principal.workspaceId,
+    name: input.name,
+    url: new URL(url).toString(),
+    authKind: "id-jag",
+    authHeader: null,
+    status: "needs_reauth",
+    statusDetail: NO_MEMBER_CONNECTED,
+    consecutiveFailures: 0,
+    pausedUntil: null,
+    lastSyncedAt: null,
+    callTimeoutMs: input.callTimeoutMs ?? null,
+    catalogId: input.catalogId ?? null,
+    createdAt: now,
+    updatedAt: now,
+    sharing: "per_member",
+  };
+  const client = { kind: "id-jag" as const, data: { clientId: input.auth.clientId.trim(), clientSecret: input.auth.clientSecret.trim(), issuer: found.issuer } };
+  try {
+    await database.transaction(async (tx) => {
+      await tx.insert(t.connections).values(row);
+      await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, client, null, now);
+    });
+  } catch (error) {
+    if (await findConnectionByName(deps, principal.workspaceId, input.name)) return { ok: false, errors: { name: `A connection named "${input.name}" exists already.` } };
+    throw error;
+  }
+  deps.toolIndex.changed(principal.workspaceId);
+  const synced = await resyncConnection(deps, principal.workspaceId, id, { why: "added", as: principal.userId, attempts: 1, now });
+  if (!synced.ok) {
+    await deleteConnection(deps, principal, id);
+    return { ok: false, errors: { auth: "error" in synced ? `${synced.error} The tools are listed with your own token from your identity provider.` : "The connection vanished." } };
+  }
+  deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, sharing: "per_member", auth: "id-jag", tools: synced.report.total });
+  const tools = (await listConnectionTools(deps, principal.workspaceId, id)).map(({ enabled: _e, exposedName: _x, ...definition }) => definition);
+  const stored = (await getConnection(deps, principal.workspaceId, id)) ?? row;
+  return { ok: true, connection: stored, tools, report: synced.report };
 }

@@ -91,7 +91,7 @@ export const connections = pgTable(
 export const credentials = pgTable("credentials", {
   connectionId: text("connection_id").primaryKey().references(() => connections.id, { onDelete: "cascade" }),
   workspaceId: text("workspace_id").notNull(),
-  kind: text("kind", { enum: ["bearer", "header", "url", "oauth"] }).notNull(),
+  kind: text("kind", { enum: ["bearer", "header", "url", "oauth", "id-jag"] }).notNull(),
   ciphertext: text("ciphertext").notNull(),
   keyVersion: bigint("key_version", { mode: "number" }).notNull(),
   expiresAt: bigint("expires_at", { mode: "number" }),

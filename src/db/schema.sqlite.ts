@@ -91,7 +91,7 @@ export const connections = sqliteTable(
 export const credentials = sqliteTable("credentials", {
   connectionId: text("connection_id").primaryKey().references(() => connections.id, { onDelete: "cascade" }),
   workspaceId: text("workspace_id").notNull(),
-  kind: text("kind", { enum: ["bearer", "header", "url", "oauth"] }).notNull(),
+  kind: text("kind", { enum: ["bearer", "header", "url", "oauth", "id-jag"] }).notNull(),
   ciphertext: text("ciphertext").notNull(),
   keyVersion: integer("key_version").notNull(),
   expiresAt: integer("expires_at"),

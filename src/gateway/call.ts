@@ -87,7 +87,8 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   const perMember = connection.sharing === "per_member";
   if (perMember) {
     const own = await memberCredentialStatus(deps.database, { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId });
-    if (!own) {
+    // Enterprise-managed: the member's token is obtained on this call, through their SSO sign-in.
+    if (!own && connection.authKind !== "id-jag") {
       const where = `${deps.config.baseUrl}/connections/${encodeURIComponent(connection.id)}`;
       return failed(`${connection.name} uses each member's own account, and you have not connected yours yet. Connect your account in the gateway dashboard (${where}), then call again.`, "denied", "member has not connected their account");
     }
@@ -183,6 +184,7 @@ async function proxyCall(
     const memberAuth = memberId !== null && failure.kind === "auth";
     if (!toolLevel && !memberAuth) await recordUpstreamFailure(deps, connection, failure, reason);
     const name = connection.name;
+    if (memberAuth && connection.authKind === "id-jag") return failed(`${name} could not get a token for you through your identity provider: ${reason}.`, "upstream_error", reason);
     if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", reason);
     if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", reason);
     if (failure.kind === "timeout") {

@@ -1,14 +1,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair } from "jose";
-import Provider, { type Configuration } from "oidc-provider";
+import { randomUUID } from "node:crypto";
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey } from "jose";
+import Provider, { errors, type Configuration } from "oidc-provider";
 
 /**
  * A real OpenID provider (panva's oidc-provider) on 127.0.0.1:0 through node:http: users with
  * email, email_verified and groups; a plain login form at /interaction/:uid (POST email and
  * password); consent granted without asking; client_secret_post; rotating refresh tokens;
- * revokeGrants(email) so that the user's refresh tokens are refused with invalid_grant.
+ * revokeGrants(email) so that the user's refresh tokens are refused with invalid_grant; RFC 8693
+ * token exchange of a user's ID token for an ID-JAG (Enterprise-Managed Authorization, SEP-990).
  */
+
+export const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag";
+const ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
+
+/** What the IdP put in an ID-JAG it issued (for assertions). */
+export type IssuedIdJag = { sub: string; aud: string; resource: string; clientId: string };
 
 export type IdpUser = { email: string; password?: string; emailVerified?: boolean; groups?: string[]; name?: string };
 
@@ -21,6 +30,8 @@ export type TestIdp = {
   updateUser(email: string, changes: Partial<IdpUser>): void;
   /** Destroys every grant the user gave, as an IdP does when an account is disabled. */
   revokeGrants(email: string): Promise<void>;
+  /** Every ID-JAG issued by token exchange, in order. */
+  idJags: IssuedIdJag[];
   stop(): Promise<void>;
 };
 
@@ -28,7 +39,11 @@ export const IDP_PASSWORD = "idp password";
 
 type Account = IdpUser & { sub: string };
 
-export async function startTestIdp(options: { redirectUris: string[]; users?: IdpUser[] }): Promise<TestIdp> {
+/**
+ * `idJagClientId`: the client id the ID-JAG names, i.e. the gateway's client at the upstream's
+ * authorization server (a real IdP keeps that mapping per audience).
+ */
+export async function startTestIdp(options: { redirectUris: string[]; users?: IdpUser[]; idJagClientId?: string }): Promise<TestIdp> {
   const accounts = new Map<string, Account>();
   const grantsBySub = new Map<string, Set<string>>();
   let counter = 0;
@@ -44,6 +59,8 @@ export async function startTestIdp(options: { redirectUris: string[]; users?: Id
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientId = "mcp-gateway";
   const clientSecret = "test-client-secret-that-is-long-enough-for-hs256";
+  const key = await signingKey();
+  const idJags: IssuedIdJag[] = [];
 
   const configuration: Configuration = {
     clients: [
@@ -51,7 +68,7 @@ export async function startTestIdp(options: { redirectUris: string[]; users?: Id
         client_id: clientId,
         client_secret: clientSecret,
         redirect_uris: options.redirectUris,
-        grant_types: ["authorization_code", "refresh_token"],
+        grant_types: ["authorization_code", "refresh_token", TOKEN_EXCHANGE],
         response_types: ["code"],
         token_endpoint_auth_method: "client_secret_post",
       },
@@ -61,7 +78,7 @@ export async function startTestIdp(options: { redirectUris: string[]; users?: Id
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: ["test-idp-cookie-key"] },
-    jwks: { keys: [await signingKey()] },
+    jwks: { keys: [key.jwk] },
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 86_400, Grant: 86_400, RefreshToken: 86_400 },
     pkce: { required: () => true },
     rotateRefreshToken: true,
@@ -82,6 +99,40 @@ export async function startTestIdp(options: { redirectUris: string[]; users?: Id
   };
   const provider = new Provider(issuer, configuration);
   const callback = provider.callback();
+
+  // RFC 8693 with the ID-JAG profile: the subject token is a user's ID token this IdP issued to the
+  // requesting client; the answer is a short-lived JWT for the audience (the upstream's AS).
+  type ExchangeParams = { subject_token?: string; subject_token_type?: string; requested_token_type?: string; audience?: string };
+  provider.registerGrantType<ExchangeParams>(
+    TOKEN_EXCHANGE,
+    async (ctx) => {
+      const { params, client } = ctx.oidc;
+      if (params.requested_token_type !== ID_JAG_TYPE || params.subject_token_type !== ID_TOKEN_TYPE) throw new errors.InvalidRequest("only ID token to ID-JAG exchanges are supported");
+      const resource = typeof params.resource === "string" ? params.resource : "";
+      if (!params.audience || !resource || !params.subject_token) throw new errors.InvalidRequest("audience, resource and subject_token are required");
+      let sub: string;
+      try {
+        const verified = await jwtVerify(params.subject_token, key.publicKey, { issuer, audience: client.clientId });
+        sub = String(verified.payload.sub);
+      } catch {
+        throw new errors.InvalidGrant("the subject token is not a valid ID token for this client");
+      }
+      if (!accounts.has(sub)) throw new errors.InvalidGrant("unknown subject");
+      const jagClientId = options.idJagClientId ?? "mcp-gateway-upstream";
+      const jag = await new SignJWT({ client_id: jagClientId, resource, ...(params.scope ? { scope: params.scope } : {}) })
+        .setProtectedHeader({ alg: "RS256", kid: "test-idp", typ: "oauth-id-jag+jwt" })
+        .setIssuer(issuer)
+        .setSubject(sub)
+        .setAudience(params.audience)
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .setJti(randomUUID())
+        .sign(key.privateKey);
+      idJags.push({ sub, aud: params.audience, resource, clientId: jagClientId });
+      ctx.body = { access_token: jag, issued_token_type: ID_JAG_TYPE, token_type: "N_A", expires_in: 300 };
+    },
+    ["subject_token", "subject_token_type", "requested_token_type", "audience", "resource", "scope"],
+  );
 
   async function interaction(req: IncomingMessage, res: ServerResponse, uid: string, action: string | undefined): Promise<void> {
     const details = await provider.interactionDetails(req, res);
@@ -135,13 +186,14 @@ export async function startTestIdp(options: { redirectUris: string[]; users?: Id
         await grant?.destroy();
       }
     },
+    idJags,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-async function signingKey(): Promise<Record<string, unknown>> {
-  const { privateKey } = await generateKeyPair("RS256", { extractable: true });
-  return { ...(await exportJWK(privateKey)), alg: "RS256", use: "sig", kid: "test-idp" };
+async function signingKey(): Promise<{ jwk: Record<string, unknown>; privateKey: CryptoKey; publicKey: CryptoKey }> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+  return { jwk: { ...(await exportJWK(privateKey)), alg: "RS256", use: "sig", kid: "test-idp" }, privateKey, publicKey };
 }
 
 function sendLoginForm(res: ServerResponse, uid: string, error: string | null): void {

@@ -23,7 +23,8 @@ export type IdentityClaims = {
 };
 
 export type RefreshOutcome =
-  | { ok: true; refreshToken: string }
+  /** `idToken`: the fresh ID token, when the provider sent one (ID-JAG exchanges need it). */
+  | { ok: true; refreshToken: string; idToken: string | null }
   | { ok: false; refused: true; reason: string }
   | { ok: false; refused: false; reason: string };
 
@@ -147,7 +148,7 @@ export async function completeAuthorization(
 export async function refreshMember(oidc: OidcClient, refreshToken: string): Promise<RefreshOutcome> {
   try {
     const tokens = await client.refreshTokenGrant(oidc, refreshToken);
-    return { ok: true, refreshToken: tokens.refresh_token ?? refreshToken };
+    return { ok: true, refreshToken: tokens.refresh_token ?? refreshToken, idToken: tokens.id_token ?? null };
   } catch (error) {
     const refused = error instanceof client.ResponseBodyError && error.error === "invalid_grant";
     return { ok: false, refused, reason: describeError(error) } as RefreshOutcome;

@@ -3,6 +3,7 @@ import { decryptSecret, encryptSecret, type SecretBinding } from "../../crypto/e
 import type { Logger } from "../../log.ts";
 import { deactivateUser, getMemberRole } from "../members.ts";
 import { refreshMember } from "./oidc.ts";
+import { withIdentityLock } from "./refresh-lock.ts";
 import { getSsoProviderById, loadSsoClient, type SsoDeps } from "./providers.ts";
 
 /**
@@ -27,7 +28,6 @@ export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, 
       workspaceId: t.ssoIdentities.workspaceId,
       providerId: t.ssoIdentities.providerId,
       validatedAt: t.ssoIdentities.validatedAt,
-      ciphertext: t.ssoRefreshTokens.ciphertext,
     })
     .from(t.ssoIdentities)
     .innerJoin(t.ssoRefreshTokens, eq(t.ssoRefreshTokens.identityId, t.ssoIdentities.id))
@@ -49,18 +49,22 @@ export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, 
       log.warn("sso revalidation skipped: provider unavailable", { userId, reason: oidc.reason });
       continue;
     }
-    const refreshToken = await decryptSecret(keyring, identity.ciphertext, binding(identity.id, identity.workspaceId));
-    const outcome = await refreshMember(oidc.client, refreshToken);
-    if (outcome.ok) {
-      if (outcome.refreshToken !== refreshToken) {
-        const sealed = await encryptSecret(keyring, outcome.refreshToken, binding(identity.id, identity.workspaceId));
+    // Under the identity's lock and re-read: an ID-JAG exchange may have just rotated the token.
+    const outcome = await withIdentityLock(identity.id, async () => {
+      const [current] = await database.db.select({ ciphertext: t.ssoRefreshTokens.ciphertext }).from(t.ssoRefreshTokens).where(eq(t.ssoRefreshTokens.identityId, identity.id));
+      if (!current) return null;
+      const refreshToken = await decryptSecret(keyring, current.ciphertext, binding(identity.id, identity.workspaceId));
+      const refreshed = await refreshMember(oidc.client, refreshToken);
+      if (refreshed.ok && refreshed.refreshToken !== refreshToken) {
+        const sealed = await encryptSecret(keyring, refreshed.refreshToken, binding(identity.id, identity.workspaceId));
         await database.db
           .update(t.ssoRefreshTokens)
           .set({ ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, updatedAt: now })
           .where(eq(t.ssoRefreshTokens.identityId, identity.id));
       }
-      continue;
-    }
+      return refreshed;
+    });
+    if (!outcome || outcome.ok) continue;
     if (!outcome.refused) {
       log.warn("sso revalidation failed; access kept until the next check", { userId, reason: outcome.reason });
       continue;
