@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, or } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
 import type { Principal } from "./principal.ts";
@@ -81,10 +81,14 @@ export async function revokeUserApiKeys(database: Database, userId: string, now 
   await database.db.update(t.apiKeys).set({ revokedAt: now }).where(and(eq(t.apiKeys.userId, userId), isNull(t.apiKeys.revokedAt)));
 }
 
-export async function validateApiKey(database: Database, key: string, now = Date.now()): Promise<Principal | null> {
-  if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
+type KeyRow = { id: string; name: string; lastUsedAt: number | null; workspaceId: string; userId: string; email: string; role: Principal["role"] };
+
+// Every MCP request looks its key up: one prepared statement per database, not a query built each time.
+const keyLookups = new WeakMap<Database, ReturnType<typeof prepareKeyLookup>>();
+
+function prepareKeyLookup(database: Database) {
   const { t } = database;
-  const [row] = await database.db
+  return database.db
     .select({
       id: t.apiKeys.id,
       name: t.apiKeys.name,
@@ -99,12 +103,28 @@ export async function validateApiKey(database: Database, key: string, now = Date
     .innerJoin(t.memberships, and(eq(t.memberships.userId, t.apiKeys.userId), eq(t.memberships.workspaceId, t.apiKeys.workspaceId)))
     .where(
       and(
-        eq(t.apiKeys.secretHash, hashToken(key)),
+        eq(t.apiKeys.secretHash, sql.placeholder("hash")),
         isNull(t.apiKeys.revokedAt),
         isNull(t.users.disabledAt),
-        or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, now)),
+        or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, sql.placeholder("now"))),
       ),
-    );
+    )
+    .prepare();
+}
+
+function keyLookup(database: Database): ReturnType<typeof prepareKeyLookup> {
+  let prepared = keyLookups.get(database);
+  if (!prepared) {
+    prepared = prepareKeyLookup(database);
+    keyLookups.set(database, prepared);
+  }
+  return prepared;
+}
+
+export async function validateApiKey(database: Database, key: string, now = Date.now()): Promise<Principal | null> {
+  if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
+  const { t } = database;
+  const [row] = (await keyLookup(database).execute({ hash: hashToken(key), now })) as KeyRow[];
   if (!row) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
     await database.db.update(t.apiKeys).set({ lastUsedAt: now }).where(eq(t.apiKeys.id, row.id));

@@ -1,4 +1,4 @@
-import { and, eq, lte } from "drizzle-orm";
+import { and, eq, lte, sql } from "drizzle-orm";
 import { decryptSecret, encryptSecret, type SecretBinding } from "../../crypto/encryption.ts";
 import type { Logger } from "../../log.ts";
 import { deactivateUser, getMemberRole } from "../members.ts";
@@ -18,11 +18,14 @@ function binding(identityId: string, workspaceId: string): SecretBinding {
   return { table: "sso_refresh_tokens", column: "ciphertext", rowId: identityId, workspaceId };
 }
 
-/** False when the IdP refused and the member's access was just ended. */
-export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, now = Date.now()): Promise<boolean> {
-  const { database, keyring, log } = deps;
+type DueIdentity = { id: string; workspaceId: string; providerId: string; validatedAt: number };
+
+// Asked on every authenticated request: one prepared statement per database.
+const dueQueries = new WeakMap<RevalidateDeps["database"], ReturnType<typeof prepareDue>>();
+
+function prepareDue(database: RevalidateDeps["database"]) {
   const { t } = database;
-  const due = await database.db
+  return database.db
     .select({
       id: t.ssoIdentities.id,
       workspaceId: t.ssoIdentities.workspaceId,
@@ -31,7 +34,24 @@ export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, 
     })
     .from(t.ssoIdentities)
     .innerJoin(t.ssoRefreshTokens, eq(t.ssoRefreshTokens.identityId, t.ssoIdentities.id))
-    .where(and(eq(t.ssoIdentities.userId, userId), lte(t.ssoIdentities.validatedAt, now - deps.config.ssoRevalidateSeconds * 1000)));
+    .where(and(eq(t.ssoIdentities.userId, sql.placeholder("userId")), lte(t.ssoIdentities.validatedAt, sql.placeholder("before"))))
+    .prepare();
+}
+
+function dueIdentities(database: RevalidateDeps["database"]): ReturnType<typeof prepareDue> {
+  let prepared = dueQueries.get(database);
+  if (!prepared) {
+    prepared = prepareDue(database);
+    dueQueries.set(database, prepared);
+  }
+  return prepared;
+}
+
+/** False when the IdP refused and the member's access was just ended. */
+export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, now = Date.now()): Promise<boolean> {
+  const { database, keyring, log } = deps;
+  const { t } = database;
+  const due = (await dueIdentities(database).execute({ userId, before: now - deps.config.ssoRevalidateSeconds * 1000 })) as DueIdentity[];
 
   for (const identity of due) {
     // Claim the check, so concurrent requests (and replicas) spend a rotating refresh token once.
