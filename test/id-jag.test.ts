@@ -86,6 +86,19 @@ for (const dialect of dialects) {
       const shared = await call("POST", "/api/v1/connections", { name: "crm", url: upstream.url, auth });
       expect(shared.status).toBe(422);
       expect(JSON.stringify(shared.json)).toContain("per-member");
+      // The dashboard's Add server form offers the same choice, with the same rule.
+      const cookie = await signIn(t);
+      const form = await fetch(`${t.url}/connections`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: t.url, cookie },
+        body: new URLSearchParams({ name: "crm", url: upstream.url, auth: "id-jag", sharing: "shared", idjagClientId: upstream.client.clientId, idjagClientSecret: upstream.client.clientSecret }),
+      });
+      expect(form.status).toBe(422);
+      const page = await form.text();
+      expect(page).toContain("choose per-member sharing");
+      expect(page).toContain('value="id-jag" checked');
+      expect(page).not.toContain(upstream.client.clientSecret);
       const wrong = await call("POST", "/api/v1/connections", { name: "crm", url: upstream.url, sharing: "per_member", auth: { ...auth, clientSecret: "not-the-secret" } });
       expect(wrong.status).toBe(422);
       expect(upstream.refusedGrants).toContain("invalid_client");

@@ -31,7 +31,7 @@ export function Time(props: { ms: number | null; never?: string }): JSX.Element 
 }
 
 export type AuthFieldsProps = {
-  kind: "none" | "bearer" | "header" | "oauth";
+  kind: "none" | "bearer" | "header" | "oauth" | "id-jag";
   /** Offer OAuth (Add server); re-authorizing a token connection does not switch it to OAuth. */
   oauth?: boolean;
   /** The header name is not a secret and is kept; token and value inputs always start empty. */
@@ -58,6 +58,7 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
         {radio("bearer", "API key or token")}
         {radio("header", "Custom header")}
         {props.oauth ? radio("oauth", "OAuth") : ""}
+        {props.oauth ? radio("id-jag", "Enterprise-managed (ID-JAG)") : ""}
       </div>
       <FieldError errors={props.errors} field="auth" />
       <div class="auth-token stack">
@@ -77,6 +78,25 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
         <FieldError errors={props.errors} field="value" />
       </div>
       {props.oauth ? <OAuthClientFields errors={props.errors} /> : ""}
+      {props.oauth ? <IdJagFields errors={props.errors} /> : ""}
     </fieldset>
+  );
+}
+
+/** Enterprise-managed authorization: the gateway's client at the server's authorization server. */
+function IdJagFields(props: { errors: Record<string, string> }): JSX.Element {
+  return (
+    <div class="auth-idjag stack">
+      <p class="muted hint">
+        Each member's calls use a token for that member, obtained from your identity provider without a consent screen. Needs per-member sharing, members who sign in
+        through SSO, and the client the server's authorization server registered for this gateway:
+      </p>
+      <label for="auth-idjag-client-id">Client ID</label>
+      <input id="auth-idjag-client-id" name="idjagClientId" autocomplete="off" spellcheck="false" value="" aria-describedby="clientId-error" aria-invalid={props.errors.clientId ? "true" : undefined} />
+      <FieldError errors={props.errors} field="clientId" />
+      <label for="auth-idjag-client-secret">Client secret</label>
+      <input id="auth-idjag-client-secret" name="idjagClientSecret" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="clientSecret-error" aria-invalid={props.errors.clientSecret ? "true" : undefined} />
+      <FieldError errors={props.errors} field="clientSecret" />
+    </div>
   );
 }

@@ -146,6 +146,7 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
         <label class="choice">
           <input type="radio" name="sharing" value="per_member" checked={values.sharing === "per_member"} /> Per member: each member connects their own account (a token given here is yours)
         </label>
+        <FieldError errors={errors} field="sharing" />
       </fieldset>
       <label for="server-timeout">Call timeout in milliseconds (optional)</label>
       <input id="server-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" placeholder="60000" value={values.callTimeoutMs ?? ""} aria-describedby="callTimeoutMs-error" aria-invalid={errors.callTimeoutMs ? "true" : undefined} />

@@ -2,7 +2,7 @@ import type { AuthInput } from "./service.ts";
 
 /** What the dashboard's connection forms post, read into service input. */
 
-export type AuthKind = "none" | "bearer" | "header" | "oauth";
+export type AuthKind = "none" | "bearer" | "header" | "oauth" | "id-jag";
 
 export function readAuthForm(form: Record<string, string>): AuthInput | { kind: "invalid" } {
   switch (form.auth ?? "none") {
@@ -14,6 +14,8 @@ export function readAuthForm(form: Record<string, string>): AuthInput | { kind: 
       return { kind: "header", header: (form.header ?? "").trim(), value: form.value ?? "" };
     case "oauth":
       return { kind: "oauth", clientId: (form.clientId ?? "").trim() || undefined, clientSecret: form.clientSecret || undefined };
+    case "id-jag":
+      return { kind: "id-jag", clientId: (form.idjagClientId ?? "").trim(), clientSecret: form.idjagClientSecret ?? "" };
     default:
       return { kind: "invalid" };
   }

@@ -46,7 +46,7 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const values: AddServerValues = {
         name: form.name ?? "",
         url: form.url ?? "",
-        auth: auth.kind === "bearer" || auth.kind === "header" || auth.kind === "oauth" ? auth.kind : "none",
+        auth: auth.kind === "bearer" || auth.kind === "header" || auth.kind === "oauth" || auth.kind === "id-jag" ? auth.kind : "none",
         header: form.header ?? "",
         callTimeoutMs: form.callTimeoutMs ?? "",
         sharing: form.sharing === "per_member" ? "per_member" : "shared",
