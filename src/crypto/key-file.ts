@@ -36,7 +36,7 @@ export async function loadKeyring(config: Config): Promise<{ keyring: Keyring; s
   let created = false;
   if (!existsSync(path)) {
     try {
-      mkdirSync(config.dataDir, { recursive: true });
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
       writeKeyFile(path, [crypto.getRandomValues(new Uint8Array(32))]);
     } catch (error) {
       throw new KeyFileError(`Cannot create the key file ${path} (${(error as NodeJS.ErrnoException).code ?? error}): make DATA_DIR writable by this user, or set GATEWAY_ENCRYPTION_KEY.`);

@@ -1,6 +1,6 @@
 import { Database as SQLite } from "bun:sqlite";
 import { SQL } from "bun";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
@@ -40,8 +40,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 }
 
 function openSqlite(path: string): Database {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 }); // the database holds sealed secrets and hashes: owner only
   const client = new SQLite(path, { create: true, strict: true });
+  // SQLite gives its -wal and -shm files the database file's mode.
+  if (path !== ":memory:") chmodSync(path, 0o600);
   client.run("PRAGMA journal_mode = WAL");
   client.run("PRAGMA synchronous = NORMAL");
   client.run("PRAGMA foreign_keys = ON");
