@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { checkUpstreamUrl, type Resolver, type UpstreamAllowList } from "./url-policy.ts";
+import { checkUpstreamUrl, type Resolver, type UpstreamAllowList, type UrlCheck } from "./url-policy.ts";
 
 export class UpstreamUrlRefused extends Error {
   override name = "UpstreamUrlRefused";
@@ -13,6 +13,8 @@ export type GuardedFetchOptions = { allow: UpstreamAllowList; resolve?: Resolver
 
 type Hop = { url: URL; method: string; headers: Headers; body: ArrayBuffer | null };
 
+const PASSED_FOR_MS = 5_000;
+const PASSED_CHECKS = 512;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "content-language", "content-location"];
 // A credential can ride in any header (connections with auth_kind "header"), and a session id
@@ -41,10 +43,24 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
     }
   }
 
+  // Every call to an upstream goes through here: a passed check is reused for a few seconds per
+  // origin. The socket still goes to the address that was checked, so this cannot be rebound.
+  const passed = new Map<string, { check: Extract<UrlCheck, { ok: true }>; until: number }>();
+  async function checkOrigin(url: URL): Promise<UrlCheck> {
+    const cached = passed.get(url.origin);
+    if (cached && cached.until > Date.now()) return cached.check;
+    const check = await checkUpstreamUrl(url.href, options.allow, options.resolve);
+    if (check.ok) {
+      if (passed.size >= PASSED_CHECKS) passed.delete(passed.keys().next().value as string);
+      passed.set(url.origin, { check, until: Date.now() + PASSED_FOR_MS });
+    }
+    return check;
+  }
+
   // Connects to the address that was checked, never to a fresh DNS answer (DNS rebinding).
   async function sendChecked(hop: Hop, signal: AbortSignal, init: BunFetchRequestInit | undefined): Promise<Response> {
     signal.throwIfAborted();
-    const check = await checkUpstreamUrl(hop.url.href, options.allow, options.resolve);
+    const check = await checkOrigin(hop.url);
     if (!check.ok) throw new UpstreamUrlRefused(check.reason);
     const address = check.addresses[0] as string;
     const target = new URL(hop.url);

@@ -106,6 +106,9 @@ function boundAnswers(inner: typeof fetch, answers: AnswerWatch | undefined): ty
       throw new ResponseTooLarge();
     }
     const watched = watchId !== null && answers !== undefined && (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    // A declared length within the cap bounds the body already (HTTP framing ends it there): the
+    // common single JSON answer needs no counting stream.
+    if (!watched && response.headers.has("content-length")) return response;
     const body = boundedBody(response.body, (error, resumable) => {
       if (!watched || resumable) return;
       const cutOff =
