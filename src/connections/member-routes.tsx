@@ -3,10 +3,9 @@ import type { AppDeps } from "../app.ts";
 import { requireApiKey, requireMember } from "../auth/guard.ts";
 import type { Principal } from "../auth/principal.ts";
 import { startAuthorization } from "../oauth/authorize.ts";
+import { answerAuthorizationStart, checkedUrl, wantsJson } from "../oauth/routes.tsx";
 import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
-import { toViewer } from "../web/viewer.ts";
 import { MemberAccountSection } from "../../views/member-account.tsx";
-import { OAuthRedirectPage, OAuthResultPage } from "../../views/oauth.tsx";
 import { connectMemberToken, disconnectMember, memberStatus } from "./member-service.ts";
 import { getConnection } from "./service.ts";
 
@@ -17,12 +16,6 @@ async function perMember(deps: AppDeps, principal: Principal, id: string) {
   return connection;
 }
 
-/** Only http(s) leaves as a redirect; the authorization endpoint comes from a server's metadata. */
-function checkedUrl(url: string): string {
-  const protocol = new URL(url).protocol;
-  if (protocol !== "https:" && protocol !== "http:") throw new HttpError(502, "The authorization server gave an authorization URL that is not http(s).");
-  return url;
-}
 
 /** "Your account" on a per-member connection: any member, for themselves only (dashboard and API). */
 export function memberAccountRoutes(deps: AppDeps): AnyElysia {
@@ -49,15 +42,9 @@ export function memberAccountRoutes(deps: AppDeps): AnyElysia {
     .post("/connections/:id/my-account/oauth/start", async ({ request, params }) => {
       const principal = await requireMember(deps, request);
       const connection = await perMember(deps, principal, params.id);
-      const json = (request.headers.get("accept") ?? "").includes("application/json");
+      const json = wantsJson(request);
       const started = await startAuthorization(deps, connection, { userId: principal.userId, display: json ? "popup" : "page", forMember: true });
-      if (!started.ok) {
-        if (json) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
-        return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={false} message={started.reason} connection={connection} />, 502);
-      }
-      const url = checkedUrl(started.authorizationUrl);
-      if (json) return jsonResponse({ authorizationUrl: url, expiresAt: started.expiresAt });
-      return htmlResponse(<OAuthRedirectPage user={toViewer(principal)} connectionName={connection.name} authorizationUrl={url} />, 200, { refresh: `0;url=${url}` });
+      return answerAuthorizationStart(principal, connection, started, json);
     })
     .get("/api/v1/connections/:id/my-account", async ({ request, params }) => {
       const principal = await requireApiKey(deps, request);

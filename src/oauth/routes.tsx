@@ -3,6 +3,7 @@ import type { AppDeps } from "../app.ts";
 import { findSessionPrincipal, requireAdmin, requireApiAdmin } from "../auth/guard.ts";
 import type { Principal } from "../auth/principal.ts";
 import { getConnection } from "../connections/service.ts";
+import type { ConnectionMeta } from "../gateway/tool-index.ts";
 import { HttpError, htmlResponse, jsonResponse } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { OAuthRedirectPage, OAuthResultPage } from "../../views/oauth.tsx";
@@ -17,15 +18,31 @@ async function ownOAuthConnection(deps: AppDeps, principal: Principal, id: strin
   return connection;
 }
 
-function wantsJson(request: Request): boolean {
+export function wantsJson(request: Request): boolean {
   return (request.headers.get("accept") ?? "").includes("application/json");
 }
 
 /** Only http(s) URLs leave here as links or redirects; the authorization endpoint comes from a server's metadata. */
-function checkedUrl(url: string): string {
+export function checkedUrl(url: string): string {
   const protocol = new URL(url).protocol;
   if (protocol !== "https:" && protocol !== "http:") throw new HttpError(502, "The authorization server gave an authorization URL that is not http(s).");
   return url;
+}
+
+/** The dashboard's answer to a started authorization: JSON for the popup script, else a redirect page. */
+export function answerAuthorizationStart(
+  principal: Principal,
+  connection: ConnectionMeta,
+  started: Awaited<ReturnType<typeof startAuthorization>>,
+  json: boolean,
+): Response {
+  if (!started.ok) {
+    if (json) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
+    return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={false} message={started.reason} connection={connection} />, 502);
+  }
+  const url = checkedUrl(started.authorizationUrl);
+  if (json) return jsonResponse({ authorizationUrl: url, expiresAt: started.expiresAt });
+  return htmlResponse(<OAuthRedirectPage user={toViewer(principal)} connectionName={connection.name} authorizationUrl={url} />, 200, { refresh: `0;url=${url}` });
 }
 
 /** Connect / Re-authorize, the callback, and our Client ID Metadata Document. */
@@ -43,13 +60,7 @@ export function oauthRoutes(deps: AppDeps): AnyElysia {
       const json = wantsJson(request);
       const display: FlowDisplay = json ? "popup" : "page";
       const started = await startAuthorization(deps, connection, { userId: principal.userId, display });
-      if (!started.ok) {
-        if (json) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
-        return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={false} message={started.reason} connection={connection} />, 502);
-      }
-      const url = checkedUrl(started.authorizationUrl);
-      if (json) return jsonResponse({ authorizationUrl: url, expiresAt: started.expiresAt });
-      return htmlResponse(<OAuthRedirectPage user={toViewer(principal)} connectionName={connection.name} authorizationUrl={url} />, 200, { refresh: `0;url=${url}` });
+      return answerAuthorizationStart(principal, connection, started, json);
     })
     // The API: the URL to open in a browser signed in to the dashboard as the same user.
     .post("/api/v1/connections/:id/oauth/start", async ({ request, params }) => {
