@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { createApp, type AppDeps } from "./app.ts";
+import { rememberPeer } from "./web/rate-limit.ts";
 import { openDatabase, type Database } from "./db/client.ts";
 import { existsSync } from "node:fs";
 import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
@@ -125,6 +126,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
     maxRequestBodySize: config.maxBodyBytes + 1024,
     fetch: async (request, srv) => {
       if (draining) return shuttingDown();
+      rememberPeer(request, srv.requestIP(request)?.address);
       requests.begin();
       try {
         return await app!.fetch(request, srv);

@@ -7,6 +7,7 @@ import { SECURITY_HEADERS, htmlResponse, jsonResponse, readForm } from "../../we
 import { findSessionPrincipal } from "../guard.ts";
 import type { Principal } from "../principal.ts";
 import { returnToCookie } from "../return-to.ts";
+import { createRateLimiter, peerOf } from "../../web/rate-limit.ts";
 import { createClientResolver, matchesRedirectUri, registerClient, type ClientResolver } from "./clients.ts";
 import { createAuthorizationCode, PKCE_CHALLENGE, redeemAuthorizationCode, type ApprovedRequest } from "./codes.ts";
 import { AS_METADATA_PATH, AUTHORIZE_PATH, authorizationServerMetadata, checkScope, issuerUrl, mcpResource, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH } from "./metadata.ts";
@@ -98,6 +99,8 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
   const { config, database, log } = deps;
   const resolveClient = createClientResolver(database, createGuardedFetch({ allow: config.upstreamAllow }));
 
+  // Registration is open to anyone (RFC 7591): bound how fast one address can add clients.
+  const registrations = createRateLimiter({ limit: 30, windowMs: 3_600_000 });
   return new Elysia({ name: "oauth-server" })
     .get(AS_METADATA_PATH, () => jsonResponse(authorizationServerMetadata(config), 200, { ...CORS, "cache-control": "public, max-age=300" }))
     .options(AS_METADATA_PATH, () => new Response(null, { status: 204, headers: CORS }))
@@ -105,6 +108,10 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
     .options(TOKEN_PATH, () => new Response(null, { status: 204, headers: CORS }))
     .options(REVOKE_PATH, () => new Response(null, { status: 204, headers: CORS }))
     .post(REGISTER_PATH, async ({ request }) => {
+      const allowed = registrations.take(peerOf(request));
+      if (!allowed.ok) {
+        return jsonResponse({ error: "too_many_requests", error_description: "Too many client registrations from this address; try again later." }, 429, { ...CORS, "retry-after": String(allowed.retryAfterSeconds) });
+      }
       const text = await request.text();
       if (text.length > 16_384) return oauthError("invalid_client_metadata", "The registration is larger than 16 KiB.");
       let body: unknown = null;

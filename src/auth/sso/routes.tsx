@@ -10,6 +10,7 @@ import { createSession } from "../sessions.ts";
 import { beginAuthorization, finishAuthorization, ssoStateCookie } from "./authorize.ts";
 import { approveSsoProvider, findActiveSsoProvider } from "./providers.ts";
 import { checkIdentity, signInWithSso } from "./sign-in.ts";
+import { createRateLimiter, peerOf } from "../../web/rate-limit.ts";
 
 /** /sso/start sends a member to the active provider; /sso/callback signs them in (or finishes an admin's test). */
 export function ssoRoutes(deps: AppDeps): AnyElysia {
@@ -20,8 +21,12 @@ export function ssoRoutes(deps: AppDeps): AnyElysia {
     return response;
   };
 
+  // Each start stores a pending flow: bound how fast one address can make them.
+  const starts = createRateLimiter({ limit: 60, windowMs: 60_000 });
   return new Elysia({ name: "sso" })
-    .get("/sso/start", async () => {
+    .get("/sso/start", async ({ request }) => {
+      const allowed = starts.take(peerOf(request));
+      if (!allowed.ok) throw new HttpError(429, `Too many sign-in attempts from this address. Try again in ${allowed.retryAfterSeconds} s.`, { "retry-after": String(allowed.retryAfterSeconds) });
       const provider = await findActiveSsoProvider(database);
       if (!provider) throw new HttpError(404, "Single sign-on is not set up on this gateway.");
       const begun = await beginAuthorization(deps, provider, "sign_in", null);
