@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { createApp, type AppDeps } from "./app.ts";
 import { rememberPeer } from "./web/rate-limit.ts";
+import { startSweeper } from "./db/sweep.ts";
 import { openDatabase, type Database } from "./db/client.ts";
 import { existsSync } from "node:fs";
 import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
@@ -140,6 +141,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   app = createApp(deps);
   const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
   const stopHearingReplicas = await deps.toolIndex.listenToReplicas();
+  const stopSweeping = startSweeper(deps.database, deps.log);
   let stopping: Promise<void> | null = null;
   return {
     deps,
@@ -155,6 +157,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
         const closed = server.stop(false);
         prober.stop();
         await stopHearingReplicas().catch(() => undefined);
+        stopSweeping();
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
         // A call's answer becomes an HTTP response (or an event on a 2025 session's stream) a few
