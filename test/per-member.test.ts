@@ -115,6 +115,9 @@ for (const dialect of dialects) {
       expect(denied).toMatchObject({ userId: alice.userId, credentialUserId: null });
       const listed = await owner.call("GET", "/api/v1/access-log?connection=crm");
       expect(JSON.stringify(listed.json)).toContain(`"credentialUserId":"${bob.userId}"`);
+      // The access log page says so too.
+      const logPage = await (await fetch(`${t.url}/access-log?connection=crm`, { headers: { cookie: await signIn(t) } })).text();
+      expect(logPage).toContain("with their own credential");
     });
 
     test("an admin cannot read a member's secret, and a member's sealed row moved to another member does not open", async () => {

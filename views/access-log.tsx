@@ -166,6 +166,7 @@ function LogRow(props: { entry: AccessLogRow }): JSX.Element {
           ) : (
             <span class="muted sub">{e.apiKeyId ? "a removed key" : "dashboard"}</span>
           )}
+          {e.credentialUserId ? <span class="muted sub">with their own credential</span> : ""}
         </div>
       </td>
       <td data-label="Outcome">
