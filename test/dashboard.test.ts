@@ -220,6 +220,12 @@ for (const dialect of dialects) {
       const retried = await post(`/connections/${id}/sync`, owner, {}, htmx);
       expect(await retried.text()).toContain("Connected");
       expect((await deps.toolIndex.get(workspaceId)).connections.get(id)!.status).toBe("connected");
+      // Both changes are in the page's status history, newest first, with their reasons.
+      const history = (await (await get(`/connections/${id}`, owner)).text()).split("Status history")[1]!;
+      expect(history.indexOf("Paused → Connected")).toBeGreaterThan(-1);
+      expect(history.indexOf("Paused → Connected")).toBeLessThan(history.indexOf("Connected → Paused"));
+      expect(history).toContain("the server refused the connection");
+      expect(history).toContain("retried now by a person");
     });
 
     test("re-authorize tries the new credential first and never shows it back", async () => {

@@ -8,6 +8,7 @@ import { AuthFields, StatusBadge, Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
 import { OAuthSection } from "./oauth.tsx";
+import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
 
 export type SyncOutcome = { report: SyncReport } | { error: string };
 
@@ -20,6 +21,8 @@ export type ConnectionPageProps = {
   edit?: { values: EditValues; errors: Record<string, string> };
   /** A per-member connection: the viewer's own account on it. */
   account?: { status: MemberCredentialStatus | null; errors?: Record<string, string> };
+  /** Its status changes, newest first. */
+  events?: StatusEvent[];
 };
 
 export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
@@ -38,6 +41,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
         <a href="/">← Connections</a>
       </p>
       <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} />
+      <StatusHistory events={props.events ?? []} />
       {perMember ? <MemberAccountSection connection={c} status={props.account?.status ?? null} errors={props.account?.errors ?? {}} /> : ""}
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}
       {admin && !perMember && c.authKind === "oauth" ? <OAuthSection connection={c} /> : ""}
@@ -271,5 +275,40 @@ export function RemovePage(props: { user: Viewer; connection: ConnectionMeta }):
         </form>
       </section>
     </Layout>
+  );
+}
+
+/** When the connection's status changed, from what, to what, and why. */
+function StatusHistory(props: { events: StatusEvent[] }): JSX.Element {
+  return (
+    <section class="card stack" aria-labelledby="history-title">
+      <h2 id="history-title">Status history</h2>
+      {props.events.length === 0 ? (
+        <p class="muted">No changes since it was added.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Change</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.events.map((e) => (
+                <tr>
+                  <td>
+                    <Time ms={e.at} />
+                  </td>
+                  <td safe>{`${STATUS_LABEL[e.from] ?? e.from} → ${STATUS_LABEL[e.to] ?? e.to}`}</td>
+                  <td safe>{e.reason ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }

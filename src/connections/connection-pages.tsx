@@ -9,6 +9,7 @@ import { readAuthForm, readTimeoutForm } from "./forms.ts";
 import { loadOwnConnection } from "./pages.tsx";
 import { memberAccountRoutes } from "./member-routes.tsx";
 import { memberStatus } from "./member-service.ts";
+import { listStatusEvents } from "./status.ts";
 import { deleteConnection, listConnectionTools, retryConnectionNow, setToolEnabled, syncConnection, updateConnection, type UpdateConnectionInput } from "./service.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
@@ -16,7 +17,8 @@ async function fullPage(deps: AppDeps, principal: Principal, id: string, extra: 
   const connection = await loadOwnConnection(deps, principal, id);
   const tools = await listConnectionTools(deps, principal.workspaceId, id);
   const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} account={account} {...extra} />, status);
+  const events = await listStatusEvents(deps.database, principal.workspaceId, id, 10);
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} account={account} events={events} {...extra} />, status);
 }
 
 /** One connection: its tools and their toggles, re-sync / retry, re-authorize, settings, remove. */
