@@ -59,7 +59,10 @@ export async function spawnGateway(): Promise<SpawnedGateway> {
   if ((await setup.exited) !== 0) throw new Error("setup failed");
   const keys = Bun.spawn(["bun", "src/main.ts", "keys", "create", "--email", "bench@example.com", "--name", "bench"], { cwd, env, stdout: "pipe" });
   const key = (await new Response(keys.stdout).text()).trim();
-  const serve = Bun.spawn(["bun", "src/main.ts", "serve"], { cwd, env: { ...env, LOG_LEVEL: "info" }, stdout: "pipe", stderr: "inherit" });
+  // BENCH_PIN=1: the gateway on core 1 (run the bench itself under `taskset -c 0`), so the two
+  // processes do not take turns on one core.
+  const pin = process.env.BENCH_PIN === "1" ? ["taskset", "-c", "1"] : [];
+  const serve = Bun.spawn([...pin, "bun", "src/main.ts", "serve"], { cwd, env: { ...env, LOG_LEVEL: "info" }, stdout: "pipe", stderr: "inherit" });
   const reader = serve.stdout.getReader();
   let buffered = "";
   let url = "";
