@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import { preparedOnce, type Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
 import type { Principal } from "./principal.ts";
 
@@ -83,10 +83,8 @@ export async function revokeUserApiKeys(database: Database, userId: string, now 
 
 type KeyRow = { id: string; name: string; lastUsedAt: number | null; workspaceId: string; userId: string; email: string; role: Principal["role"] };
 
-// Every MCP request looks its key up: one prepared statement per database, not a query built each time.
-const keyLookups = new WeakMap<Database, ReturnType<typeof prepareKeyLookup>>();
-
-function prepareKeyLookup(database: Database) {
+// Every MCP request looks its key up.
+const keyLookup = preparedOnce((database: Database) => {
   const { t } = database;
   return database.db
     .select({
@@ -110,16 +108,7 @@ function prepareKeyLookup(database: Database) {
       ),
     )
     .prepare();
-}
-
-function keyLookup(database: Database): ReturnType<typeof prepareKeyLookup> {
-  let prepared = keyLookups.get(database);
-  if (!prepared) {
-    prepared = prepareKeyLookup(database);
-    keyLookups.set(database, prepared);
-  }
-  return prepared;
-}
+});
 
 export async function validateApiKey(database: Database, key: string, now = Date.now()): Promise<Principal | null> {
   if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;

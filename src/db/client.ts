@@ -35,6 +35,22 @@ export type Database = {
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
 };
 
+/**
+ * A statement built and prepared once per database, for queries on every request: Drizzle would
+ * otherwise rebuild and re-prepare it each time.
+ */
+export function preparedOnce<T>(build: (database: Database) => T): (database: Database) => T {
+  const cache = new WeakMap<Database, T>();
+  return (database) => {
+    let prepared = cache.get(database);
+    if (prepared === undefined) {
+      prepared = build(database);
+      cache.set(database, prepared);
+    }
+    return prepared;
+  };
+}
+
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === "sqlite" ? openSqlite(target.path) : openPostgres(target.url);
 }

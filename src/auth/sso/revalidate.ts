@@ -5,6 +5,7 @@ import { deactivateUser, getMemberRole } from "../members.ts";
 import { refreshMember } from "./oidc.ts";
 import { withIdentityLock } from "./refresh-lock.ts";
 import { getSsoProviderById, loadSsoClient, type SsoDeps } from "./providers.ts";
+import { preparedOnce } from "../../db/client.ts";
 
 /**
  * Without SCIM the gateway learns that someone left only by asking the IdP: at most every
@@ -20,10 +21,8 @@ function binding(identityId: string, workspaceId: string): SecretBinding {
 
 type DueIdentity = { id: string; workspaceId: string; providerId: string; validatedAt: number };
 
-// Asked on every authenticated request: one prepared statement per database.
-const dueQueries = new WeakMap<RevalidateDeps["database"], ReturnType<typeof prepareDue>>();
-
-function prepareDue(database: RevalidateDeps["database"]) {
+// Asked on every authenticated request.
+const dueIdentities = preparedOnce((database: RevalidateDeps["database"]) => {
   const { t } = database;
   return database.db
     .select({
@@ -36,16 +35,7 @@ function prepareDue(database: RevalidateDeps["database"]) {
     .innerJoin(t.ssoRefreshTokens, eq(t.ssoRefreshTokens.identityId, t.ssoIdentities.id))
     .where(and(eq(t.ssoIdentities.userId, sql.placeholder("userId")), lte(t.ssoIdentities.validatedAt, sql.placeholder("before"))))
     .prepare();
-}
-
-function dueIdentities(database: RevalidateDeps["database"]): ReturnType<typeof prepareDue> {
-  let prepared = dueQueries.get(database);
-  if (!prepared) {
-    prepared = prepareDue(database);
-    dueQueries.set(database, prepared);
-  }
-  return prepared;
-}
+});
 
 /** False when the IdP refused and the member's access was just ended. */
 export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, now = Date.now()): Promise<boolean> {
