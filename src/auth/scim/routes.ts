@@ -48,6 +48,15 @@ export function scimRoutes(deps: AppDeps): AnyElysia {
     return scimJson(resource, 201, { location: (resource.meta as { location: string }).location });
   };
 
+  // PUT and PATCH both end here: the new fields replace the user's, and the answer is the user.
+  async function replaceAndAnswer(workspaceId: string, user: ScimUser, fields: ReturnType<typeof parseUserResource>): Promise<Response> {
+    if (!fields.ok) return scimError(fields.fault);
+    const result = await replaceScimUser(database, workspaceId, user, fields.value);
+    if (!result.ok) return scimError(result.fault);
+    logActive(deps, user, result.value);
+    return scimJson(toScimResource(result.value, config.baseUrl));
+  }
+
   return new Elysia({ name: "scim" })
     .get("/scim/v2/ServiceProviderConfig", async ({ request }) => {
       if (!(await authenticate(request))) return UNAUTHORIZED();
@@ -106,11 +115,7 @@ export function scimRoutes(deps: AppDeps): AnyElysia {
       const read = await readJson(request, config.maxBodyBytes);
       if (!read.ok) return read.response;
       const fields = parseUserResource(read.body);
-      if (!fields.ok) return scimError(fields.fault);
-      const result = await replaceScimUser(database, workspaceId, user, fields.value);
-      if (!result.ok) return scimError(result.fault);
-      logActive(deps, user, result.value);
-      return scimJson(toScimResource(result.value, config.baseUrl));
+      return replaceAndAnswer(workspaceId, user, fields);
     })
     .patch("/scim/v2/Users/:id", async ({ request, params }) => {
       const workspaceId = await authenticate(request);
@@ -120,11 +125,7 @@ export function scimRoutes(deps: AppDeps): AnyElysia {
       const read = await readJson(request, config.maxBodyBytes);
       if (!read.ok) return read.response;
       const fields = applyPatch(toFields(user), read.body);
-      if (!fields.ok) return scimError(fields.fault);
-      const result = await replaceScimUser(database, workspaceId, user, fields.value);
-      if (!result.ok) return scimError(result.fault);
-      logActive(deps, user, result.value);
-      return scimJson(toScimResource(result.value, config.baseUrl));
+      return replaceAndAnswer(workspaceId, user, fields);
     })
     .delete("/scim/v2/Users/:id", async ({ request, params }) => {
       const workspaceId = await authenticate(request);
