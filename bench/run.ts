@@ -18,7 +18,8 @@ function allowLoopback(): UpstreamAllowList {
 }
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
-const LEVELS = [1, 16, 64];
+const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64").split(",").map(Number);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 400);
 
 export type Stats = { p50: number; p99: number; perSecond: number; n: number };
 
@@ -62,7 +63,9 @@ export async function spawnGateway(): Promise<SpawnedGateway> {
   // BENCH_PIN=1: the gateway on core 1 (run the bench itself under `taskset -c 0`), so the two
   // processes do not take turns on one core.
   const pin = process.env.BENCH_PIN === "1" ? ["taskset", "-c", "1"] : [];
-  const serve = Bun.spawn([...pin, "bun", "src/main.ts", "serve"], { cwd, env: { ...env, LOG_LEVEL: "info" }, stdout: "pipe", stderr: "inherit" });
+  // BENCH_BUN_FLAGS, e.g. "--cpu-prof-md --cpu-prof-dir=/tmp/prof": profile the gateway process.
+  const flags = (process.env.BENCH_BUN_FLAGS ?? "").split(" ").filter(Boolean);
+  const serve = Bun.spawn([...pin, "bun", ...flags, "src/main.ts", "serve"], { cwd, env: { ...env, LOG_LEVEL: "info" }, stdout: "pipe", stderr: "inherit" });
   const reader = serve.stdout.getReader();
   let buffered = "";
   let url = "";
@@ -110,8 +113,8 @@ async function main(): Promise<void> {
   const viaGateway = await connectClient(gateway.url, gateway.key);
   const args = { message: "hello" };
   // Warm both paths (JIT, pooled upstream client) before measuring.
-  await measure(4, 400, () => direct.callTool({ name: "echo", arguments: args }));
-  await measure(4, 400, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
+  await measure(4, WARMUP, () => direct.callTool({ name: "echo", arguments: args }));
+  await measure(4, WARMUP, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
 
   const rows: string[] = [];
   for (const c of LEVELS) {

@@ -18,7 +18,7 @@ import { checkSameOrigin } from "./web/csrf.ts";
 import type { UpstreamPool } from "./gateway/upstream-pool.ts";
 import type { ToolIndex } from "./gateway/tool-index.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
-import type { McpEndpoint } from "./gateway/mcp-endpoint.ts";
+import { MCP_PATH, type McpEndpoint } from "./gateway/mcp-endpoint.ts";
 import type { OAuthManager } from "./oauth/manager.ts";
 import { oauthRoutes } from "./oauth/routes.tsx";
 import { catalogRoutes } from "./catalog/routes.tsx";
@@ -74,12 +74,23 @@ export function createApp(deps: AppDeps): App {
     .use(toolTestRoutes(deps))
     .use(accessLogRoutes(deps));
 
+  async function serveMcp(request: Request): Promise<Response> {
+    try {
+      return await deps.mcp.handle(request);
+    } catch (error) {
+      return handleError(deps, request, error, "UNKNOWN");
+    }
+  }
+
   return {
     elysia,
     async fetch(request: Request): Promise<Response> {
       const start = performance.now();
       const requestId = request.headers.get("x-request-id")?.slice(0, 64).replace(/[^\w.-]/g, "") || crypto.randomUUID();
-      let response = await elysia.handle(request);
+      const path = new URL(request.url).pathname;
+      // The MCP endpoint is the hot path: straight to its handler, without the router and its hooks
+      // (none of which apply to it: it checks Origin and the key itself).
+      let response = path === MCP_PATH || path === `${MCP_PATH}/` ? await serveMcp(request) : await elysia.handle(request);
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {
@@ -91,7 +102,7 @@ export function createApp(deps: AppDeps): App {
       deps.log.info("request", {
         requestId,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path,
         status: response.status,
         ms: Math.round(performance.now() - start),
       });

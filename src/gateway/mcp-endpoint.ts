@@ -65,18 +65,18 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     }
   }
 
-  async function serveLegacy(request: Request, principal: Principal, authInfo: AuthInfo): Promise<Response> {
+  async function serveLegacy(request: Request, principal: Principal, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
+    const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const session = sessions.get(sessionId);
       // Unknown here (another replica, or a restart): serve statelessly rather than break the client.
-      if (!session) return stateless(request, { authInfo });
+      if (!session) return stateless(request, options);
       if (session.principal.apiKeyId !== principal.apiKeyId) return jsonRpcError(404, -32001, "Session not found");
       session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, { authInfo });
+      return session.transport.handleRequest(request, options);
     }
-    const body = request.method === "POST" ? await request.clone().json().catch(() => undefined) : undefined;
-    if (request.method !== "POST" || !isInitializeRequest(body)) return stateless(request, { authInfo });
+    if (request.method !== "POST" || !isInitializeRequest(parsedBody)) return stateless(request, options);
     const own = [...sessions.values()].filter((s) => s.principal.apiKeyId === principal.apiKeyId);
     if (own.length >= MAX_SESSIONS_PER_KEY) {
       const oldest = own.sort((a, b) => a.lastSeen - b.lastSeen)[0]!;
@@ -91,7 +91,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
       onsessionclosed: (id) => void sessions.delete(id),
     });
     await server.connect(transport);
-    return transport.handleRequest(request, { authInfo });
+    return transport.handleRequest(request, options);
   }
 
   async function handle(request: Request): Promise<Response> {
@@ -111,12 +111,25 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
       return withHeaders(jsonRpcError(401, -32001, key ? "The API key or access token is unknown, revoked or expired." : "Send a gateway API key (Authorization: Bearer mgw_…) or sign in with OAuth."), { "www-authenticate": challenge, ...cors });
     }
     const declared = Number(request.headers.get("content-length") ?? "0");
-    if (declared > maxRequestBodySize) return withHeaders(jsonRpcError(413, -32600, `Request body too large (limit ${maxRequestBodySize} bytes).`), cors);
+    const tooLarge = (): Response => withHeaders(jsonRpcError(413, -32600, `Request body too large (limit ${maxRequestBodySize} bytes).`), cors);
+    if (declared > maxRequestBodySize) return tooLarge();
+
+    // The body is read and parsed once here, and the parsed message handed to the SDK, which
+    // would otherwise clone and parse it twice (once to route the era, once to serve it).
+    let parsedBody: unknown;
+    if (request.method === "POST") {
+      // Bun.serve stops reading a little past the limit (maxRequestBodySize in runtime.ts).
+      const bytes = await request.arrayBuffer();
+      if (bytes.byteLength > maxRequestBodySize) return tooLarge();
+      parsedBody = parseJson(bytes);
+      // Empty or not JSON: the SDK reads it again and answers with the error the spec names.
+      if (parsedBody === undefined) request = new Request(request.url, { method: "POST", headers: request.headers, body: bytes, signal: request.signal });
+    }
 
     const authInfo: AuthInfo = { token: principal.apiKeyId ?? "", clientId: principal.apiKeyId ?? principal.userId, scopes: [], extra: { principal } };
-    const response = (await isLegacyRequest(request, undefined, { maxRequestBodySize }))
-      ? await serveLegacy(request, principal, authInfo)
-      : await handlerFor(principal.workspaceId).fetch(request, { authInfo });
+    const response = (await isLegacyRequest(request, parsedBody, { maxRequestBodySize }))
+      ? await serveLegacy(request, principal, authInfo, parsedBody)
+      : await handlerFor(principal.workspaceId).fetch(request, { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) });
     return withHeaders(response, cors);
   }
 
@@ -145,6 +158,18 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
       sessions.clear();
     },
   };
+}
+
+const utf8 = new TextDecoder();
+
+/** The parsed JSON of a body, or undefined when it is empty or not JSON. */
+function parseJson(bytes: ArrayBuffer): unknown {
+  if (bytes.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(utf8.decode(bytes)) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {

@@ -3,7 +3,7 @@ import type { AppDeps } from "../app.ts";
 import { MCP_SCOPE } from "../auth/oauth-server/metadata.ts";
 import { MCP_PATH, RESOURCE_METADATA_PATH } from "./mcp-endpoint.ts";
 
-/** The MCP endpoint (every method goes to the SDK handler) and its RFC 9728 metadata. */
+/** The RFC 9728 metadata of the MCP endpoint (createApp serves the endpoint itself, ahead of the router). */
 export function gatewayRoutes(deps: AppDeps): AnyElysia {
   const metadata = (): Response =>
     Response.json(
@@ -18,14 +18,5 @@ export function gatewayRoutes(deps: AppDeps): AnyElysia {
       },
       { headers: { "access-control-allow-origin": "*", "cache-control": "public, max-age=300" } },
     );
-  const mcp = ({ request }: { request: Request }): Promise<Response> => deps.mcp.handle(request);
-  // Elysia would parse the body; the SDK must read the raw stream itself.
-  const raw = { parse: "none" as const };
-  return new Elysia({ name: "gateway" })
-    .get(RESOURCE_METADATA_PATH, metadata)
-    .get("/.well-known/oauth-protected-resource", metadata)
-    .get(MCP_PATH, mcp)
-    .post(MCP_PATH, mcp, raw)
-    .delete(MCP_PATH, mcp)
-    .options(MCP_PATH, mcp);
+  return new Elysia({ name: "gateway" }).get(RESOURCE_METADATA_PATH, metadata).get("/.well-known/oauth-protected-resource", metadata);
 }
