@@ -41,6 +41,8 @@ export type Config = {
   maxCallsPerConnection: number;
   /** How long a SIGTERM lets calls in flight finish before cancelling them. */
   shutdownGraceMs: number;
+  /** How long the MCP endpoint reuses a resolved key or token (0: never); changes to access clear it at once. */
+  authCacheMs: number;
 };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -99,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const probeIntervalMs = readInteger(env, "PROBE_INTERVAL_MS", 5000, 50, 3_600_000, errors);
   const maxCallsPerConnection = readInteger(env, "MAX_CALLS_PER_CONNECTION", 32, 1, 10_000, errors);
   const shutdownGraceMs = readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000, errors);
+  const authCacheMs = readInteger(env, "AUTH_CACHE_MS", 1000, 0, 60_000, errors);
 
   const allowedOrigins: string[] = [];
   for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -133,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       probeIntervalMs,
       maxCallsPerConnection,
       shutdownGraceMs,
+      authCacheMs,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { listenForAuthChanges } from "./auth/principal-cache.ts";
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { createApp, type AppDeps } from "./app.ts";
@@ -140,7 +141,11 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   if (!config.baseUrlExplicit && config.port === 0) config.baseUrl = url;
   app = createApp(deps);
   const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
-  const stopHearingReplicas = await deps.toolIndex.listenToReplicas();
+  const stopHearingToolChanges = await deps.toolIndex.listenToReplicas();
+  const stopHearingAuthChanges = await listenForAuthChanges(deps.database);
+  const stopHearingReplicas = async (): Promise<void> => {
+    await Promise.all([stopHearingToolChanges(), stopHearingAuthChanges()]);
+  };
   const stopSweeping = startSweeper(deps.database, deps.log);
   let stopping: Promise<void> | null = null;
   return {

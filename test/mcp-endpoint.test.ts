@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createMcpHandler, fromJsonSchema, McpServer } from "@modelcontextprotocol/server";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { api, connectClient } from "./helpers/client.ts";
+import { api, connectClient, mcpPingStatus } from "./helpers/client.ts";
 
 const initialize = {
   jsonrpc: "2.0",
@@ -71,6 +72,32 @@ for (const dialect of dialects) {
       expect(((await invalid.json()) as { error: { code: number } }).error.code).toBeOneOf([-32600, -32602]);
     });
 
+    test("the endpoint remembers a checked key, yet a revoked key stops at once and an expiring one never outlives its expiry", async () => {
+      // A minute of memory: only the revocation itself can make the gateway forget the key sooner.
+      const remembering = await startTestGateway({ dialect, env: { AUTH_CACHE_MS: "60000" } });
+      try {
+        const owner = await seedOwner(remembering);
+        const created = await api(remembering.url, owner.key)("POST", "/api/v1/keys", { name: "agent" });
+        const agentKey = created.json.key as string;
+        expect(await mcpPingStatus(remembering.url, agentKey)).toBe(200);
+        expect(await mcpPingStatus(remembering.url, agentKey)).toBe(200);
+        expect((await api(remembering.url, owner.key)("DELETE", `/api/v1/keys/${created.json.id}`)).status).toBe(204);
+        expect(await mcpPingStatus(remembering.url, agentKey)).toBe(401);
+
+        const { database } = remembering.gateway.deps;
+        const [workspace] = await database.db.select().from(database.t.workspaces);
+        const [user] = await database.db.select().from(database.t.users);
+        const expiresAt = Date.now() + 400;
+        const expiring = await createApiKey(database, { workspaceId: workspace!.id, userId: user!.id, name: "expiring", expiresAt });
+        if (!expiring.ok) throw new Error("key");
+        expect(await mcpPingStatus(remembering.url, expiring.key)).toBe(200);
+        await Bun.sleep(expiresAt - Date.now() + 50);
+        expect(await mcpPingStatus(remembering.url, expiring.key)).toBe(401);
+      } finally {
+        await remembering.stop();
+      }
+    });
+
     test("a session id is not a credential: another key cannot use it", async () => {
       const first = await post(initialize);
       const sessionId = first.headers.get("mcp-session-id");
@@ -110,6 +137,42 @@ for (const dialect of dialects) {
         await client.close();
         upstream.setTools(["echo"]);
         await api(t.url, key)("POST", `/api/v1/connections/${id}/sync`);
+      }
+    });
+
+    test("a tool that declares x-mcp-header arguments (SEP-2243) gets them mirrored into Mcp-Param-* headers upstream", async () => {
+      // McpServer refuses a 2026-07-28 call whose Mcp-Param-Region header is missing or disagrees
+      // with the argument; the gateway's upstream client learns the declaration from the stored tool.
+      const seen: (string | null)[] = [];
+      const schema = { type: "object", properties: { region: { type: "string", "x-mcp-header": "Region" } }, required: ["region"] } as const;
+      const handler = createMcpHandler(() => {
+        const server = new McpServer({ name: "regional", version: "1.0.0" });
+        server.registerTool("where", { description: "Says the region.", inputSchema: fromJsonSchema<{ region: string }>(schema) }, async ({ region }) => ({ content: [{ type: "text", text: `in ${region}` }] }));
+        return server;
+      });
+      const regional = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        fetch: (request) => {
+          if (request.headers.get("mcp-method") === "tools/call") seen.push(request.headers.get("mcp-param-region"));
+          return handler.fetch(request);
+        },
+      });
+      try {
+        const created = await api(t.url, key)("POST", "/api/v1/connections", { name: "regional", url: `http://127.0.0.1:${regional.port}/mcp` });
+        expect(created.status).toBe(201);
+        const client = await connectClient(t.url, key);
+        try {
+          const result = await client.callTool({ name: "regional__where", arguments: { region: "eu-west-1" } });
+          expect(result.isError).toBeFalsy();
+          expect(result.content).toEqual([{ type: "text", text: "in eu-west-1" }]);
+          expect(seen).toEqual(["eu-west-1"]);
+        } finally {
+          await client.close();
+          await api(t.url, key)("DELETE", `/api/v1/connections/${(created.json.connection as { id: string }).id}`);
+        }
+      } finally {
+        await regional.stop(true);
       }
     });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { authChanged } from "../src/auth/principal-cache.ts";
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { createApiKey } from "../src/auth/api-keys.ts";
@@ -332,7 +333,10 @@ for (const dialect of dialects) {
       const access = provider.saved!.access_token;
       expect((await callMcp(access)).status).toBe(200);
       const { db, t: tables } = t.gateway.deps.database;
+      // Disabled by hand here; every path in the product that disables someone also tells the
+      // endpoint to forget the principals it remembers (authChanged), as this does.
       await db.update(tables.users).set({ disabledAt: Date.now() }).where(eq(tables.users.id, member.userId));
+      await authChanged(t.gateway.deps.database);
       expect((await callMcp(access)).status).toBe(401);
       await db.update(tables.users).set({ disabledAt: null }).where(eq(tables.users.id, member.userId));
       expect((await callMcp(access)).status).toBe(200);

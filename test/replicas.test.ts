@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPostgresDatabase, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { api, connectClient, waitFor } from "./helpers/client.ts";
+import { api, connectClient, mcpPingStatus as mcpStatus, waitFor } from "./helpers/client.ts";
 
 // Several replicas behind a load balancer share one PostgreSQL database; nothing else.
 describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
@@ -20,7 +20,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
     const { readFileSync, writeFileSync, mkdtempSync } = await import("node:fs");
     const dirB = mkdtempSync("/tmp/mgw-replica-b-");
     writeFileSync(`${dirB}/encryption.key`, readFileSync(`${a.dataDir}/encryption.key`), { mode: 0o600 });
-    b = await startTestGateway({ dialect: "postgres", reuse: { dataDir: dirB, databaseUrl: database.url } });
+    // B remembers a checked key for a minute: only A's broadcast can make it forget one sooner.
+    b = await startTestGateway({ dialect: "postgres", reuse: { dataDir: dirB, databaseUrl: database.url }, env: { AUTH_CACHE_MS: "60000" } });
     key = (await seedOwner(a)).key;
   });
   afterAll(async () => {
@@ -78,5 +79,19 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
     expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(200);
     expect((await api(a.url, key)("DELETE", `/api/v1/keys/${created.json.id}`)).status).toBe(204);
     expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(401);
+  });
+
+  test("a key revoked on one replica stops at the other's MCP endpoint, although that replica had just checked it", async () => {
+    const created = await api(a.url, key)("POST", "/api/v1/keys", { name: "agent" });
+    const agentKey = created.json.key as string;
+    const client = await connectClient(b.url, agentKey);
+    try {
+      expect((await client.callTool({ name: "gateway__list_connections", arguments: {} })).isError).toBeFalsy();
+      expect((await api(a.url, key)("DELETE", `/api/v1/keys/${created.json.id}`)).status).toBe(204);
+      // B heard A's NOTIFY (its own memory would have kept the key for a minute).
+      await waitFor(async () => (await mcpStatus(b.url, agentKey)) === 401, 5000);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
   });
 });

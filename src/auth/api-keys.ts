@@ -2,6 +2,7 @@ import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { preparedOnce, type Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
 import type { Principal } from "./principal.ts";
+import { authChanged, type Resolved } from "./principal-cache.ts";
 
 export const API_KEY_PREFIX = "mgw_";
 // Only record last use this often, so a busy key does not write on every call.
@@ -73,15 +74,17 @@ export async function revokeApiKey(database: Database, principal: Principal, key
     .set({ revokedAt: now })
     .where(and(eq(t.apiKeys.id, keyId), eq(t.apiKeys.workspaceId, principal.workspaceId), isNull(t.apiKeys.revokedAt), ownOnly))
     .returning({ id: t.apiKeys.id });
+  if (rows.length > 0) await authChanged(database);
   return rows.length > 0;
 }
 
 export async function revokeUserApiKeys(database: Database, userId: string, now = Date.now()): Promise<void> {
   const { t } = database;
   await database.db.update(t.apiKeys).set({ revokedAt: now }).where(and(eq(t.apiKeys.userId, userId), isNull(t.apiKeys.revokedAt)));
+  await authChanged(database);
 }
 
-type KeyRow = { id: string; name: string; lastUsedAt: number | null; workspaceId: string; userId: string; email: string; role: Principal["role"] };
+type KeyRow = { id: string; name: string; lastUsedAt: number | null; workspaceId: string; userId: string; email: string; role: Principal["role"]; expiresAt: number | null };
 
 // Every MCP request looks its key up.
 const keyLookup = preparedOnce((database: Database) => {
@@ -95,6 +98,7 @@ const keyLookup = preparedOnce((database: Database) => {
       userId: t.users.id,
       email: t.users.email,
       role: t.memberships.role,
+      expiresAt: t.apiKeys.expiresAt,
     })
     .from(t.apiKeys)
     .innerJoin(t.users, eq(t.users.id, t.apiKeys.userId))
@@ -111,6 +115,11 @@ const keyLookup = preparedOnce((database: Database) => {
 });
 
 export async function validateApiKey(database: Database, key: string, now = Date.now()): Promise<Principal | null> {
+  return (await resolveApiKey(database, key, now))?.principal ?? null;
+}
+
+/** The key's member and when the key expires (null: never), or null when it is not valid now. */
+export async function resolveApiKey(database: Database, key: string, now = Date.now()): Promise<Resolved | null> {
   if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
   const { t } = database;
   const [row] = (await keyLookup(database).execute({ hash: hashToken(key), now })) as KeyRow[];
@@ -118,5 +127,6 @@ export async function validateApiKey(database: Database, key: string, now = Date
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
     await database.db.update(t.apiKeys).set({ lastUsedAt: now }).where(eq(t.apiKeys.id, row.id));
   }
-  return { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, apiKeyId: row.id, apiKeyName: row.name };
+  const principal: Principal = { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, apiKeyId: row.id, apiKeyName: row.name };
+  return { principal, expiresAt: row.expiresAt };
 }

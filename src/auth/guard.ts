@@ -3,8 +3,10 @@ import type { Database } from "../db/client.ts";
 import type { Keyring } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
 import { HttpError } from "../web/http.ts";
-import { validateApiKey } from "./api-keys.ts";
-import { ACCESS_TOKEN_PREFIX, validateAccessToken } from "./oauth-server/tokens.ts";
+import { hashToken } from "../crypto/tokens.ts";
+import { resolveApiKey, validateApiKey } from "./api-keys.ts";
+import { ACCESS_TOKEN_PREFIX, resolveAccessToken } from "./oauth-server/tokens.ts";
+import { rememberedPrincipal } from "./principal-cache.ts";
 import { isAdmin, type Principal } from "./principal.ts";
 import { validateSessionToken } from "./sessions.ts";
 import { revalidateSsoMember } from "./sso/revalidate.ts";
@@ -72,8 +74,12 @@ export async function findApiKeyPrincipal(deps: GuardDeps, key: string): Promise
  * member approved a client. Both resolve to the member, with the same SSO re-check.
  */
 export async function findMcpPrincipal(deps: GuardDeps, token: string, resource: string): Promise<Principal | null> {
-  const principal = token.startsWith(ACCESS_TOKEN_PREFIX) ? await validateAccessToken(deps.database, token, resource) : await validateApiKey(deps.database, token);
-  return principal && (await revalidateSsoMember(deps, principal.userId)) ? principal : null;
+  if (token.length > 200) return null;
+  // Remembered for AUTH_CACHE_MS at most, and forgotten at once when access changes (principal-cache.ts).
+  return rememberedPrincipal(deps.database, `${resource} ${hashToken(token)}`, deps.config.authCacheMs, async () => {
+    const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
+    return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
+  });
 }
 
 /** JSON API: a gateway API key in `Authorization: Bearer`. */

@@ -4,6 +4,7 @@ import { revokeUserApiKeys } from "./api-keys.ts";
 import { revokeUserGrants } from "./oauth-server/tokens.ts";
 import type { Principal, Role } from "./principal.ts";
 import { invalidateUserSessions } from "./sessions.ts";
+import { authChanged } from "./principal-cache.ts";
 
 /** The members of a workspace, their roles, and ending or restoring their access. */
 
@@ -62,6 +63,7 @@ export async function changeMemberRole(database: Database, principal: Principal,
     .update(t.memberships)
     .set({ role })
     .where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
+  await authChanged(database);
   return { ok: true };
 }
 
@@ -81,6 +83,7 @@ export async function getMemberRole(database: Database, workspaceId: string, use
 export async function deactivateUser(database: Database, userId: string, reason: DisableReason, now = Date.now()): Promise<void> {
   const { t } = database;
   await database.db.update(t.users).set({ disabledAt: now, disabledReason: reason }).where(eq(t.users.id, userId));
+  await authChanged(database);
   await invalidateUserSessions(database, userId);
   await revokeUserApiKeys(database, userId, now);
   await revokeUserGrants(database, userId, now);

@@ -44,3 +44,14 @@ export function api(gatewayUrl: string, key: string) {
     return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
 }
+
+/** The HTTP status of a bare 2025-11-25 ping to the MCP endpoint with this key or token. */
+export async function mcpPingStatus(url: string, key: string): Promise<number> {
+  const response = await fetch(`${url}/api/v1/mcp`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+  });
+  await response.body?.cancel();
+  return response.status;
+}

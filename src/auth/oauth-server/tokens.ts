@@ -2,6 +2,7 @@ import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import type { Database, Db } from "../../db/client.ts";
 import { generateToken, hashToken, newId } from "../../crypto/tokens.ts";
 import type { Principal } from "../principal.ts";
+import { authChanged, type Resolved } from "../principal-cache.ts";
 
 /**
  * Access and refresh tokens for the MCP endpoint: opaque, 160 random bits behind a recognisable
@@ -39,6 +40,7 @@ export async function issueTokens(database: Database, grant: { id: string; scope
 export async function revokeGrant(database: Database, grantId: string, now = Date.now()): Promise<void> {
   const { t } = database;
   await database.db.update(t.oauthGrants).set({ revokedAt: now }).where(and(eq(t.oauthGrants.id, grantId), isNull(t.oauthGrants.revokedAt)));
+  await authChanged(database);
 }
 
 export async function refreshTokens(
@@ -79,12 +81,15 @@ export async function refreshTokens(
   return { ok: true, tokens: await issueTokens(database, row.grant, now) };
 }
 
-/** The member behind an access token for `resource`, or null: unknown, expired, revoked, disabled, or no longer a member. */
-export async function validateAccessToken(database: Database, token: string, resource: string, now = Date.now()): Promise<Principal | null> {
+/**
+ * The member behind an access token for `resource` and when the token expires, or null: unknown,
+ * expired, revoked, disabled, or no longer a member.
+ */
+export async function resolveAccessToken(database: Database, token: string, resource: string, now = Date.now()): Promise<Resolved | null> {
   if (!token.startsWith(ACCESS_TOKEN_PREFIX) || token.length > 200) return null;
   const { t } = database;
   const [row] = await database.db
-    .select({ grant: t.oauthGrants, email: t.users.email, role: t.memberships.role })
+    .select({ grant: t.oauthGrants, email: t.users.email, role: t.memberships.role, expiresAt: t.oauthTokens.expiresAt })
     .from(t.oauthTokens)
     .innerJoin(t.oauthGrants, eq(t.oauthGrants.id, t.oauthTokens.grantId))
     .innerJoin(t.users, eq(t.users.id, t.oauthGrants.userId))
@@ -105,7 +110,8 @@ export async function validateAccessToken(database: Database, token: string, res
     await database.db.update(t.oauthGrants).set({ lastUsedAt: now }).where(eq(t.oauthGrants.id, grant.id));
   }
   // The grant stands where a key would: sessions, the access log and revocation follow it.
-  return { workspaceId: grant.workspaceId, userId: grant.userId, email: row.email, role: row.role, apiKeyId: grant.id, apiKeyName: grant.clientName };
+  const principal: Principal = { workspaceId: grant.workspaceId, userId: grant.userId, email: row.email, role: row.role, apiKeyId: grant.id, apiKeyName: grant.clientName };
+  return { principal, expiresAt: row.expiresAt };
 }
 
 /** RFC 7009: revoking either token of a grant revokes the grant. Unknown tokens are not an error. */
@@ -137,10 +143,12 @@ export async function revokeMemberGrant(database: Database, principal: Principal
     .set({ revokedAt: now })
     .where(and(eq(t.oauthGrants.id, grantId), eq(t.oauthGrants.workspaceId, principal.workspaceId), eq(t.oauthGrants.userId, principal.userId), isNull(t.oauthGrants.revokedAt)))
     .returning({ id: t.oauthGrants.id });
+  if (rows.length > 0) await authChanged(database);
   return rows.length > 0;
 }
 
 export async function revokeUserGrants(database: Database, userId: string, now = Date.now()): Promise<void> {
   const { t } = database;
   await database.db.update(t.oauthGrants).set({ revokedAt: now }).where(and(eq(t.oauthGrants.userId, userId), isNull(t.oauthGrants.revokedAt)));
+  await authChanged(database);
 }

@@ -2,6 +2,7 @@ import { and, asc, count, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { newId } from "../../crypto/tokens.ts";
 import { deactivateUser, reactivateUser } from "../members.ts";
+import { authChanged } from "../principal-cache.ts";
 import type { Role } from "../principal.ts";
 import { USER_SCHEMA, type ScimFault, type ScimFilter, type ScimUserFields } from "./resource.ts";
 
@@ -171,6 +172,8 @@ export async function replaceScimUser(database: Database, workspaceId: string, c
   if (conflict) return { ok: false, fault: conflict };
   const { t } = database;
   await database.db.update(t.users).set({ email: fields.email, name: displayName(fields) }).where(eq(t.users.id, current.userId));
+  // The email is part of a remembered principal (and of the access log's view of it).
+  if (fields.email !== current.email) await authChanged(database);
   await saveProfile(database, workspaceId, current.userId, fields, now);
   if (!fields.active && current.disabledAt === null) await deactivateUser(database, current.userId, "directory", now);
   if (fields.active && current.disabledAt !== null) await reactivateUser(database, current.userId);
@@ -183,6 +186,7 @@ export async function deleteScimUser(database: Database, workspaceId: string, cu
   const { t } = database;
   await deactivateUser(database, current.userId, "directory", now);
   await database.db.delete(t.memberships).where(and(eq(t.memberships.workspaceId, workspaceId), eq(t.memberships.userId, current.userId)));
+  await authChanged(database);
   await database.db.delete(t.scimProfiles).where(eq(t.scimProfiles.userId, current.userId));
   return { ok: true, value: null };
 }
