@@ -148,6 +148,7 @@ async function proxyCall(
                 timeout: remaining,
                 maxTotalTimeout: remaining,
                 headers: watch.headers,
+                toolDefinition: route.callDefinition,
                 ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(p) } : {}),
               },
             )) as CallToolResult;

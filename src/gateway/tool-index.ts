@@ -13,6 +13,13 @@ export type RoutedTool = {
   connectionId: string;
   connectionName: string;
   definition: ToolDefinition;
+  /**
+   * What the upstream client is told about the tool when calling it: its input schema, from which
+   * the SDK mirrors `x-mcp-header` arguments into `Mcp-Param-*` headers (SEP-2243) without a
+   * tools/list of its own. No output schema: structuredContent passes through unchanged, and the
+   * client checks it against the schema it got from the gateway's tools/list.
+   */
+  callDefinition: Tool;
   enabled: boolean;
 };
 
@@ -24,10 +31,6 @@ export type WorkspaceIndex = {
   connections: Map<string, ConnectionMeta>;
 };
 
-/**
- * The per-workspace tool list, held in memory and built from the database only: tools/list never
- * waits on an upstream. Rebuilt on the next read after a change.
- */
 const CHANNEL = "mgw_tool_index";
 
 /**
@@ -128,7 +131,8 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
       outputSchema: row.outputSchema as Record<string, unknown> | null,
       annotations: row.annotations as Record<string, unknown> | null,
     };
-    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, enabled: row.enabled });
+    const callDefinition: Tool = { name: row.name, inputSchema: definition.inputSchema as Tool["inputSchema"] };
+    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled });
     if (!row.enabled) continue;
     meta.enabledToolCount++;
     listed.push(toListedTool(exposedName, definition));
