@@ -11,7 +11,7 @@ export class UpstreamUrlRefused extends Error {
 
 export type GuardedFetchOptions = { allow: UpstreamAllowList; resolve?: Resolver; maxRedirects?: number };
 
-type Hop = { url: URL; method: string; headers: Headers; body: ArrayBuffer | null };
+type Hop = { url: URL; method: string; headers: Headers; body: ArrayBuffer | string | null };
 
 const PASSED_FOR_MS = 5_000;
 const PASSED_CHECKS = 512;
@@ -25,19 +25,32 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
   const maxRedirects = options.maxRedirects ?? 5;
 
   async function guardedFetch(input: string | URL | Request, init?: BunFetchRequestInit): Promise<Response> {
-    const request = new Request(input, init);
-    // Buffered so that a 307/308 can send it again; MCP request bodies are small JSON messages.
-    const body = request.body === null ? null : await request.arrayBuffer();
-    const headers = new Headers(request.headers);
-    let hop: Hop = { url: new URL(request.url), method: request.method, headers, body };
+    let hop: Hop;
+    let signal: AbortSignal | undefined;
+    let redirect: RequestRedirect;
+    const body = init?.body;
+    if (!(input instanceof Request) && (body === undefined || body === null || typeof body === "string")) {
+      // The common case, every MCP message the SDK sends: a URL and a string body, which can be sent
+      // again after a 307/308 as it is.
+      hop = { url: new URL(input), method: (init?.method ?? "GET").toUpperCase(), headers: new Headers(init?.headers), body: body ?? null };
+      signal = init?.signal ?? undefined;
+      redirect = init?.redirect ?? "follow";
+    } else {
+      const request = new Request(input, init);
+      // Buffered so that a 307/308 can send it again.
+      const buffered = request.body === null ? null : await request.arrayBuffer();
+      hop = { url: new URL(request.url), method: request.method, headers: new Headers(request.headers), body: buffered };
+      signal = request.signal;
+      redirect = request.redirect;
+    }
     for (let redirects = 0; ; redirects++) {
-      const response = await sendChecked(hop, request.signal, init);
+      const response = await sendChecked(hop, signal, init);
       const location = response.headers.get("location");
-      if (!REDIRECT_STATUSES.has(response.status) || location === null || request.redirect === "manual") {
+      if (!REDIRECT_STATUSES.has(response.status) || location === null || redirect === "manual") {
         return presentAs(response, hop.url, redirects > 0);
       }
       await response.body?.cancel();
-      if (request.redirect === "error") throw new TypeError(`${hop.url.origin} answered with a redirect`);
+      if (redirect === "error") throw new TypeError(`${hop.url.origin} answered with a redirect`);
       if (redirects >= maxRedirects) throw new TypeError(`${hop.url.origin} redirected more than ${maxRedirects} times`);
       hop = redirectHop(hop, response.status, new URL(location, hop.url));
     }
@@ -58,14 +71,15 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
   }
 
   // Connects to the address that was checked, never to a fresh DNS answer (DNS rebinding).
-  async function sendChecked(hop: Hop, signal: AbortSignal, init: BunFetchRequestInit | undefined): Promise<Response> {
-    signal.throwIfAborted();
+  async function sendChecked(hop: Hop, signal: AbortSignal | undefined, init: BunFetchRequestInit | undefined): Promise<Response> {
+    signal?.throwIfAborted();
     const check = await checkOrigin(hop.url);
     if (!check.ok) throw new UpstreamUrlRefused(check.reason);
     const address = check.addresses[0] as string;
     const target = new URL(hop.url);
     target.hostname = address.includes(":") ? `[${address}]` : address;
-    const headers = new Headers(hop.headers);
+    // A hop's headers are its own (redirectHop copies them), so the Host can be set in place.
+    const headers = hop.headers;
     headers.set("host", hop.url.host);
     const named = isIP(hop.url.hostname.replace(/^\[|\]$/g, "")) === 0;
     // SNI and the certificate check use the name, although the socket goes to the IP.
