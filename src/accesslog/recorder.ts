@@ -1,4 +1,5 @@
-import type { Database, Tables } from "../db/client.ts";
+import { sql } from "drizzle-orm";
+import { preparedOnce, type Database, type Tables } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import { newId } from "../crypto/tokens.ts";
 
@@ -6,7 +7,21 @@ export type AccessLogEntry = Omit<Tables["accessLog"]["$inferInsert"], "id"> & {
 export type Outcome = Tables["accessLog"]["$inferSelect"]["outcome"];
 
 const FLUSH_EVERY_MS = 200;
-const BATCH = 500;
+// SQLite writes on the event loop's own thread: a few dozen rows per transaction, with a turn of the
+// loop between transactions, so that a busy second's entries never hold calls up for long.
+// Postgres works on its own connection: one multi-row insert per batch.
+const SQLITE_BATCH = 32;
+const POSTGRES_BATCH = 500;
+
+type Row = AccessLogEntry & { id: string };
+
+const COLUMNS = ["id", "at", "workspaceId", "userId", "apiKeyId", "connectionName", "tool", "outcome", "latencyMs", "errorSummary", "credentialUserId"] as const;
+
+// One row, prepared once: a multi-row insert would be built and prepared anew for every batch size.
+const insertOne = preparedOnce((database: Database) => {
+  const values = Object.fromEntries(COLUMNS.map((column) => [column, sql.placeholder(column)]));
+  return database.db.insert(database.t.accessLog).values(values as never).onConflictDoNothing().prepare();
+});
 
 /**
  * Calls are recorded off the hot path: `record()` only queues; a timer writes batches in one
@@ -14,7 +29,7 @@ const BATCH = 500;
  * the queue, so a graceful shutdown loses nothing.
  */
 export class AccessLogRecorder {
-  private queue: (AccessLogEntry & { id: string })[] = [];
+  private queue: Row[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private flushing: Promise<void> | null = null;
 
@@ -43,17 +58,25 @@ export class AccessLogRecorder {
   }
 
   private async write(): Promise<void> {
+    const sqlite = this.database.dialect === "sqlite";
     while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, BATCH);
+      const batch = this.queue.slice(0, sqlite ? SQLITE_BATCH : POSTGRES_BATCH);
       try {
         await this.database.transaction(async (tx) => {
-          await tx.insert(this.database.t.accessLog).values(batch).onConflictDoNothing();
+          if (!sqlite) {
+            await tx.insert(this.database.t.accessLog).values(batch).onConflictDoNothing();
+            return;
+          }
+          const insert = insertOne(this.database);
+          for (const row of batch) await insert.execute(placeholders(row));
         });
         this.queue.splice(0, batch.length);
       } catch (error) {
         this.log.error("access log write failed; will retry", { error: error instanceof Error ? error.message : String(error), queued: this.queue.length });
         return;
       }
+      // Outside the transaction: requests waiting for the loop go first.
+      if (sqlite && this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -66,4 +89,11 @@ export class AccessLogRecorder {
     }
     if (this.queue.length > 0) this.log.error("access log entries could not be written at shutdown", { lost: this.queue.length });
   }
+}
+
+/** Every column's value, null where the entry has none (a placeholder must have a value). */
+function placeholders(row: Row): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const column of COLUMNS) values[column] = row[column] ?? null;
+  return values;
 }
