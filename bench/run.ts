@@ -102,6 +102,14 @@ export async function spawnGateway(): Promise<SpawnedGateway> {
   };
 }
 
+/** CPU time (user + system, ms) the process's main thread — its event loop — has used so far. */
+export function mainThreadCpuMs(pid: number): number {
+  const stat = require("node:fs").readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8") as string;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
 export function rssMiB(pid: number): number {
   const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
   return Math.round(Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024);
@@ -129,22 +137,23 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   for (const c of LEVELS) {
-    const rounds: { d: Stats; g: Stats }[] = [];
+    const rounds: { d: Stats; g: Stats; cpu: number }[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const d = await measure(c, CALLS, () => direct.callTool({ name: "echo", arguments: args }));
+      const cpuBefore = mainThreadCpuMs(gateway.pid);
       const g = await measure(c, CALLS, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
-      rounds.push({ d, g });
+      rounds.push({ d, g, cpu: (mainThreadCpuMs(gateway.pid) - cpuBefore) / CALLS });
     }
     const mid = <T>(values: T[], key: (v: T) => number): number => median(values.map(key));
     const added50 = rounds.map((x) => round(x.g.p50 - x.d.p50));
     const added99 = rounds.map((x) => round(x.g.p99 - x.d.p99));
     rows.push(
-      `| ${c} | ${mid(rounds, (x) => x.d.p50)} | ${mid(rounds, (x) => x.d.p99)} | ${mid(rounds, (x) => x.d.perSecond)} | ${mid(rounds, (x) => x.g.p50)} | ${mid(rounds, (x) => x.g.p99)} | ${mid(rounds, (x) => x.g.perSecond)} | ${median(added50)} (${added50.join(" / ")}) | ${median(added99)} (${added99.join(" / ")}) | ${rssMiB(gateway.pid)} |`,
+      `| ${c} | ${mid(rounds, (x) => x.d.p50)} | ${mid(rounds, (x) => x.d.p99)} | ${mid(rounds, (x) => x.d.perSecond)} | ${mid(rounds, (x) => x.g.p50)} | ${mid(rounds, (x) => x.g.p99)} | ${mid(rounds, (x) => x.g.perSecond)} | ${median(added50)} (${added50.join(" / ")}) | ${median(added99)} (${added99.join(" / ")}) | ${mid(rounds, (x) => x.cpu)} | ${rssMiB(gateway.pid)} |`,
     );
   }
   console.log(`\n## tools/call: ${CALLS} calls per run, ${ROUNDS} alternating rounds per path, median round (ms; each round's added figure in brackets)\n`);
-  console.log("| concurrency | direct p50 | direct p99 | direct calls/s | gateway p50 | gateway p99 | gateway calls/s | added p50 | added p99 | gateway RSS MiB |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| concurrency | direct p50 | direct p99 | direct calls/s | gateway p50 | gateway p99 | gateway calls/s | added p50 | added p99 | gateway CPU ms/call | gateway RSS MiB |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
   await direct.close();
   await viaGateway.close();
