@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createPostgresDatabase, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import type { CallToolResult } from "@modelcontextprotocol/client";
+import { createPostgresDatabase, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { startAuthServer, startProtectedUpstream } from "./helpers/oauth-server.ts";
+import { authorizeConnection } from "./helpers/oauth-flow.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient, mcpPingStatus as mcpStatus, waitFor } from "./helpers/client.ts";
 
@@ -79,6 +82,38 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
     expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(200);
     expect((await api(a.url, key)("DELETE", `/api/v1/keys/${created.json.id}`)).status).toBe(204);
     expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(401);
+  });
+
+  test("an OAuth token both replicas find refused is refreshed once: the rotating refresh token is never spent twice", async () => {
+    // Refreshes take a while, so that both replicas' refreshes overlap: without a lock shared by
+    // the replicas both would send the same refresh token, and the server would revoke the grant.
+    const as = await startAuthServer({ refreshDelayMs: 300 });
+    const protectedUpstream = await startProtectedUpstream(as, { tools: ["echo"] });
+    try {
+      const added = await api(a.url, key)("POST", "/api/v1/connections", { name: "linear", url: protectedUpstream.url, auth: { kind: "oauth" } });
+      expect(added.status).toBe(201);
+      const id = (added.json.connection as { id: string }).id;
+      await authorizeConnection(a.url, key, await signIn(a), id);
+      const call = async (url: string, message: string): Promise<string> => {
+        const client = await connectClient(url, key);
+        try {
+          const result = (await client.callTool({ name: "linear__echo", arguments: { message } })) as CallToolResult;
+          return result.isError ? `error: ${JSON.stringify(result.content)}` : (result.content[0] as { text: string }).text;
+        } finally {
+          await client.close();
+        }
+      };
+      // Both replicas hold the token; then the server forgets every access token it issued.
+      expect([await call(a.url, "a0"), await call(b.url, "b0")]).toEqual(["a0", "b0"]);
+      const refreshes = as.refreshes;
+      as.forgetAccessTokens();
+      expect(await Promise.all([call(a.url, "a1"), call(b.url, "b1")])).toEqual(["a1", "b1"]);
+      expect(as.refreshes - refreshes).toBe(1);
+      expect(as.replays).toBe(0);
+      expect(await Promise.all([call(a.url, "a2"), call(b.url, "b2")])).toEqual(["a2", "b2"]);
+    } finally {
+      await Promise.all([protectedUpstream.stop(), as.stop()]);
+    }
   });
 
   test("a key revoked on one replica stops at the other's MCP endpoint, although that replica had just checked it", async () => {

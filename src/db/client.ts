@@ -33,6 +33,12 @@ export type Database = {
    */
   broadcast(channel: string, payload: string): Promise<void>;
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Runs `fn` while holding a lock named `name` across every replica (a Postgres advisory lock held
+   * by a transaction on its own connection). With SQLite there is one process: callers serialise
+   * in memory, and `fn` just runs.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
 };
 
 /**
@@ -96,6 +102,9 @@ function openSqlite(path: string): Database {
     async listen() {
       return async () => {};
     },
+    withLock(_name, fn) {
+      return fn();
+    },
     async ping() {
       try {
         client.query("SELECT 1").get();
@@ -130,6 +139,13 @@ async function openPostgres(url: string): Promise<Database> {
     async listen(channel, onMessage) {
       const subscription = await client.listen(channel, onMessage);
       return () => subscription.unlisten();
+    },
+    withLock(name, fn) {
+      // Released when the transaction ends, whatever `fn` does; `fn` uses other connections.
+      return client.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
+        return fn();
+      });
     },
     async ping() {
       try {

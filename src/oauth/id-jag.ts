@@ -152,7 +152,7 @@ export class IdJagManager {
    * spent twice would make the IdP revoke the member's grant.
    */
   private freshIdToken(identity: SsoIdentity): Promise<string> {
-    return withIdentityLock(identity.id, async () => {
+    return withIdentityLock(this.options.database, identity.id, async () => {
       const { database, keyring } = this.options;
       const { t } = database;
       const [row] = await database.db.select({ ciphertext: t.ssoRefreshTokens.ciphertext }).from(t.ssoRefreshTokens).where(eq(t.ssoRefreshTokens.identityId, identity.id));

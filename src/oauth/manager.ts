@@ -55,10 +55,10 @@ export type OAuthManagerOptions = {
 
 /**
  * Keeps OAuth connections' tokens fresh. Each connection has one refresh in flight at most, so a
- * rotating refresh token is spent exactly once however many calls arrive together. This guard is
- * per process: with several replicas on one Postgres, two replicas can still refresh the same
- * connection at the same moment (each re-reads the credential first, which narrows but does not
- * close the window); closing it needs a row lock or advisory lock around the refresh.
+ * rotating refresh token is spent exactly once however many calls arrive together: in a process,
+ * calls share the refresh in flight; across replicas on one Postgres, a refresh runs under an
+ * advisory lock named after the credential and first re-reads it, so a replica that waited finds
+ * the tokens another one just obtained and uses them.
  */
 export class OAuthManager {
   /** The SSRF-guarded fetch every OAuth request goes through (discovery, registration, tokens). */
@@ -170,7 +170,11 @@ export class OAuthManager {
     return entry.refreshing;
   }
 
-  private async refreshOnce(connection: Ids, entry: ConnectionAuth, options: { force?: boolean }): Promise<OAuthData> {
+  private refreshOnce(connection: Ids, entry: ConnectionAuth, options: { force?: boolean }): Promise<OAuthData> {
+    return this.options.database.withLock(`mgw-oauth-refresh:${connection.id}:${connection.userId ?? ""}`, () => this.refreshLocked(connection, entry, options));
+  }
+
+  private async refreshLocked(connection: Ids, entry: ConnectionAuth, options: { force?: boolean }): Promise<OAuthData> {
     const cached = entry.data;
     const stored = await this.read(connection);
     // Another replica, or a finished authorization, may have replaced the tokens meanwhile.

@@ -30,6 +30,8 @@ export type AuthServerOptions = {
   scopesSupported?: string[];
   /** Fetch for client metadata documents (a test CA for an https gateway). */
   fetchDocument?: (url: string) => Promise<Response>;
+  /** Wait this long before answering a refresh, so that concurrent refreshes overlap. */
+  refreshDelayMs?: number;
 };
 
 export type TokenRequest = { grantType: string; params: Record<string, string>; clientId: string | null };
@@ -222,6 +224,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       return issue(grants.get(code.grantId)!);
     }
     if (params.get("grant_type") === "refresh_token") {
+      if (options.refreshDelayMs) await Bun.sleep(options.refreshDelayMs);
       const found = refresh.get(params.get("refresh_token") ?? "");
       const grant = found ? grants.get(found.grantId) : undefined;
       if (!found || !grant || grant.clientId !== client.clientId) return oauthError("invalid_grant", "unknown refresh token");

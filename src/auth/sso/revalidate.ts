@@ -60,7 +60,7 @@ export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, 
       continue;
     }
     // Under the identity's lock and re-read: an ID-JAG exchange may have just rotated the token.
-    const outcome = await withIdentityLock(identity.id, async () => {
+    const outcome = await withIdentityLock(database, identity.id, async () => {
       const [current] = await database.db.select({ ciphertext: t.ssoRefreshTokens.ciphertext }).from(t.ssoRefreshTokens).where(eq(t.ssoRefreshTokens.identityId, identity.id));
       if (!current) return null;
       const refreshToken = await decryptSecret(keyring, current.ciphertext, binding(identity.id, identity.workspaceId));
