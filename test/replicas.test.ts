@@ -84,6 +84,36 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
     expect((await api(b.url, shortLived)("GET", "/api/v1/connections")).status).toBe(401);
   });
 
+  test("twenty locks held at once, each querying while it holds its lock, all finish (locks do not starve the queries)", async () => {
+    const { database } = a.gateway.deps;
+    const held: string[] = [];
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        database.withLock(`test-lock-${i}`, async () => {
+          held.push(`test-lock-${i}`);
+          await Bun.sleep(50);
+          return (await database.db.select().from(database.t.workspaces)).length;
+        }),
+      ),
+    );
+    expect(outcomes).toEqual(Array.from({ length: 20 }, () => 1));
+    expect(held).toHaveLength(20);
+  });
+
+  test("one lock name admits one holder at a time, across replicas", async () => {
+    let inside = 0;
+    let most = 0;
+    const hold = (database: typeof a.gateway.deps.database) =>
+      database.withLock("test-one-name", async () => {
+        inside++;
+        most = Math.max(most, inside);
+        await Bun.sleep(30);
+        inside--;
+      });
+    await Promise.all([hold(a.gateway.deps.database), hold(b.gateway.deps.database), hold(a.gateway.deps.database), hold(b.gateway.deps.database)]);
+    expect(most).toBe(1);
+  });
+
   test("an OAuth token both replicas find refused is refreshed once: the rotating refresh token is never spent twice", async () => {
     // Refreshes take a while, so that both replicas' refreshes overlap: without a lock shared by
     // the replicas both would send the same refresh token, and the server would revoke the grant.

@@ -126,6 +126,9 @@ async function openPostgres(url: string): Promise<Database> {
   const internals = pg as unknown as DrizzleInternals;
   await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {});
   const db = pg as unknown as Db;
+  // Lock holders wait on the provider while `fn` queries through `client`: on a pool of their own,
+  // a burst of refreshes can never take every connection `fn` needs (a deadlock on one pool).
+  let locks: SQL | null = null;
   return {
     dialect: "postgres",
     db,
@@ -141,8 +144,9 @@ async function openPostgres(url: string): Promise<Database> {
       return () => subscription.unlisten();
     },
     withLock(name, fn) {
-      // Released when the transaction ends, whatever `fn` does; `fn` uses other connections.
-      return client.begin(async (tx) => {
+      locks ??= new SQL(url, { max: 16 });
+      // Released when the transaction ends, whatever `fn` does.
+      return locks.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
         return fn();
       });
@@ -156,7 +160,7 @@ async function openPostgres(url: string): Promise<Database> {
       }
     },
     async close() {
-      await client.close();
+      await Promise.all([client.close(), locks?.close()]);
     },
   };
 }
