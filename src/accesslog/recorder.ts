@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Tables } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import { newId } from "../crypto/tokens.ts";
@@ -15,12 +15,16 @@ const POSTGRES_BATCH = 500;
 
 type Row = AccessLogEntry & { id: string };
 
-const COLUMNS = ["id", "at", "workspaceId", "userId", "apiKeyId", "connectionName", "tool", "outcome", "latencyMs", "errorSummary", "credentialUserId"] as const;
-
 // One row, prepared once: a multi-row insert would be built and prepared anew for every batch size.
+// Every column of the table is a placeholder, and `run` fills each (null where the entry has none).
 const insertOne = preparedOnce((database: Database) => {
-  const values = Object.fromEntries(COLUMNS.map((column) => [column, sql.placeholder(column)]));
-  return database.db.insert(database.t.accessLog).values(values as never).onConflictDoNothing().prepare();
+  const columns = Object.keys(getTableColumns(database.t.accessLog)) as (keyof Row)[];
+  const statement = database.db
+    .insert(database.t.accessLog)
+    .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
+    .onConflictDoNothing()
+    .prepare();
+  return { run: (row: Row) => statement.execute(Object.fromEntries(columns.map((column) => [column, row[column] ?? null]))) };
 });
 
 /**
@@ -68,7 +72,7 @@ export class AccessLogRecorder {
             return;
           }
           const insert = insertOne(this.database);
-          for (const row of batch) await insert.execute(placeholders(row));
+          for (const row of batch) await insert.run(row);
         });
         this.queue.splice(0, batch.length);
       } catch (error) {
@@ -89,11 +93,4 @@ export class AccessLogRecorder {
     }
     if (this.queue.length > 0) this.log.error("access log entries could not be written at shutdown", { lost: this.queue.length });
   }
-}
-
-/** Every column's value, null where the entry has none (a placeholder must have a value). */
-function placeholders(row: Row): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const column of COLUMNS) values[column] = row[column] ?? null;
-  return values;
 }

@@ -1,4 +1,4 @@
-import type { Database } from "../db/client.ts";
+import { preparedOnce, type Database } from "../db/client.ts";
 import type { Principal } from "./principal.ts";
 
 /*
@@ -20,16 +20,7 @@ export type Resolved = { principal: Principal; expiresAt: number | null };
 type Entry = { principal: Principal; until: number };
 type Cache = { entries: Map<string, Entry>; generation: number };
 
-const caches = new WeakMap<Database, Cache>();
-
-function cacheOf(database: Database): Cache {
-  let cache = caches.get(database);
-  if (!cache) {
-    cache = { entries: new Map(), generation: 0 };
-    caches.set(database, cache);
-  }
-  return cache;
-}
+const cacheOf = preparedOnce((): Cache => ({ entries: new Map(), generation: 0 }));
 
 function forget(database: Database): void {
   const cache = cacheOf(database);

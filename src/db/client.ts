@@ -42,8 +42,8 @@ export type Database = {
 };
 
 /**
- * A statement built and prepared once per database, for queries on every request: Drizzle would
- * otherwise rebuild and re-prepare it each time.
+ * A value built once per database: a statement for queries on every request (Drizzle would
+ * otherwise rebuild and re-prepare it each time), or per-database state such as a cache.
  */
 export function preparedOnce<T>(build: (database: Database) => T): (database: Database) => T {
   const cache = new WeakMap<Database, T>();
