@@ -17,14 +17,14 @@ function allowLoopback(): UpstreamAllowList {
   return parsed.allow;
 }
 
-const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
+export const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64").split(",").map(Number);
 // The JIT keeps compiling the gateway's hot path for the first few thousand calls; a gateway lives
 // for millions, so the steady state is what is measured.
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 // Direct and gateway runs alternate, ROUNDS of each per level, and the median round is reported:
 // on a shared machine the speed of both drifts together, and alternating keeps them comparable.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export type Stats = { p50: number; p99: number; perSecond: number; n: number };
 
@@ -34,9 +34,9 @@ export function summarize(samples: number[], wallMs: number): Stats {
   return { p50: round(at(0.5)), p99: round(at(0.99)), perSecond: Math.round((samples.length / wallMs) * 1000), n: samples.length };
 }
 
-const round = (x: number): number => Math.round(x * 100) / 100;
+export const round = (x: number): number => Math.round(x * 100) / 100;
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return round(sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2);

@@ -9,11 +9,7 @@ import { createMcpHandler, Server, type CallToolResult } from "@modelcontextprot
 import { startUpstream } from "../test/helpers/upstream.ts";
 import { connectUpstream } from "../src/connections/upstream-client.ts";
 import { parseUpstreamAllow } from "../src/connections/url-policy.ts";
-import { measure, type Stats } from "./run.ts";
-
-const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+import { CALLS, measure, median, round, ROUNDS, WARMUP, type Stats } from "./run.ts";
 
 async function serveRelay(upstreamUrl: string): Promise<void> {
   const client = new Client({ name: "sdk-floor", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
@@ -49,8 +45,7 @@ async function main(): Promise<void> {
     const r = await measure(1, CALLS, () => viaRelay.callTool({ name: "bench__echo", arguments: args }));
     rounds.push({ d, r });
   }
-  const added = (key: "p50" | "p99"): number[] => rounds.map(({ d, r }) => Math.round((r[key] - d[key]) * 100) / 100);
-  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  const added = (key: "p50" | "p99"): number[] => rounds.map(({ d, r }) => round(r[key] - d[key]));
   console.log(`\n## bare SDK relay, concurrency 1: ${CALLS} calls per run, ${ROUNDS} alternating rounds (ms)\n`);
   console.log("| added p50 | added p99 |");
   console.log("|---|---|");
