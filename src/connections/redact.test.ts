@@ -5,6 +5,11 @@ const SECRET = "canary-7d1e0c5b9a4f4e2bb1c3";
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
 const b64url = (s: string): string => Buffer.from(s).toString("base64url");
 
+/** Every 8-character run of the part of encode(secret) that depends on the secret alone, at each alignment. */
+function encodedPieces(secret: string, encode: (s: string) => string): string[] {
+  return [0, 1, 2].flatMap((k) => fragments(encode(`${"\0".repeat(k)}${secret}`).replace(/=+$/, "").slice(4, -4)));
+}
+
 function redactorOf(...secrets: string[]): Redactor {
   const r = new Redactor();
   for (const s of secrets) r.add(s);
@@ -49,8 +54,7 @@ describe("redacting a secret from text", () => {
         const encoded = encode(`${pad}{"authorization":"Bearer ${SECRET}?>~"}`);
         const out = r.redactText(`echo ${encoded}`);
         expect(out).toContain(REDACTED);
-        const decodedLeft = Buffer.from(out.replace(`echo `, "").split(REDACTED).join(""), "base64").toString("latin1");
-        for (const piece of fragments(SECRET)) expect(decodedLeft).not.toContain(piece);
+        for (const piece of encodedPieces(`${SECRET}?>~`, encode)) expect(out).not.toContain(piece);
       }
     }
   });
