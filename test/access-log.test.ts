@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { count, eq } from "drizzle-orm";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api } from "./helpers/client.ts";
+import { createApiKey } from "../src/auth/api-keys.ts";
+import { newId } from "../src/crypto/tokens.ts";
 
 for (const dialect of dialects) {
   describe(`access log writing on ${dialect}`, () => {
@@ -60,6 +62,59 @@ for (const dialect of dialects) {
       const databaseUrl = t.config.database.kind === "postgres" ? t.config.database.url : undefined;
       reopened = await startTestGateway({ dialect, reuse: { dataDir: t.dataDir, databaseUrl } });
       expect(await rowsFor("queued_at_stop", reopened)).toBe(700);
+    });
+  });
+}
+
+for (const dialect of dialects) {
+  describe(`who reads the access log API on ${dialect}`, () => {
+    let t: TestGateway;
+    let owner: Awaited<ReturnType<typeof seedOwner>>;
+    let member: { userId: string; key: string };
+    let other: { userId: string; key: string };
+
+    async function addMember(email: string): Promise<{ userId: string; key: string }> {
+      const { database } = t.gateway.deps;
+      const userId = newId();
+      await database.db.insert(database.t.users).values({ id: userId, email, name: email, passwordHash: null, createdAt: Date.now() });
+      await database.db.insert(database.t.memberships).values({ workspaceId: owner.workspaceId, userId, role: "member", createdAt: Date.now() });
+      const key = await createApiKey(database, { workspaceId: owner.workspaceId, userId, name: "member" });
+      if (!key.ok) throw new Error("key");
+      return { userId, key: key.key };
+    }
+
+    beforeAll(async () => {
+      t = await startTestGateway({ dialect });
+      owner = await seedOwner(t);
+      member = await addMember("member@example.com");
+      other = await addMember("other@example.com");
+      const base = Date.now();
+      for (const [i, who] of [owner, member, other, owner, member, other].entries()) {
+        t.gateway.deps.accessLog.record({ at: base + i, workspaceId: owner.workspaceId, userId: who.userId, apiKeyId: null, connectionName: "c", tool: `tool_${i}`, outcome: "ok", latencyMs: 1, errorSummary: null });
+      }
+      await t.gateway.deps.accessLog.flush();
+    });
+    afterAll(async () => {
+      await t.stop();
+    });
+
+    const usersIn = async (key: string, query: string): Promise<string[]> => {
+      const listed = await api(t.url, key)("GET", `/api/v1/access-log${query}`);
+      expect(listed.status).toBe(200);
+      return [...new Set((listed.json.entries as { userId: string }[]).map((e) => e.userId))];
+    };
+
+    test("a member's key reads only their own calls, whatever the filter asks for", async () => {
+      expect(await usersIn(member.key, "")).toEqual([member.userId]);
+      expect(await usersIn(member.key, "?connection=c&outcome=ok")).toEqual([member.userId]);
+      expect(await usersIn(member.key, `?user=${other.userId}`)).toEqual([member.userId]);
+      expect(await usersIn(member.key, `?userId=${owner.userId}`)).toEqual([member.userId]);
+      expect((await api(t.url, member.key)("GET", "/api/v1/access-log")).json.entries).toHaveLength(2);
+    });
+
+    test("an owner's key reads the whole workspace, and can filter by user", async () => {
+      expect((await usersIn(owner.key, "")).sort()).toEqual([owner.userId, member.userId, other.userId].sort());
+      expect(await usersIn(owner.key, `?user=${other.userId}`)).toEqual([other.userId]);
     });
   });
 }

@@ -6,6 +6,9 @@ import { decryptSecret, DecryptionError } from "../src/crypto/encryption.ts";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient } from "./helpers/client.ts";
+import { startLeakyUpstream, type Form, type LeakArgs, type LeakyUpstream, type Where } from "./helpers/leaky-upstream.ts";
+import { createApiKey } from "../src/auth/api-keys.ts";
+import { newId } from "../src/crypto/tokens.ts";
 
 const CANARY = "canary-7d1e0c5b9a4f4e2bb1c3";
 const HEADER_CANARY = "hdr-canary-55aa77cc99ee";
@@ -119,6 +122,144 @@ for (const dialect of dialects) {
         expect(JSON.stringify(result)).not.toContain(HEADER_CANARY);
       } finally {
         await client.close();
+      }
+    });
+  });
+}
+
+// ---- An upstream that echoes the credential back -------------------------------------------
+
+const ECHO = {
+  bearer: "echo-bearer-3f9a1c7e5d2b8046",
+  header: "echo-header-a41d77e0c93b5f12",
+  url: "echo-urlkey-6c02e9b1f48a7d35",
+  member: "echo-member-9b7e13d5a06c2f84",
+};
+const WHERES: Where[] = ["text", "error_result", "structured", "resource", "meta", "jsonrpc", "http"];
+const FORMS: Form[] = ["raw", "base64", "base64url", "urlencoded"];
+
+/** Every 8-character run of the secret, and of its base64/base64url at each alignment: none may come back. */
+function leakedPieces(secret: string): string[] {
+  const pieces = new Set<string>();
+  const runs = (s: string): void => {
+    for (let i = 0; i + 8 <= s.length; i++) pieces.add(s.slice(i, i + 8));
+  };
+  runs(secret);
+  for (let k = 0; k < 3; k++) {
+    const encoded = Buffer.from(`${"\0".repeat(k)}${secret}`).toString("base64");
+    // The middle of the encoding depends on the secret alone.
+    const middle = encoded.slice(4, -4);
+    runs(middle);
+    runs(middle.replaceAll("+", "-").replaceAll("/", "_"));
+  }
+  return [...pieces];
+}
+
+function leaksIn(text: string): string[] {
+  return Object.values(ECHO).flatMap((secret) => leakedPieces(secret).filter((piece) => text.includes(piece)).map((piece) => `${secret} → ${piece}`));
+}
+
+async function addMember(t: TestGateway, workspaceId: string, email: string): Promise<{ userId: string; key: string }> {
+  const { database } = t.gateway.deps;
+  const userId = newId();
+  const passwordHash = await Bun.password.hash("member password", { algorithm: "argon2id" });
+  await database.db.insert(database.t.users).values({ id: userId, email, name: email, passwordHash, createdAt: Date.now() });
+  await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "member", createdAt: Date.now() });
+  const key = await createApiKey(database, { workspaceId, userId, name: "member" });
+  if (!key.ok) throw new Error("key");
+  return { userId, key: key.key };
+}
+
+for (const dialect of dialects) {
+  describe(`an upstream that echoes its credential (${dialect})`, () => {
+    let t: TestGateway;
+    let upstream: LeakyUpstream;
+    let ownerKey: string;
+    let member: { userId: string; key: string };
+
+    beforeAll(async () => {
+      [t, upstream] = await Promise.all([
+        startTestGateway({ dialect }),
+        startLeakyUpstream({ bearers: [ECHO.bearer, ECHO.member], header: { name: "X-Api-Key", values: [ECHO.header] }, urlKeys: [ECHO.url] }),
+      ]);
+      const owner = await seedOwner(t);
+      ownerKey = owner.key;
+      member = await addMember(t, owner.workspaceId, "member@example.com");
+      const call = api(t.url, ownerKey);
+      const added = await Promise.all([
+        call("POST", "/api/v1/connections", { name: "eb", url: `${upstream.url}/open`, auth: { kind: "bearer", token: ECHO.bearer } }),
+        call("POST", "/api/v1/connections", { name: "eh", url: `${upstream.url}/open`, auth: { kind: "header", header: "X-Api-Key", value: ECHO.header } }),
+        call("POST", "/api/v1/connections", { name: "eu", url: `${upstream.url}/{key}`, auth: { kind: "url", key: ECHO.url } }),
+        call("POST", "/api/v1/connections", { name: "em", url: `${upstream.url}/open`, sharing: "per_member", auth: { kind: "bearer", token: ECHO.bearer } }),
+      ]);
+      expect(added.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+      const perMember = (added[3]!.json.connection as { id: string }).id;
+      expect((await api(t.url, member.key)("PUT", `/api/v1/connections/${perMember}/my-account`, { secret: ECHO.member })).status).toBe(200);
+    });
+    afterAll(async () => {
+      await Promise.all([t.stop(), upstream.stop()]);
+    });
+
+    test("a member calling a shared or their own connection reads none of the credential, in any form, wherever the upstream puts it", async () => {
+      const seen: string[] = [];
+      const client = await connectClient(t.url, member.key);
+      try {
+        for (const connection of ["eb", "eh", "eu", "em"]) {
+          const calls: LeakArgs[] = [];
+          for (const where of WHERES) for (const form of FORMS) calls.push({ where, form });
+          // The gateway clips an upstream's error text at 200 characters: put the secret across the cut.
+          for (let pad = 120; pad <= 200; pad += 4) calls.push({ where: "jsonrpc", pad }, { where: "error_result", pad });
+          for (const args of calls) {
+            const result = await client.callTool({ name: `${connection}__leak`, arguments: args }).catch((e: Error) => ({ thrown: e.message }));
+            seen.push(JSON.stringify(result));
+          }
+          // The same through the gateway's own call_tool.
+          for (const args of [{ where: "text" }, { where: "jsonrpc", pad: 170 }, { where: "structured", form: "base64" }]) {
+            seen.push(JSON.stringify(await client.callTool({ name: "gateway__call_tool", arguments: { name: `${connection}__leak`, arguments: args } })));
+          }
+        }
+      } finally {
+        await client.close();
+      }
+      // Positive control: the upstream really got each credential, and echoed it.
+      expect(upstream.received.some((c) => c.includes(`Bearer ${ECHO.bearer}`))).toBe(true);
+      expect(upstream.received.some((c) => c.includes(ECHO.header))).toBe(true);
+      expect(upstream.received.some((c) => c.includes(ECHO.url))).toBe(true);
+      expect(upstream.received.some((c) => c.includes(`Bearer ${ECHO.member}`))).toBe(true);
+      expect(seen.some((s) => s.includes("you sent"))).toBe(true);
+      expect(seen.filter((s) => leaksIn(s).length > 0)).toEqual([]);
+    });
+
+    test("the dashboard's Test a tool shows the admin none of it", async () => {
+      const cookie = await signIn(t);
+      const connections = (await api(t.url, ownerKey)("GET", "/api/v1/connections")).json.connections as { id: string; name: string }[];
+      const pages: string[] = [];
+      for (const c of connections.filter((c) => c.name !== "em")) {
+        for (const [where, form] of [["text", "raw"], ["error_result", "base64"], ["jsonrpc", "urlencoded"], ["structured", "raw"], ["http", "raw"]]) {
+          const response = await fetch(`${t.url}/connections/${c.id}/test?tool=leak`, {
+            method: "POST",
+            headers: { cookie, origin: t.url, "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ "arg-0": where!, "arg-1": form! }),
+          });
+          pages.push(await response.text());
+        }
+      }
+      expect(pages.some((p) => p.includes("you sent"))).toBe(true);
+      expect(pages.filter((p) => leaksIn(p).length > 0)).toEqual([]);
+    });
+
+    test("the access log keeps only the gateway's own words: no credential and no upstream text in its rows, API or page", async () => {
+      await t.gateway.deps.accessLog.flush();
+      const { database } = t.gateway.deps;
+      const rows = await database.db.select().from(database.t.accessLog);
+      expect(rows.some((r) => r.outcome === "tool_error")).toBe(true);
+      expect(rows.some((r) => r.errorSummary === "the upstream answered HTTP 500")).toBe(true);
+      const api200 = JSON.stringify((await api(t.url, ownerKey)("GET", "/api/v1/access-log?limit=200")).json);
+      const page = await (await fetch(`${t.url}/access-log`, { headers: { cookie: await signIn(t) } })).text();
+      for (const stored of [JSON.stringify(rows), api200, page, ...t.logs]) {
+        expect(leaksIn(stored)).toEqual([]);
+        expect(stored).not.toContain("you sent");
+        expect(stored).not.toContain("exploded");
       }
     });
   });

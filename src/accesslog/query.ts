@@ -1,11 +1,20 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Database, Tables } from "../db/client.ts";
 import type { Outcome } from "./recorder.ts";
+import { isAdmin, type Principal } from "../auth/principal.ts";
 
 export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: string | null; apiKeyName: string | null; oauthClientName: string | null };
 export type AccessLogFilter = { connection?: string; tool?: string; outcome?: Outcome; userId?: string; before?: string; limit?: number };
 
 export const OUTCOMES: Outcome[] = ["ok", "tool_error", "upstream_error", "denied"];
+
+/**
+ * Whose calls a principal may read: admins and owners the workspace's (or the one user they filter
+ * by), members only their own, whatever they asked for. Every reader of the log goes through this.
+ */
+export function userScope(principal: Principal, requested: string | undefined): string | undefined {
+  return isAdmin(principal) ? requested || undefined : principal.userId;
+}
 
 /** Newest first; `before` is the id of the last row of the previous page (ids sort by time). */
 export async function listAccessLog(database: Database, workspaceId: string, filter: AccessLogFilter = {}): Promise<{ entries: AccessLogRow[]; next: string | null }> {

@@ -7,7 +7,7 @@ import { NATIVE_PREFIX } from "../connections/names.ts";
 import { htmlResponse } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { AccessLogEntries, AccessLogPage, type LogFilterValues } from "../../views/access-log.tsx";
-import { listAccessLog, listWorkspaceUsers, OUTCOMES, type AccessLogFilter } from "./query.ts";
+import { listAccessLog, listWorkspaceUsers, OUTCOMES, userScope, type AccessLogFilter } from "./query.ts";
 import type { Outcome } from "./recorder.ts";
 
 function readFilter(url: URL): LogFilterValues & { before: string | null } {
@@ -28,7 +28,7 @@ function toQuery(principal: Principal, f: LogFilterValues & { before: string | n
     connection: f.connection || undefined,
     tool: f.tool || undefined,
     outcome: (f.outcome as Outcome) || undefined,
-    userId: isAdmin(principal) ? f.user || undefined : principal.userId,
+    userId: userScope(principal, f.user),
     before: f.before ?? undefined,
   };
 }

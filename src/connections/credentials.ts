@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db, Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
 import { loadMemberCredential, saveMemberCredential } from "./member-credentials.ts";
+import { redactorFor } from "./redact.ts";
 
 /** What a connection authenticates upstream with. Never leaves the server. */
 export type UpstreamSecret =
@@ -80,17 +81,7 @@ export function credentialHeaders(secret: UpstreamSecret | null): Record<string,
   return {};
 }
 
-/** Upstreams sometimes echo what they were sent; no stored secret may travel on in an error. */
+/** Upstreams sometimes echo what they were sent; no stored secret may travel on in an error (see redact.ts). */
 export function redactSecret(text: string, secret: UpstreamSecret | null): string {
-  const values = secret?.kind === "bearer" ? [secret.token] : secret?.kind === "header" ? [secret.value] : secret?.kind === "url" ? [secret.key, encodeURIComponent(secret.key)] : [];
-  if (secret?.kind === "oauth") {
-    for (const key of ["access_token", "refresh_token", "client_secret"]) {
-      const found = JSON.stringify(secret.data).match(new RegExp(`"${key}":"([^"]+)"`));
-      if (found?.[1]) values.push(found[1]);
-    }
-  }
-  if (secret?.kind === "id-jag") for (const value of [secret.data.accessToken, secret.data.clientSecret]) if (value) values.push(value);
-  let result = text;
-  for (const value of values) if (value.length >= 4) result = result.split(value).join("[redacted]");
-  return result;
+  return redactorFor(secret).redactText(text);
 }

@@ -2,7 +2,7 @@ import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../app.ts";
 import { requireApiAdmin, requireApiKey } from "../auth/guard.ts";
 import { HttpError, jsonResponse } from "../web/http.ts";
-import { listAccessLog, OUTCOMES } from "../accesslog/query.ts";
+import { listAccessLog, OUTCOMES, userScope } from "../accesslog/query.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { publicConnection } from "./public.ts";
 import { listStatusEvents } from "./status.ts";
@@ -147,6 +147,8 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
         connection: query.get("connection") ?? undefined,
         tool: query.get("tool") ?? undefined,
         outcome: (outcome as Outcome) || undefined,
+        // A member's key reads their own calls only, as the dashboard shows them.
+        userId: userScope(principal, query.get("user") ?? undefined),
         before: query.get("before") ?? undefined,
         limit: query.has("limit") ? Number(query.get("limit")) || 50 : undefined,
       });

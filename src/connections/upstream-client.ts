@@ -5,6 +5,7 @@ import { DecryptionError } from "../crypto/encryption.ts";
 import { credentialHeaders, upstreamUrl, type UpstreamSecret } from "./credentials.ts";
 import { NeedsReauthorization } from "../oauth/errors.ts";
 import { AnswerCutOff, WATCH_HEADER, type AnswerWatch } from "./answer-watch.ts";
+import type { Redactor } from "./redact.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -178,13 +179,16 @@ export type UpstreamFailure = {
   httpStatus?: number;
 };
 
-/** Turns whatever the SDK or the network threw into words. */
-export function describeUpstreamError(error: unknown): UpstreamFailure {
+/**
+ * Turns whatever the SDK or the network threw into words. With the connection's `redactor`, the
+ * upstream's own text is redacted whole before it is shortened (a secret cut in two would escape).
+ */
+export function describeUpstreamError(error: unknown, redactor?: Redactor): UpstreamFailure {
   // The SDK wraps transport failures (e.g. a refused URL during version negotiation): judge the
   // first cause we recognise.
   for (let cause = error instanceof Error ? error.cause : undefined, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
     if (cause instanceof UpstreamUrlRefused || cause instanceof DecryptionError || cause instanceof ResponseTooLarge || cause instanceof SdkHttpError || cause instanceof UnauthorizedError) {
-      return describeUpstreamError(cause);
+      return describeUpstreamError(cause, redactor);
     }
   }
   const text = error instanceof Error ? error.message : String(error);
@@ -201,7 +205,7 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
   // Step-up: one tool wants more scope than was granted. The connection stays usable; the scope is
   // remembered (see oauth/manager.ts) and asked for at the next Re-authorize.
   if (error instanceof InsufficientScopeError) {
-    const scope = error.requiredScope ? ` (scope "${clip(error.requiredScope.replace(/[^\x20-\x7e]/g, ""))}")` : "";
+    const scope = error.requiredScope ? ` (scope "${clip(error.requiredScope.replace(/[^\x20-\x7e]/g, ""), redactor)}")` : "";
     return { kind: "protocol", message: `it needs a permission the gateway was not granted${scope}; a workspace admin can grant it with Re-authorize in the dashboard`, notSent: false };
   }
   if (error instanceof UnauthorizedError) {
@@ -225,7 +229,7 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
     return { kind: "unreachable", message: "the connection to the server closed before it answered", notSent: false };
   }
   if (error instanceof ProtocolError) {
-    return { kind: "protocol", message: `the server answered with an error: ${clip(text)}`, notSent: false };
+    return { kind: "protocol", message: `the server answered with an error: ${clip(text, redactor)}`, notSent: false };
   }
   const code = (error as { code?: string } | null)?.code ?? "";
   if (code === "ConnectionRefused" || code === "ECONNREFUSED" || /Unable to connect|ECONNREFUSED|connection refused/i.test(text)) {
@@ -238,7 +242,7 @@ export function describeUpstreamError(error: unknown): UpstreamFailure {
     return { kind: "not_mcp", message: "the server's answer is not valid MCP (JSON-RPC) — is this an MCP endpoint?", notSent: false };
   }
   if (/abort/i.test(text)) return { kind: "timeout", message: "the request was cancelled before the server answered", notSent: false };
-  return { kind: "unreachable", message: `the connection failed: ${clip(text)}`, notSent: false };
+  return { kind: "unreachable", message: `the connection failed: ${clip(text, redactor)}`, notSent: false };
 }
 
 /**
@@ -271,7 +275,8 @@ export function isRetryableCall(failure: UpstreamFailure): boolean {
   return failure.notSent && failure.kind === "unreachable";
 }
 
-function clip(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
+function clip(text: string, redactor: Redactor | undefined): string {
+  const oneLine = (redactor ? redactor.redactText(text) : text).replace(/\s+/g, " ").trim();
+  if (redactor) return redactor.clip(oneLine, 200);
   return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
 }

@@ -4,8 +4,9 @@ import type { AppDeps } from "../app.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
-import { redactSecret, type UpstreamSecret } from "../connections/credentials.ts";
-import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost } from "../connections/upstream-client.ts";
+import { loadCredential } from "../connections/credentials.ts";
+import { Redactor, redactorFor } from "../connections/redact.ts";
+import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../connections/upstream-client.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "./health.ts";
 import type { CallSlot } from "./in-flight.ts";
 import { deadlineSignal, withRetries } from "./retry.ts";
@@ -97,7 +98,8 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
   // On a per-member connection Needs re-auth is about the discovery credential, not this member's.
   const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
-  if (unavailable) return failed(unavailable, "upstream_error", unavailable);
+  // The reason quotes the last error (upstream text, redacted); the access log keeps only the status.
+  if (unavailable) return failed(unavailable, "upstream_error", connection.status === "paused" ? "connection paused after repeated failures" : "connection needs re-authorization");
   const slot = deps.pool.calls.begin(connection.id);
   if ("refused" in slot) {
     if (slot.refused === "stopping") return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
@@ -129,13 +131,13 @@ async function proxyCall(
   const deadline = deadlineSignal(timeoutMs);
   const deadlineAt = deadline.at;
   const signal = AbortSignal.any([deadline.signal, slot.signal, ...(ctx.signal ? [ctx.signal] : [])]);
-  let secret: UpstreamSecret | null = null;
+  let redactor: Redactor | null = null;
   let sent = false;
   try {
     const result = await withRetries(
       () =>
         deps.pool.use(connection, { signal, userId: memberId }, async (pooled) => {
-          secret = pooled.secret;
+          redactor = pooled.redactor;
           sent = true;
           const cutOff = new AbortController();
           const watch = pooled.answers.watch((error) => cutOff.abort(error));
@@ -149,7 +151,7 @@ async function proxyCall(
                 maxTotalTimeout: remaining,
                 headers: watch.headers,
                 toolDefinition: route.callDefinition,
-                ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(p) } : {}),
+                ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(pooled.redactor.redactValue(p)) } : {}),
               },
             )) as CallToolResult;
           } catch (error) {
@@ -166,17 +168,22 @@ async function proxyCall(
         retryable: (error) => sent && isRetryableCall(describeUpstreamError(error)),
         onRetry: (error, retry, delayMs) => {
           sent = false;
-          deps.log.debug("upstream call retried", { connection: connection.name, tool: route.definition.name, retry, delayMs: Math.round(delayMs), error: describeUpstreamError(error).message });
+          const reason = describeUpstreamError(error, redactor ?? undefined).message;
+          deps.log.debug("upstream call retried", { connection: connection.name, tool: route.definition.name, retry, delayMs: Math.round(delayMs), error: redactor?.redactText(reason) ?? reason });
         },
       },
     );
     await recordUpstreamSuccess(deps, connection);
-    return answered(result);
+    // Whatever the upstream answered, none of the credential it was sent goes back.
+    return answered((redactor as Redactor | null)?.redactValue(result) ?? result);
   } catch (error) {
     if (ctx.signal?.aborted) return failed("The call was cancelled.", "upstream_error", "cancelled by the client");
     if (slot.signal.aborted) return failed(SHUTTING_DOWN, "upstream_error", "cancelled: gateway shutting down");
-    const failure = describeUpstreamError(error);
-    const reason = redactSecret(failure.message, secret);
+    // No client was made (the handshake failed): the redaction set comes from the stored credential.
+    const redact = (redactor as Redactor | null) ?? (await unsealRedactor(deps, connection, memberId));
+    const failure = describeUpstreamError(error, redact);
+    const reason = redact.redactText(failure.message);
+    const summary = summarizeFailure(failure);
     // OAuth step-up: the next Re-authorize asks for the scope this tool needs.
     if (error instanceof InsufficientScopeError) await deps.oauth.noteStepUp({ ...connection, userId: memberId }, error.requiredScope);
     // A tool's own error, or one answer too large, says nothing about the server's health; nor does
@@ -185,27 +192,54 @@ async function proxyCall(
     const memberAuth = memberId !== null && failure.kind === "auth";
     if (!toolLevel && !memberAuth) await recordUpstreamFailure(deps, connection, failure, reason);
     const name = connection.name;
-    if (memberAuth && connection.authKind === "id-jag") return failed(`${name} could not get a token for you through your identity provider: ${reason}.`, "upstream_error", reason);
-    if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", reason);
-    if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", reason);
+    if (memberAuth && connection.authKind === "id-jag") return failed(`${name} could not get a token for you through your identity provider: ${reason}.`, "upstream_error", summary);
+    if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", summary);
+    if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", summary);
     if (failure.kind === "timeout") {
-      return failed(`${name} did not answer within ${Math.round(timeoutMs / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`, "upstream_error", reason);
+      return failed(`${name} did not answer within ${Math.round(timeoutMs / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`, "upstream_error", summary);
     }
-    return failed(`${name} failed: ${reason}.`, "upstream_error", reason);
+    return failed(`${name} failed: ${reason}.`, "upstream_error", summary);
   } finally {
     deadline.clear();
   }
 }
 
+/** The access log keeps the gateway's own words about a call, never text the upstream wrote. */
 function answered(result: CallToolResult): Answer {
-  return result.isError ? { result, outcome: "tool_error", errorSummary: firstText(result) } : { result, outcome: "ok", errorSummary: null };
+  return result.isError ? { result, outcome: "tool_error", errorSummary: "the tool reported an error" } : { result, outcome: "ok", errorSummary: null };
 }
 
+/** `errorSummary` is written by the gateway: it goes to the access log as it is. */
 function failed(text: string, outcome: Outcome, errorSummary: string): Answer {
   return { result: errorResult(text), outcome, errorSummary };
 }
 
-function firstText(result: CallToolResult): string | null {
-  const block = result.content?.find((c) => c.type === "text");
-  return block && "text" in block ? String(block.text).slice(0, 300) : null;
+/** A failure in the gateway's words, from its kind alone: the message may quote the upstream. */
+export function summarizeFailure(failure: UpstreamFailure): string {
+  const status = failure.httpStatus === undefined ? "" : ` (HTTP ${failure.httpStatus})`;
+  switch (failure.kind) {
+    case "auth":
+      return `the upstream refused the credential, or it needs re-authorization${status}`;
+    case "refused_url":
+      return "the gateway's URL policy refused the upstream address";
+    case "timeout":
+      return "the upstream did not answer in time";
+    case "not_mcp":
+      return `the upstream's answer is not MCP${status}`;
+    case "too_large":
+      return "the upstream's answer was too large";
+    case "protocol":
+      return "the upstream answered with an error";
+    case "unreachable":
+      return failure.httpStatus === undefined ? (failure.notSent ? "the upstream could not be reached" : "the connection to the upstream failed") : `the upstream answered HTTP ${failure.httpStatus}`;
+  }
+}
+
+/** A credential that cannot be unsealed was never sent, so there is nothing of it to redact. */
+async function unsealRedactor(deps: CallDeps, connection: ConnectionMeta, memberId: string | null): Promise<Redactor> {
+  try {
+    return redactorFor(await loadCredential(deps.database, deps.keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId: memberId }));
+  } catch {
+    return new Redactor();
+  }
 }

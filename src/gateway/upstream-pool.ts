@@ -6,11 +6,16 @@ import type { UpstreamAllowList } from "../connections/url-policy.ts";
 import { loadCredential, type UpstreamSecret } from "../connections/credentials.ts";
 import { CONNECT_TIMEOUT_MS, connectUpstream, describeUpstreamError, isRetryableDiscovery, raceSignal } from "../connections/upstream-client.ts";
 import { AnswerWatch } from "../connections/answer-watch.ts";
+import { redactorFor, type Redactor } from "../connections/redact.ts";
 import { InFlightCalls } from "./in-flight.ts";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import type { ConnectionRow } from "./tool-index.ts";
 
-export type PooledClient = { client: Client; secret: UpstreamSecret | null; answers: AnswerWatch };
+/**
+ * `redactor` holds every form of the credential the client sends (and each OAuth token it is
+ * handed later): what the upstream answers passes through it before it goes anywhere. Never logged.
+ */
+export type PooledClient = { client: Client; secret: UpstreamSecret | null; redactor: Redactor; answers: AnswerWatch };
 
 /** Whose credential a client carries: null for a shared connection, the member's id on a per-member one. */
 export type CredentialOwner = { userId?: string | null };
@@ -108,6 +113,8 @@ export class UpstreamPool {
   private async connect(connection: ConnectionRow, userId: string | null, key: string): Promise<PooledClient> {
     const { database, keyring, allow, log } = this.options;
     const secret = await loadCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId });
+    const redactor = redactorFor(secret);
+    const authProvider = redacting(this.options.authProviderFor?.(connection, userId), redactor);
     const timeoutMs = Math.min(CONNECT_TIMEOUT_MS, connection.callTimeoutMs ?? this.options.callTimeoutMs ?? CONNECT_TIMEOUT_MS);
     const started = Date.now();
     const answers = new AnswerWatch();
@@ -122,7 +129,7 @@ export class UpstreamPool {
           timeoutMs: Math.max(1, started + timeoutMs - Date.now()),
           signal: this.closing.signal,
           answers,
-          authProvider: this.options.authProviderFor?.(connection, userId),
+          authProvider,
           onToolsChanged: () => this.toolsChanged(connection),
           onClose: () => {
             if (connected) this.forget(key, connected);
@@ -133,12 +140,12 @@ export class UpstreamPool {
         deadlineAt: started + timeoutMs,
         signal: this.closing.signal,
         retryable: (error) => isRetryableDiscovery(describeUpstreamError(error)),
-        onRetry: (error, retry, delayMs) => log.debug("upstream connect retried", { connection: connection.name, retry, delayMs: Math.round(delayMs), error: describeUpstreamError(error).message }),
+        onRetry: (error, retry, delayMs) => log.debug("upstream connect retried", { connection: connection.name, retry, delayMs: Math.round(delayMs), error: redactor.redactText(describeUpstreamError(error).message) }),
       },
     );
     connected = client;
     log.debug("upstream connected", { connection: connection.name, protocol: client.getNegotiatedProtocolVersion() });
-    return { client, secret, answers };
+    return { client, secret, redactor, answers };
   }
 
   /** The transport closed by itself: the next request connects again. */
@@ -226,6 +233,23 @@ export class UpstreamPool {
     this.retiring.clear();
     await Promise.all(entries.map((e) => e.pooled.then((p) => p.client.close()).catch(() => undefined)));
   }
+}
+
+/**
+ * OAuth and ID-JAG tokens are obtained (and refreshed) after the client was made: each token the
+ * provider hands the transport joins the client's redaction set before it is sent.
+ */
+function redacting(provider: AuthProvider | OAuthClientProvider | undefined, redactor: Redactor): AuthProvider | OAuthClientProvider | undefined {
+  if (!provider || !("token" in provider) || typeof provider.token !== "function") return provider;
+  const inner = provider as AuthProvider;
+  return {
+    token: async () => {
+      const token = await inner.token();
+      redactor.add(token);
+      return token;
+    },
+    ...(inner.onUnauthorized ? { onUnauthorized: (ctx) => inner.onUnauthorized!(ctx) } : {}),
+  };
 }
 
 /**
