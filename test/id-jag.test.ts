@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
-import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
+import { connectProvider, CookieJar, linkFromAccount, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 import { startIdJagUpstream, type IdJagUpstream } from "./helpers/idjag-server.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
@@ -57,10 +57,12 @@ for (const dialect of dialects) {
         redirectUris: [`${t.url}/sso/callback`],
         users: [{ email: OWNER.email }, { email: "alice@example.com" }, { email: "bob@example.com" }],
       });
-      const { tested } = await connectProvider(t.url, await signIn(t), idp, {}, { email: OWNER.email });
+      const ownerCookie = await signIn(t);
+      const { tested } = await connectProvider(t.url, ownerCookie, idp, {}, { email: OWNER.email });
       expect(tested.status).toBeLessThan(400);
-      // The owner signs in through the IdP too, which links their account to it by email.
-      expect((await walkSignIn(new CookieJar(), { url: `${t.url}/sso/start` }, { email: OWNER.email })).response.status).toBe(303);
+      // The owner links their password account to the IdP from their account page (a first SSO
+      // sign-in never links a password account by email).
+      expect((await linkFromAccount(t.url, ownerCookie, { email: OWNER.email })).status).toBe(303);
       owner = { userId: seeded.userId, key: seeded.key, subject: await subjectOf(seeded.userId) };
       expect(owner.subject).not.toBeNull();
       upstream = await startIdJagUpstream({ idpIssuer: idp.issuer });

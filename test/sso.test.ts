@@ -58,7 +58,7 @@ for (const dialect of dialects) {
       const base = { clientId: "x", clientSecret: "y" };
       const nobody = await post("/settings/sso", { ...base, issuer: "http://127.0.0.1:1" }, ownerCookie);
       expect(nobody.status).toBe(422);
-      expect(await nobody.text()).toContain("No OpenID provider could be used at this issuer");
+      expect(await nobody.text()).toContain("The issuer could not be reached or is not an OpenID provider.");
       const plain = await post("/settings/sso", { ...base, issuer: "http://idp.example.com" }, ownerCookie);
       expect(plain.status).toBe(422);
       const html = await plain.text();

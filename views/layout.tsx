@@ -1,5 +1,5 @@
 
-export type NavItem = "connections" | "keys" | "log" | "settings";
+export type NavItem = "connections" | "keys" | "log" | "settings" | "account";
 export type LayoutProps = { title: string; user?: { email: string; role: string } | null; active?: NavItem; children?: JSX.Element | JSX.Element[] | string };
 
 /** The page shell. Only our own script and stylesheet: the CSP allows nothing else. */
@@ -27,6 +27,7 @@ export function Layout(props: LayoutProps): JSX.Element {
               ) : (
                 ""
               )}
+              <a href="/account" aria-current={props.active === "account" ? "page" : undefined}>Account</a>
               <form method="post" action="/sign-out" class="inline">
                 <button type="submit" class="link">Sign out <span class="muted" safe>({props.user.email})</span></button>
               </form>

@@ -64,6 +64,14 @@ export function SsoSettings(props: SsoSettingsProps): JSX.Element {
       <p>
         Connect your company's OpenID Connect provider. Register this redirect URI for the gateway there: <code safe>{props.redirectUri}</code>
       </p>
+      {p ? (
+        <p class="muted">
+          Changing the issuer or client id unlinks every member from this provider. Members made by SSO or SCIM are linked again when they next sign in;
+          password accounts link from their Account page.
+        </p>
+      ) : (
+        ""
+      )}
       {props.notice ? (
         <p role="status" safe>
           {props.notice}

@@ -42,11 +42,12 @@ export function settingsRoutes(deps: AppDeps): AnyElysia {
       const form = await readForm(request);
       const result = await saveSsoProvider(deps, principal.workspaceId, form);
       if (!result.ok) {
+        if (result.detail) log.info("sso provider not saved: issuer unusable", { workspaceId: principal.workspaceId, reason: result.detail });
         // Everything the admin typed comes back except the secret.
         const sso = { form: { ...form, clientSecret: undefined }, errors: result.errors };
         return htmlResponse(isHtmx(request) ? <SsoSettings {...await ssoProps(principal, sso)} /> : await page(principal, { sso }), 422);
       }
-      log.info("sso provider saved", { workspaceId: principal.workspaceId, status: result.provider.status });
+      log.info("sso provider saved", { workspaceId: principal.workspaceId, status: result.provider.status, unlinkedIdentities: result.unlinked });
       if (!isHtmx(request)) return redirect(request, "/settings");
       const notice = result.provider.status === "pending" ? "Saved. Now run a test sign-in to switch single sign-on on." : "Saved.";
       return htmlResponse(<SsoSettings {...await ssoProps(principal, { notice })} />);

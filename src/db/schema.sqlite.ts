@@ -185,7 +185,7 @@ export const ssoFlows = sqliteTable("sso_flows", {
   stateHash: text("state_hash").primaryKey(),
   workspaceId: text("workspace_id").notNull(),
   providerId: text("provider_id").notNull().references(() => ssoProviders.id, { onDelete: "cascade" }),
-  purpose: text("purpose", { enum: ["sign_in", "test"] }).notNull(),
+  purpose: text("purpose", { enum: ["sign_in", "test", "link"] }).notNull(),
   /** The admin who started a test sign-in. */
   userId: text("user_id"),
   /** PKCE verifier and nonce, sealed. */

@@ -311,3 +311,16 @@ export async function connectProvider(
   const { response: tested } = await walkSignIn(jar, { url: `${gatewayUrl}/settings/sso/test`, init: { method: "POST", headers: form, body: "" } }, tester);
   return { saved, tested };
 }
+
+/**
+ * A signed-in user (their session cookie `cookie`, as "name=value") links the workspace's SSO from
+ * their account page, signing in at the IdP as `login`. Returns the callback's response.
+ */
+export async function linkFromAccount(gatewayUrl: string, cookie: string, login: { email: string; password?: string }): Promise<Response> {
+  const jar = new CookieJar();
+  const [name, value] = cookie.split("=") as [string, string];
+  jar.set(gatewayUrl, name, value);
+  const init = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: gatewayUrl }, body: "" };
+  const { response } = await walkSignIn(jar, { url: `${gatewayUrl}/account/sso/link`, init }, login);
+  return response;
+}

@@ -1,7 +1,7 @@
 import type { Config } from "../../config.ts";
 import { generateToken, tokensEqual } from "../../crypto/tokens.ts";
 import { consumeSsoFlow, createSsoFlow, SSO_FLOW_TTL_MS, type SsoFlow, type SsoFlowPurpose } from "./flows.ts";
-import { buildAuthorizationUrl, completeAuthorization, type IdentityClaims } from "./oidc.ts";
+import { buildAuthorizationUrl, completeAuthorization, type IdentityClaims, type OidcFailure } from "./oidc.ts";
 import { getSsoProviderById, loadSsoClient, type SsoDeps, type SsoProvider } from "./providers.ts";
 
 /**
@@ -11,7 +11,8 @@ import { getSsoProviderById, loadSsoClient, type SsoDeps, type SsoProvider } fro
 
 export type Finished =
   | { ok: true; flow: SsoFlow; provider: SsoProvider; identity: IdentityClaims; refreshToken: string | null }
-  | { ok: false; status: number; reason: string };
+  /** `reason` is shown to whoever is in the browser; `detail` goes to the log only. */
+  | { ok: false; status: number; reason: string; detail?: string };
 
 export function ssoCallbackUrl(config: Config): string {
   return `${config.baseUrl}/sso/callback`;
@@ -33,7 +34,7 @@ export async function beginAuthorization(
   purpose: SsoFlowPurpose,
   userId: string | null,
   now = Date.now(),
-): Promise<{ ok: true; url: URL; state: string } | { ok: false; reason: string }> {
+): Promise<{ ok: true; url: URL; state: string } | OidcFailure> {
   const oidc = await loadSsoClient(deps, provider);
   if (!oidc.ok) return oidc;
   const state = generateToken(20);
@@ -54,10 +55,10 @@ export async function finishAuthorization(deps: SsoDeps, request: Request, now =
   const provider = await getSsoProviderById(deps.database, flow.providerId);
   if (!provider) return { ok: false, status: 400, reason: "The identity provider was removed from this gateway." };
   const oidc = await loadSsoClient(deps, provider);
-  if (!oidc.ok) return { ok: false, status: 502, reason: `The identity provider could not be used: ${oidc.reason}` };
+  if (!oidc.ok) return { ok: false, status: 502, reason: oidc.reason, detail: oidc.detail };
   // Behind a proxy the request URL is not the public one the IdP redirected to.
   const callbackUrl = new URL(ssoCallbackUrl(deps.config) + url.search);
   const result = await completeAuthorization(oidc.client, callbackUrl, { ...flow.pending, state });
-  if (!result.ok) return { ok: false, status: 400, reason: `Signing in through ${provider.name} did not work. ${result.reason}` };
+  if (!result.ok) return { ok: false, status: 400, reason: `Signing in through ${provider.name} did not work. ${result.reason}`, detail: result.detail };
   return { ok: true, flow, provider, identity: result.identity, refreshToken: result.refreshToken };
 }

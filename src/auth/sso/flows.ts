@@ -8,12 +8,13 @@ import type { PendingAuthorization } from "./oidc.ts";
 
 export const SSO_FLOW_TTL_MS = 10 * 60_000;
 
-export type SsoFlowPurpose = "sign_in" | "test";
+/** "link": a signed-in member binding the identity the IdP returns to their own account. */
+export type SsoFlowPurpose = "sign_in" | "test" | "link";
 export type SsoFlow = {
   workspaceId: string;
   providerId: string;
   purpose: SsoFlowPurpose;
-  /** The admin who started a test sign-in. */
+  /** Who started a test sign-in (an admin) or a link (the member whose account it is). */
   userId: string | null;
   pending: PendingAuthorization;
 };

@@ -1,12 +1,17 @@
-import { isIP } from "node:net";
 import * as client from "openid-client";
-import { checkUpstreamUrl, type UpstreamAllowList } from "../../connections/url-policy.ts";
+import { createGuardedFetch } from "../../connections/guarded-fetch.ts";
+import type { UpstreamAllowList } from "../../connections/url-policy.ts";
 
 /** The OpenID Connect side of single sign-on, all through openid-client. */
 
 export type OidcClientSettings = { issuer: string; clientId: string; clientSecret: string };
 export type OidcClient = client.Configuration;
 export type IssuerCheck = { ok: true; url: URL; insecure: boolean } | { ok: false; reason: string };
+/**
+ * `reason` can be shown to anyone, including someone not signed in: it never says what a name
+ * resolved to, what answered, or with which status or body. `detail` is for the operator's log.
+ */
+export type OidcFailure = { ok: false; reason: string; detail: string };
 
 /** What the gateway keeps between sending a member to the IdP and their return. */
 export type PendingAuthorization = { codeVerifier: string; nonce: string };
@@ -25,17 +30,21 @@ export type IdentityClaims = {
 export type RefreshOutcome =
   /** `idToken`: the fresh ID token, when the provider sent one (ID-JAG exchanges need it). */
   | { ok: true; refreshToken: string; idToken: string | null }
-  | { ok: false; refused: true; reason: string }
-  | { ok: false; refused: false; reason: string };
+  | (OidcFailure & { refused: boolean });
 
 const TIMEOUT_SECONDS = 10;
 
+export const ISSUER_UNREACHABLE =
+  "The issuer could not be reached or is not an OpenID provider. It must be an https:// URL; plain http, and loopback or private addresses, only for hosts an operator allows in UPSTREAM_ALLOW.";
+const PROVIDER_UNREACHABLE = "The identity provider could not be reached or did not answer as an OpenID provider.";
+
 /**
- * An issuer must be https. Plain http is accepted only on loopback (a provider on this machine)
- * or for hosts an operator lists in UPSTREAM_ALLOW; only then does openid-client get
- * allowInsecureRequests.
+ * The issuer's shape only: where it may be fetched from is the guarded fetch's decision, made on
+ * every address every request resolves to (discovery, JWKS, token, userinfo, refresh). Plain http
+ * gets openid-client's allowInsecureRequests, and the guarded fetch then refuses it unless an
+ * operator allows the host in UPSTREAM_ALLOW.
  */
-export async function checkIssuerUrl(raw: string, allow: UpstreamAllowList): Promise<IssuerCheck> {
+export function checkIssuerUrl(raw: string): IssuerCheck {
   let url: URL;
   try {
     url = new URL(raw.trim());
@@ -45,28 +54,23 @@ export async function checkIssuerUrl(raw: string, allow: UpstreamAllowList): Pro
   if (url.username || url.password) return { ok: false, reason: "The issuer URL must not contain a user name or password." };
   if (url.search || url.hash) return { ok: false, reason: "The issuer URL must not have a query or fragment." };
   if (url.protocol === "https:") return { ok: true, url, insecure: false };
-  if (url.protocol !== "http:") return { ok: false, reason: "The issuer must be an https:// URL." };
-  if (isLoopback(url.hostname)) return { ok: true, url, insecure: true };
-  const check = await checkUpstreamUrl(url.href, allow);
-  if (check.ok) return { ok: true, url, insecure: true };
-  return { ok: false, reason: "The issuer must be an https:// URL (plain http only on loopback or for hosts in UPSTREAM_ALLOW)." };
+  if (url.protocol === "http:") return { ok: true, url, insecure: true };
+  return { ok: false, reason: "The issuer must be an https:// URL." };
 }
 
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  return host === "::1";
-}
-
-/** Discovery, with client_secret_post when the provider supports it (basic otherwise). */
-export async function discoverClient(settings: OidcClientSettings, allow: UpstreamAllowList): Promise<{ ok: true; client: OidcClient } | { ok: false; reason: string }> {
-  const issuer = await checkIssuerUrl(settings.issuer, allow);
-  if (!issuer.ok) return issuer;
+/**
+ * Discovery, with client_secret_post when the provider supports it (basic otherwise). Every request
+ * openid-client makes with the returned configuration goes through the guarded fetch.
+ */
+export async function discoverClient(settings: OidcClientSettings, allow: UpstreamAllowList): Promise<{ ok: true; client: OidcClient } | OidcFailure> {
+  const issuer = checkIssuerUrl(settings.issuer);
+  if (!issuer.ok) return { ...issuer, detail: issuer.reason };
+  const guarded = guardedOidcFetch(allow);
   try {
     const found = await client.discovery(issuer.url, settings.clientId, settings.clientSecret, client.ClientSecretPost(settings.clientSecret), {
       execute: issuer.insecure ? [client.allowInsecureRequests] : [],
       timeout: TIMEOUT_SECONDS,
+      [client.customFetch]: guarded,
     });
     const metadata = found.serverMetadata();
     // RFC 8414: a provider that lists no methods supports client_secret_basic.
@@ -75,10 +79,17 @@ export async function discoverClient(settings: OidcClientSettings, allow: Upstre
     const basic = new client.Configuration(metadata, settings.clientId, settings.clientSecret, client.ClientSecretBasic(settings.clientSecret));
     if (issuer.insecure) client.allowInsecureRequests(basic);
     basic.timeout = TIMEOUT_SECONDS;
+    basic[client.customFetch] = guarded;
     return { ok: true, client: basic };
   } catch (error) {
-    return { ok: false, reason: describeError(error) };
+    return { ok: false, reason: ISSUER_UNREACHABLE, detail: describeError(error) };
   }
+}
+
+/** openid-client's fetch hook, answered by the guarded fetch (the body types differ only on paper). */
+function guardedOidcFetch(allow: UpstreamAllowList): client.CustomFetch {
+  const guarded = createGuardedFetch({ allow });
+  return (url, options) => guarded(url, options as RequestInit);
 }
 
 /** Authorization code + PKCE + state + nonce. Asks for a refresh token and groups when offered. */
@@ -110,7 +121,7 @@ export async function completeAuthorization(
   oidc: OidcClient,
   callbackUrl: URL,
   expected: PendingAuthorization & { state: string },
-): Promise<{ ok: true; identity: IdentityClaims; refreshToken: string | null } | { ok: false; reason: string }> {
+): Promise<{ ok: true; identity: IdentityClaims; refreshToken: string | null } | OidcFailure> {
   try {
     const tokens = await client.authorizationCodeGrant(oidc, callbackUrl, {
       pkceCodeVerifier: expected.codeVerifier,
@@ -119,7 +130,7 @@ export async function completeAuthorization(
       idTokenExpected: true,
     });
     const idToken = tokens.claims();
-    if (!idToken) return { ok: false, reason: "The identity provider sent no ID token." };
+    if (!idToken) return { ok: false, reason: "The identity provider sent no ID token.", detail: "no ID token" };
     let claims: Record<string, unknown> = { ...idToken };
     // Many providers put email and groups only in userinfo.
     if (oidc.serverMetadata().userinfo_endpoint) {
@@ -140,7 +151,7 @@ export async function completeAuthorization(
       refreshToken: tokens.refresh_token ?? null,
     };
   } catch (error) {
-    return { ok: false, reason: describeError(error) };
+    return { ok: false, reason: describeAuthorizationError(error), detail: describeError(error) };
   }
 }
 
@@ -151,11 +162,20 @@ export async function refreshMember(oidc: OidcClient, refreshToken: string): Pro
     return { ok: true, refreshToken: tokens.refresh_token ?? refreshToken, idToken: tokens.id_token ?? null };
   } catch (error) {
     const refused = error instanceof client.ResponseBodyError && error.error === "invalid_grant";
-    return { ok: false, refused, reason: describeError(error) } as RefreshOutcome;
+    return { ok: false, refused, reason: refused ? "The identity provider refused to renew the sign-in." : PROVIDER_UNREACHABLE, detail: describeError(error) };
   }
 }
 
-/** A sentence for the admin or the log; never carries a secret (openid-client messages name none). */
+/**
+ * The member's own trip through the IdP may end with an error the IdP sent back in the redirect
+ * (access_denied, …): that code is theirs to see. Anything that came from a fetch is not.
+ */
+function describeAuthorizationError(error: unknown): string {
+  if (error instanceof client.AuthorizationResponseError) return `The identity provider answered ${error.error.slice(0, 64)}.`;
+  return PROVIDER_UNREACHABLE;
+}
+
+/** For the operator's log; never carries a secret (openid-client messages name none). */
 function describeError(error: unknown): string {
   if (error instanceof client.AuthorizationResponseError || error instanceof client.ResponseBodyError) {
     return `The identity provider answered ${error.error}${error.error_description ? `: ${error.error_description}` : ""}`.slice(0, 300);

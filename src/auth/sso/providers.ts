@@ -3,7 +3,8 @@ import type { Config } from "../../config.ts";
 import type { Database } from "../../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../../crypto/encryption.ts";
 import { newId } from "../../crypto/tokens.ts";
-import { checkIssuerUrl, discoverClient, type OidcClient } from "./oidc.ts";
+import { unlinkProviderIdentities } from "./identities.ts";
+import { checkIssuerUrl, discoverClient, type OidcClient, type OidcFailure } from "./oidc.ts";
 import { parseRoleMapping } from "./role-mapping.ts";
 
 /** The workspace's OpenID provider: one per workspace, pending until a test sign-in succeeds. */
@@ -34,7 +35,8 @@ export type SsoProviderForm = {
   roleMapping?: string;
 };
 
-export type SaveSsoProviderResult = { ok: true; provider: SsoProvider } | { ok: false; errors: Record<string, string> };
+/** `unlinked`: identities dropped because the provider now points elsewhere. `detail`: for the log only. */
+export type SaveSsoProviderResult = { ok: true; provider: SsoProvider; unlinked: number } | { ok: false; errors: Record<string, string>; detail?: string };
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const CLAIM_NAME = /^[\w.:/-]{1,128}$/;
@@ -93,7 +95,7 @@ export async function saveSsoProvider(deps: SsoDeps, workspaceId: string, form: 
   const groupsClaim = (form.groupsClaim ?? "").trim() || "groups";
   const roleMapping = (form.roleMapping ?? "").trim();
 
-  const issuerCheck = await checkIssuerUrl(issuer, config.upstreamAllow);
+  const issuerCheck = checkIssuerUrl(issuer);
   if (!issuer) errors.issuer = "Enter the issuer URL of your identity provider.";
   else if (!issuerCheck.ok) errors.issuer = issuerCheck.reason;
   if (!clientId) errors.clientId = "Enter the client id the identity provider gave the gateway.";
@@ -111,9 +113,11 @@ export async function saveSsoProvider(deps: SsoDeps, workspaceId: string, form: 
   const id = existing?.id ?? newId();
   const clientSecret = secretInput || (await loadClientSecret(deps, existing!));
   const discovered = await discoverClient({ issuer, clientId, clientSecret }, config.upstreamAllow);
-  if (!discovered.ok) return { ok: false, errors: { issuer: `No OpenID provider could be used at this issuer: ${discovered.reason}` } };
+  if (!discovered.ok) return { ok: false, errors: { issuer: discovered.reason }, detail: discovered.detail };
 
-  const changed = !existing || existing.issuer !== issuer || existing.clientId !== clientId || secretInput !== "";
+  // Another issuer or client is another provider: nobody it vouched for before is vouched for now.
+  const elsewhere = existing !== null && (existing.issuer !== issuer || existing.clientId !== clientId);
+  const changed = !existing || elsewhere || secretInput !== "";
   const sealed = await encryptSecret(keyring, clientSecret, secretBinding({ id, workspaceId }));
   const values = {
     name,
@@ -127,10 +131,17 @@ export async function saveSsoProvider(deps: SsoDeps, workspaceId: string, form: 
     updatedAt: now,
     ...(changed ? { status: "pending" as const, approvedAt: null, approvedBy: null } : {}),
   };
-  const p = database.t.ssoProviders;
-  if (existing) await database.db.update(p).set(values).where(eq(p.id, id));
-  else await database.db.insert(p).values({ id, workspaceId, status: "pending", createdAt: now, ...values });
-  return { ok: true, provider: (await getSsoProvider(database, workspaceId))! };
+  const { t } = database;
+  const p = t.ssoProviders;
+  const unlinked = await database.transaction(async (tx) => {
+    if (!existing) {
+      await tx.insert(p).values({ id, workspaceId, status: "pending", createdAt: now, ...values });
+      return 0;
+    }
+    await tx.update(p).set(values).where(eq(p.id, id));
+    return elsewhere ? unlinkProviderIdentities(tx, t, id) : 0;
+  });
+  return { ok: true, provider: (await getSsoProvider(database, workspaceId))!, unlinked };
 }
 
 /** Switched on by a successful test sign-in. */
@@ -139,7 +150,10 @@ export async function approveSsoProvider(database: Database, providerId: string,
   await database.db.update(p).set({ status: "active", approvedAt: now, approvedBy: userId }).where(eq(p.id, providerId));
 }
 
-/** Linked identities go with it; members keep their accounts and can be linked again by email. */
+/**
+ * Linked identities go with it (cascade). Members keep their accounts; those SSO or SCIM made are
+ * linked again by their next SSO sign-in, password accounts only from their own account page.
+ */
 export async function removeSsoProvider(database: Database, workspaceId: string): Promise<boolean> {
   const p = database.t.ssoProviders;
   const rows = await database.db.delete(p).where(eq(p.workspaceId, workspaceId)).returning({ id: p.id });
@@ -154,7 +168,7 @@ async function loadClientSecret(deps: SsoDeps, provider: { id: string; workspace
 }
 
 /** An openid-client configuration for a stored provider (discovery each time: sign-ins are rare). */
-export async function loadSsoClient(deps: SsoDeps, provider: SsoProvider): Promise<{ ok: true; client: OidcClient } | { ok: false; reason: string }> {
+export async function loadSsoClient(deps: SsoDeps, provider: SsoProvider): Promise<{ ok: true; client: OidcClient } | OidcFailure> {
   const clientSecret = await loadClientSecret(deps, provider);
   return discoverClient({ issuer: provider.issuer, clientId: provider.clientId, clientSecret }, deps.config.upstreamAllow);
 }

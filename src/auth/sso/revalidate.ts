@@ -56,7 +56,7 @@ export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, 
     if (provider?.status !== "active") continue;
     const oidc = await loadSsoClient(deps, provider);
     if (!oidc.ok) {
-      log.warn("sso revalidation skipped: provider unavailable", { userId, reason: oidc.reason });
+      log.warn("sso revalidation skipped: provider unavailable", { userId, reason: oidc.detail });
       continue;
     }
     // Under the identity's lock and re-read: an ID-JAG exchange may have just rotated the token.
@@ -76,17 +76,17 @@ export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, 
     });
     if (!outcome || outcome.ok) continue;
     if (!outcome.refused) {
-      log.warn("sso revalidation failed; access kept until the next check", { userId, reason: outcome.reason });
+      log.warn("sso revalidation failed; access kept until the next check", { userId, reason: outcome.detail });
       continue;
     }
     await database.db.delete(t.ssoRefreshTokens).where(eq(t.ssoRefreshTokens.identityId, identity.id));
     // The owner is never locked out by the directory: the gateway would be left without one.
     if ((await getMemberRole(database, identity.workspaceId, userId)) === "owner") {
-      log.warn("sso revalidation refused for the owner; owner keeps access", { userId, reason: outcome.reason });
+      log.warn("sso revalidation refused for the owner; owner keeps access", { userId, reason: outcome.detail });
       continue;
     }
     await deactivateUser(database, userId, "idp", now);
-    log.info("sso member's access ended: the identity provider refused", { userId, reason: outcome.reason });
+    log.info("sso member's access ended: the identity provider refused", { userId, reason: outcome.detail });
     return false;
   }
   return true;

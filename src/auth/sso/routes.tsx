@@ -9,10 +9,14 @@ import { readReturnTo, returnToCookie } from "../return-to.ts";
 import { createSession } from "../sessions.ts";
 import { beginAuthorization, finishAuthorization, ssoStateCookie } from "./authorize.ts";
 import { approveSsoProvider, findActiveSsoProvider } from "./providers.ts";
+import { linkSsoIdentity } from "./link.ts";
 import { checkIdentity, signInWithSso } from "./sign-in.ts";
 import { createRateLimiter, peerOf } from "../../web/rate-limit.ts";
 
-/** /sso/start sends a member to the active provider; /sso/callback signs them in (or finishes an admin's test). */
+/**
+ * /sso/start sends a member to the active provider; /sso/callback signs them in, finishes an
+ * admin's test, or links the identity to the signed-in member who asked (account-routes.tsx).
+ */
 export function ssoRoutes(deps: AppDeps): AnyElysia {
   const { config, database, log } = deps;
   const refuse = (status: number, message: string): Response => {
@@ -31,7 +35,7 @@ export function ssoRoutes(deps: AppDeps): AnyElysia {
       if (!provider) throw new HttpError(404, "Single sign-on is not set up on this gateway.");
       const begun = await beginAuthorization(deps, provider, "sign_in", null);
       if (!begun.ok) {
-        log.warn("sso start failed", { reason: begun.reason });
+        log.warn("sso start failed", { reason: begun.detail });
         throw new HttpError(502, `${provider.name} cannot be reached right now. Try again, or sign in with a password.`);
       }
       return new Response(null, { status: 303, headers: { location: begun.url.href, "set-cookie": ssoStateCookie(config, begun.state), "cache-control": "no-store" } });
@@ -39,7 +43,7 @@ export function ssoRoutes(deps: AppDeps): AnyElysia {
     .get("/sso/callback", async ({ request }) => {
       const finished = await finishAuthorization(deps, request);
       if (!finished.ok) {
-        log.info("sso sign-in refused", { reason: finished.reason });
+        log.info("sso sign-in refused", { reason: finished.detail ?? finished.reason });
         return refuse(finished.status, finished.reason);
       }
       const { flow, provider, identity, refreshToken } = finished;
@@ -59,6 +63,24 @@ export function ssoRoutes(deps: AppDeps): AnyElysia {
       }
 
       if (provider.status !== "active") return refuse(403, "Single sign-on is not switched on for this workspace.");
+
+      if (flow.purpose === "link") {
+        // Bound to the account whose session started it, and finished in that same session.
+        const principal = await findSessionPrincipal(deps, request);
+        if (!principal || principal.userId !== flow.userId || principal.workspaceId !== provider.workspaceId) {
+          return refuse(403, "Finish linking in the browser where you are signed in to the account that started it.");
+        }
+        const linked = await linkSsoIdentity(deps, provider, principal.userId, identity, refreshToken);
+        if (!linked.ok) {
+          log.info("sso link refused", { userId: principal.userId, providerId: provider.id, reason: linked.reason });
+          return refuse(linked.status, linked.reason);
+        }
+        log.info("sso identity linked", { userId: principal.userId, providerId: provider.id });
+        const response = new Response(null, { status: 303, headers: { location: "/account" } });
+        response.headers.append("set-cookie", ssoStateCookie(config, null));
+        return response;
+      }
+
       const result = await signInWithSso(deps, provider, identity, refreshToken);
       if (!result.ok) {
         log.info("sso sign-in refused", { providerId: provider.id, reason: result.reason });

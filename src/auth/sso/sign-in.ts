@@ -1,9 +1,11 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { encryptSecret, type Keyring } from "../../crypto/encryption.ts";
+import type { Keyring } from "../../crypto/encryption.ts";
 import { newId } from "../../crypto/tokens.ts";
 import { normalizeEmail } from "../accounts.ts";
 import { getMemberRole, reactivateUser } from "../members.ts";
+import type { Role } from "../principal.ts";
+import { findIdentity, sealRefreshToken, writeBinding } from "./identities.ts";
 import type { IdentityClaims } from "./oidc.ts";
 import type { SsoProvider } from "./providers.ts";
 import { mapRole, parseRoleMapping, readGroups, type MappedRole } from "./role-mapping.ts";
@@ -12,6 +14,10 @@ import { mapRole, parseRoleMapping, readGroups, type MappedRole } from "./role-m
 
 export type IdentityCheck = { ok: true; email: string; groups: string[]; role: MappedRole } | { ok: false; reason: string };
 export type SsoSignInResult = { ok: true; userId: string; workspaceId: string; created: boolean } | { ok: false; reason: string };
+
+/** The page a person sees when their email already belongs to an account they must prove is theirs. */
+export const LINK_FROM_ACCOUNT_PAGE =
+  "An account with this email address already exists on this gateway. Sign in with your password, then link single sign-on from your account page.";
 
 /** The provider's rules: an email, not marked unverified, in the allowed domain. */
 export function checkIdentity(provider: SsoProvider, identity: IdentityClaims): IdentityCheck {
@@ -28,8 +34,18 @@ export function checkIdentity(provider: SsoProvider, identity: IdentityClaims): 
 }
 
 /**
- * Later sign-ins match by (issuer, subject). A first sign-in links the account with the same email
- * in this workspace (made by SCIM, or a local account), or creates a member with the mapped role.
+ * Whoever runs the IdP can make it say any email, and an admin chooses the IdP: an email alone
+ * proves nothing. A first sign-in may take over only an account the IdP side made (SSO or SCIM)
+ * and that has no password — a password account's holder links it themselves, from their account
+ * page, after signing in with it — and never the owner's.
+ */
+function mayLinkByEmail(account: { source: "local" | "sso"; passwordHash: string | null }, role: Role): boolean {
+  return account.source === "sso" && account.passwordHash === null && role !== "owner";
+}
+
+/**
+ * Later sign-ins match by (issuer, subject). A first sign-in links an account with the same email
+ * in this workspace only when mayLinkByEmail allows it, or creates a member with the mapped role.
  */
 export async function signInWithSso(
   deps: { database: Database; keyring: Keyring },
@@ -42,20 +58,18 @@ export async function signInWithSso(
   if (!check.ok) return check;
   const { database, keyring } = deps;
   const { t } = database;
-  const [known] = await database.db
-    .select({ id: t.ssoIdentities.id, userId: t.ssoIdentities.userId, workspaceId: t.ssoIdentities.workspaceId })
-    .from(t.ssoIdentities)
-    .where(and(eq(t.ssoIdentities.issuer, identity.issuer), eq(t.ssoIdentities.subject, identity.subject)));
+  const known = await findIdentity(database, identity);
   if (known && known.workspaceId !== provider.workspaceId) return { ok: false, reason: "This account belongs to another workspace." };
 
   let userId = known?.userId ?? null;
-  let created = false;
   if (!userId) {
-    const [byEmail] = await database.db.select({ id: t.users.id }).from(t.users).where(eq(t.users.email, check.email));
-    if (byEmail && !(await getMemberRole(database, provider.workspaceId, byEmail.id))) {
-      return { ok: false, reason: `An account for ${check.email} exists on this gateway but not in this workspace. Ask an admin.` };
+    const [byEmail] = await database.db.select({ id: t.users.id, source: t.users.source, passwordHash: t.users.passwordHash }).from(t.users).where(eq(t.users.email, check.email));
+    if (byEmail) {
+      const role = await getMemberRole(database, provider.workspaceId, byEmail.id);
+      if (!role) return { ok: false, reason: `An account for ${check.email} exists on this gateway but not in this workspace. Ask an admin.` };
+      if (!mayLinkByEmail(byEmail, role)) return { ok: false, reason: LINK_FROM_ACCOUNT_PAGE };
+      userId = byEmail.id;
     }
-    userId = byEmail?.id ?? null;
   }
 
   const [user] = userId ? await database.db.select({ disabledReason: t.users.disabledReason, disabledAt: t.users.disabledAt }).from(t.users).where(eq(t.users.id, userId)) : [];
@@ -64,36 +78,16 @@ export async function signInWithSso(
   if (user?.disabledAt && user.disabledReason !== "idp") return { ok: false, reason: "Your account on this gateway is deactivated. Ask a workspace admin." };
 
   const identityId = known?.id ?? newId();
-  const sealed = refreshToken
-    ? await encryptSecret(keyring, refreshToken, { table: "sso_refresh_tokens", column: "ciphertext", rowId: identityId, workspaceId: provider.workspaceId })
-    : null;
-
+  const sealed = await sealRefreshToken(keyring, identityId, provider.workspaceId, refreshToken);
+  const created = userId === null;
+  const accountId = userId ?? newId();
   await database.transaction(async (tx) => {
-    if (!userId) {
-      userId = newId();
-      created = true;
-      await tx.insert(t.users).values({ id: userId, email: check.email, name: identity.name?.trim() || check.email, passwordHash: null, createdAt: now, source: "sso" });
-      await tx.insert(t.memberships).values({ workspaceId: provider.workspaceId, userId, role: check.role, createdAt: now });
+    if (created) {
+      await tx.insert(t.users).values({ id: accountId, email: check.email, name: identity.name?.trim() || check.email, passwordHash: null, createdAt: now, source: "sso" });
+      await tx.insert(t.memberships).values({ workspaceId: provider.workspaceId, userId: accountId, role: check.role, createdAt: now });
     }
-    if (known) await tx.update(t.ssoIdentities).set({ validatedAt: now }).where(eq(t.ssoIdentities.id, identityId));
-    else {
-      await tx.insert(t.ssoIdentities).values({
-        id: identityId,
-        workspaceId: provider.workspaceId,
-        userId,
-        providerId: provider.id,
-        issuer: identity.issuer,
-        subject: identity.subject,
-        validatedAt: now,
-        createdAt: now,
-      });
-    }
-    // Without a fresh refresh token an old one is stale: the member is then not re-checked.
-    await tx.delete(t.ssoRefreshTokens).where(eq(t.ssoRefreshTokens.identityId, identityId));
-    if (sealed) {
-      await tx.insert(t.ssoRefreshTokens).values({ identityId, workspaceId: provider.workspaceId, ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, updatedAt: now });
-    }
+    await writeBinding(tx, t, { identityId, existing: known !== null, userId: accountId, provider, identity, sealed, now });
   });
-  if (user?.disabledAt) await reactivateUser(database, userId!);
-  return { ok: true, userId: userId!, workspaceId: provider.workspaceId, created };
+  if (user?.disabledAt) await reactivateUser(database, accountId);
+  return { ok: true, userId: accountId, workspaceId: provider.workspaceId, created };
 }
