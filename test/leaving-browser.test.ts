@@ -31,10 +31,17 @@ afterAll(async () => {
 
 type Watched = { context: BrowserContext; page: Page; problems: string[] };
 
-/** A loopback-only context that records console errors and CSP violations from every page it opens (popups too). */
-async function watchedContext(javaScriptEnabled: boolean): Promise<Watched> {
+/**
+ * A loopback-only context that records console errors and CSP violations from every page it opens
+ * (popups too), and any page of the gateway whose CSP lets a form post anywhere but the gateway.
+ */
+async function watchedContext(javaScriptEnabled: boolean, gatewayUrl: string): Promise<Watched> {
   const { context, page } = await browser.newContext({ javaScriptEnabled });
   const problems: string[] = [];
+  context.on("response", (response) => {
+    const csp = response.headers()["content-security-policy"];
+    if (response.url().startsWith(`${gatewayUrl}/`) && csp !== undefined && !csp.includes("form-action 'self';")) problems.push(`${response.url()} widens form-action: ${csp}`);
+  });
   context.on("console", (message) => {
     if (message.type() === "error" || /content security policy/i.test(message.text())) problems.push(message.text());
   });
@@ -105,7 +112,7 @@ for (const mode of MODES) {
     test(
       "the admin clicks “Test sign-in” in settings, signs in at the provider, and single sign-on is switched on",
       async () => {
-        const watched = await watchedContext(mode.javaScriptEnabled);
+        const watched = await watchedContext(mode.javaScriptEnabled, t.url);
         const { context, page, problems } = watched;
         try {
           await signInWithPassword(page, t.url);
@@ -131,7 +138,7 @@ for (const mode of MODES) {
         // Switched on by a test sign-in of its own, so this test does not lean on the one above.
         const { tested } = await connectProvider(t.url, await signIn(t), idp, PROVIDER_FIELDS);
         expect(tested.status).toBe(200);
-        const watched = await watchedContext(mode.javaScriptEnabled);
+        const watched = await watchedContext(mode.javaScriptEnabled, t.url);
         const { context, page, problems } = watched;
         try {
           await page.goto(`${t.url}/sign-in`);
@@ -209,7 +216,7 @@ for (const mode of MODES) {
     test(
       "the admin clicks Connect, approves at the provider, then Re-authorize, and the connection is connected each time",
       async () => {
-        const watched = await watchedContext(mode.javaScriptEnabled);
+        const watched = await watchedContext(mode.javaScriptEnabled, t.url);
         const { context, page, problems } = watched;
         try {
           await signInWithPassword(page, t.url);
@@ -230,7 +237,7 @@ for (const mode of MODES) {
     test(
       "a member clicks “Connect your account” on a per-member connection, approves at the provider, and is connected",
       async () => {
-        const watched = await watchedContext(mode.javaScriptEnabled);
+        const watched = await watchedContext(mode.javaScriptEnabled, t.url);
         const { context, page, problems } = watched;
         try {
           await signInWithPassword(page, t.url, member.email, member.password);
@@ -281,7 +288,7 @@ for (const mode of MODES) {
 
     /** Opens the client's authorization URL signed in, and answers the consent page with `button`. */
     async function answerConsent(provider: TestOAuthProvider, button: "Allow" | "Deny"): Promise<URLSearchParams> {
-      const watched = await watchedContext(mode.javaScriptEnabled);
+      const watched = await watchedContext(mode.javaScriptEnabled, t.url);
       const { context, page, problems } = watched;
       try {
         await signInWithPassword(page, t.url);
