@@ -1,6 +1,13 @@
 
 export type NavItem = "connections" | "keys" | "log" | "settings" | "account";
-export type LayoutProps = { title: string; user?: { email: string; role: string } | null; active?: NavItem; children?: JSX.Element | JSX.Element[] | string };
+export type LayoutProps = {
+  title: string;
+  user?: { email: string; role: string } | null;
+  active?: NavItem;
+  /** An http(s) URL the page navigates to at once (meta refresh): see views/continue.tsx. */
+  refreshTo?: string;
+  children?: JSX.Element | JSX.Element[] | string;
+};
 
 /** The page shell. Only our own script and stylesheet: the CSP allows nothing else. */
 export function Layout(props: LayoutProps): JSX.Element {
@@ -9,6 +16,7 @@ export function Layout(props: LayoutProps): JSX.Element {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {props.refreshTo ? <meta http-equiv="refresh" content={`0;url=${props.refreshTo}`} /> : ""}
         <title safe>{props.title} · MCP Gateway</title>
         <link rel="stylesheet" href="/assets/app.css" />
         <script src="/assets/htmx.min.js" defer></script>

@@ -10,7 +10,7 @@ function neverConnected(connection: OAuthConnectionView): boolean {
 
 /**
  * Connect / Re-authorize for an OAuth connection. A real form that works without JavaScript (the
- * gateway answers with a page that forwards to the provider); with JavaScript, public/app.js opens
+ * gateway answers with a page that forwards to the provider, src/web/continue-to.tsx); with JavaScript, public/app.js opens
  * the provider in a popup instead and reloads this page when the popup reports back.
  */
 export function OAuthConnectButton(props: { connection: OAuthConnectionView; label?: string; action?: string }): JSX.Element {
@@ -24,32 +24,6 @@ export function OAuthConnectButton(props: { connection: OAuthConnectionView; lab
         </span>
       </button>
     </form>
-  );
-}
-
-/**
- * Between our form and the provider. A form's redirect to another origin would break the CSP's
- * `form-action 'self'`, so the hop to the provider is a navigation: a `Refresh` header (set by the
- * route), and a link.
- */
-export function OAuthRedirectPage(props: { user: Viewer; connectionName: string; authorizationUrl: string }): JSX.Element {
-  const host = new URL(props.authorizationUrl).host;
-  return (
-    <Layout title="Authorize" user={props.user}>
-      <section class="card narrow stack">
-        <h1>
-          Authorize <span safe>{props.connectionName}</span>
-        </h1>
-        <p>
-          Taking you to <strong safe>{host}</strong> to sign in and approve access for the gateway.
-        </p>
-        <p>
-          <a class="button" href={props.authorizationUrl} id="oauth-continue">
-            Continue to <span safe>{host}</span>
-          </a>
-        </p>
-      </section>
-    </Layout>
   );
 }
 

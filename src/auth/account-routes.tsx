@@ -1,6 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../app.ts";
 import { AccountPage } from "../../views/account.tsx";
+import { continueTo } from "../web/continue-to.tsx";
 import { HttpError, htmlResponse, redirect } from "../web/http.ts";
 import { requireMember } from "./guard.ts";
 import type { Principal } from "./principal.ts";
@@ -37,7 +38,7 @@ export function accountRoutes(deps: AppDeps): AnyElysia {
         log.warn("sso link start failed", { reason: begun.detail });
         throw new HttpError(502, begun.reason);
       }
-      return new Response(null, { status: 303, headers: { location: begun.url.href, "set-cookie": ssoStateCookie(config, begun.state), "cache-control": "no-store" } });
+      return continueTo(request, begun.url, { "set-cookie": ssoStateCookie(config, begun.state) });
     })
     .post("/account/sso/unlink", async ({ request }) => {
       const principal = await requireMember(deps, request);

@@ -1,6 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../app.ts";
 import { MemberList, ScimSettings, SettingsPage, SsoSettings, type ScimSettingsProps, type SsoSettingsProps } from "../../views/settings.tsx";
+import { continueTo } from "../web/continue-to.tsx";
 import { HttpError, htmlResponse, isHtmx, readForm, redirect } from "../web/http.ts";
 import { requireAdmin } from "./guard.ts";
 import { changeMemberRole, listMembers } from "./members.ts";
@@ -58,7 +59,7 @@ export function settingsRoutes(deps: AppDeps): AnyElysia {
       if (!provider) throw new HttpError(404, "Save an identity provider first.");
       const begun = await beginAuthorization(deps, provider, "test", principal.userId);
       if (!begun.ok) throw new HttpError(502, `The identity provider could not be used: ${begun.reason}`);
-      return new Response(null, { status: 303, headers: { location: begun.url.href, "set-cookie": ssoStateCookie(config, begun.state), "cache-control": "no-store" } });
+      return continueTo(request, begun.url, { "set-cookie": ssoStateCookie(config, begun.state) });
     })
     .post("/settings/sso/remove", async ({ request }) => {
       const principal = await requireAdmin(deps, request);

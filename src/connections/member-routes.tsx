@@ -42,9 +42,8 @@ export function memberAccountRoutes(deps: AppDeps): AnyElysia {
     .post("/connections/:id/my-account/oauth/start", async ({ request, params }) => {
       const principal = await requireMember(deps, request);
       const connection = await perMember(deps, principal, params.id);
-      const json = wantsJson(request);
-      const started = await startAuthorization(deps, connection, { userId: principal.userId, display: json ? "popup" : "page", forMember: true });
-      return answerAuthorizationStart(principal, connection, started, json);
+      const started = await startAuthorization(deps, connection, { userId: principal.userId, display: wantsJson(request) ? "popup" : "page", forMember: true });
+      return answerAuthorizationStart(request, principal, connection, started);
     })
     .get("/api/v1/connections/:id/my-account", async ({ request, params }) => {
       const principal = await requireApiKey(deps, request);

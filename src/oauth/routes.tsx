@@ -6,7 +6,8 @@ import { getConnection } from "../connections/service.ts";
 import type { ConnectionMeta } from "../gateway/tool-index.ts";
 import { HttpError, htmlResponse, jsonResponse } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
-import { OAuthRedirectPage, OAuthResultPage } from "../../views/oauth.tsx";
+import { OAuthResultPage } from "../../views/oauth.tsx";
+import { continueTo } from "../web/continue-to.tsx";
 import { CALLBACK_PATH, CLIENT_METADATA_PATH, clientMetadataDocument } from "./client-identity.ts";
 import { finishAuthorization, startAuthorization } from "./authorize.ts";
 import type { FlowDisplay } from "./flows.ts";
@@ -29,20 +30,21 @@ export function checkedUrl(url: string): string {
   return url;
 }
 
-/** The dashboard's answer to a started authorization: JSON for the popup script, else a redirect page. */
+/** The dashboard's answer to a started authorization: JSON for the popup script, else on to the provider. */
 export function answerAuthorizationStart(
+  request: Request,
   principal: Principal,
   connection: ConnectionMeta,
   started: Awaited<ReturnType<typeof startAuthorization>>,
-  json: boolean,
 ): Response {
+  const json = wantsJson(request);
   if (!started.ok) {
     if (json) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
     return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={false} message={started.reason} connection={connection} />, 502);
   }
   const url = checkedUrl(started.authorizationUrl);
   if (json) return jsonResponse({ authorizationUrl: url, expiresAt: started.expiresAt });
-  return htmlResponse(<OAuthRedirectPage user={toViewer(principal)} connectionName={connection.name} authorizationUrl={url} />, 200, { refresh: `0;url=${url}` });
+  return continueTo(request, url);
 }
 
 /** Connect / Re-authorize, the callback, and our Client ID Metadata Document. */
@@ -57,10 +59,9 @@ export function oauthRoutes(deps: AppDeps): AnyElysia {
     .post("/connections/:id/oauth/start", async ({ request, params }) => {
       const principal = await requireAdmin(deps, request);
       const connection = await ownOAuthConnection(deps, principal, params.id);
-      const json = wantsJson(request);
-      const display: FlowDisplay = json ? "popup" : "page";
+      const display: FlowDisplay = wantsJson(request) ? "popup" : "page";
       const started = await startAuthorization(deps, connection, { userId: principal.userId, display });
-      return answerAuthorizationStart(principal, connection, started, json);
+      return answerAuthorizationStart(request, principal, connection, started);
     })
     // The API: the URL to open in a browser signed in to the dashboard as the same user.
     .post("/api/v1/connections/:id/oauth/start", async ({ request, params }) => {

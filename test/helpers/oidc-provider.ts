@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey } from "jose";
 import Provider, { errors, type Configuration } from "oidc-provider";
+import { nextLocation } from "./continue.ts";
 
 /**
  * A real OpenID provider (panva's oidc-provider) on 127.0.0.1:0 through node:http: users with
@@ -258,7 +259,7 @@ export class CookieJar {
 }
 
 /**
- * Follows a sign-in from its first request at the gateway, through the IdP's login form (as
+ * Follows a sign-in from its first request at the gateway (a redirect, or the page that continues to the IdP), through the IdP's login form (as
  * `email`), back to the gateway's /sso/callback; returns the callback's response.
  */
 export async function walkSignIn(
@@ -269,8 +270,9 @@ export async function walkSignIn(
   let url = new URL(start.url);
   let response = await jar.fetch(url, start.init);
   for (let hops = 0; hops < 20; hops++) {
-    const location = response.headers.get("location");
-    if (response.status >= 300 && response.status < 400 && location) {
+    // A redirect, or the page with which the gateway answers a form bound for the IdP.
+    const location = await nextLocation(response);
+    if (location) {
       url = new URL(location, url);
       response = await jar.fetch(url);
       if (url.pathname === "/sso/callback") return { response, callbackUrl: url.href };

@@ -3,7 +3,8 @@ import { eq } from "drizzle-orm";
 import type { AppDeps } from "../../app.ts";
 import { createGuardedFetch } from "../../connections/guarded-fetch.ts";
 import { AuthorizeErrorPage, ConsentPage } from "../../../views/oauth-consent.tsx";
-import { SECURITY_HEADERS, htmlResponse, jsonResponse, readForm } from "../../web/http.ts";
+import { continueTo } from "../../web/continue-to.tsx";
+import { htmlResponse, jsonResponse, readForm } from "../../web/http.ts";
 import { findSessionPrincipal } from "../guard.ts";
 import type { Principal } from "../principal.ts";
 import { returnToCookie } from "../return-to.ts";
@@ -64,13 +65,9 @@ async function checkAuthorizationRequest(deps: AppDeps, resolveClient: ClientRes
   return { kind: "ok", request: { client, redirectUri, codeChallenge, resource, scope: scope.scope }, state };
 }
 
-function redirectTo(location: string, headers: Record<string, string> = {}): Response {
-  return new Response(null, { status: 303, headers: { location, "cache-control": "no-store", ...headers } });
-}
-
 /** Not signed in: to the sign-in page (which offers SSO), and back here afterwards. */
 function signInFirst(deps: AppDeps, params: URLSearchParams): Response {
-  return redirectTo("/sign-in", { "set-cookie": returnToCookie(deps.config, `${AUTHORIZE_PATH}?${params}`) });
+  return new Response(null, { status: 303, headers: { location: "/sign-in", "cache-control": "no-store", "set-cookie": returnToCookie(deps.config, `${AUTHORIZE_PATH}?${params}`) } });
 }
 
 async function consentPage(deps: AppDeps, principal: Principal, checked: Extract<Checked, { kind: "ok" }>): Promise<Response> {
@@ -90,9 +87,8 @@ async function consentPage(deps: AppDeps, principal: Principal, checked: Extract
   const page = (
     <ConsentPage user={principal} workspaceName={workspace?.name ?? ""} client={request.client} redirectUri={request.redirectUri} params={params} />
   );
-  // The answer to the consent form is a redirect to the client: the CSP must let the form go there.
-  const csp = SECURITY_HEADERS["content-security-policy"]!.replace("form-action 'self'", `form-action 'self' ${new URL(request.redirectUri).origin}`);
-  return htmlResponse(page, 200, { "content-security-policy": csp, ...NO_STORE, "set-cookie": returnToCookie(deps.config, null) });
+  // The consent form posts to us; its answer goes on to the client through continueTo, so the page keeps form-action 'self'.
+  return htmlResponse(page, 200, { ...NO_STORE, "set-cookie": returnToCookie(deps.config, null) });
 }
 
 export function oauthServerRoutes(deps: AppDeps): AnyElysia {
@@ -129,7 +125,7 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
       const params = new URL(request.url).searchParams;
       const checked = await checkAuthorizationRequest(deps, resolveClient, params);
       if (checked.kind === "refuse") return htmlResponse(<AuthorizeErrorPage message={checked.message} />, 400);
-      if (checked.kind === "redirect") return redirectTo(checked.location);
+      if (checked.kind === "redirect") return continueTo(request, checked.location);
       const principal = await findSessionPrincipal(deps, request);
       if (!principal) return signInFirst(deps, params);
       return consentPage(deps, principal, checked);
@@ -140,7 +136,7 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
       params.delete("decision");
       const checked = await checkAuthorizationRequest(deps, resolveClient, params);
       if (checked.kind === "refuse") return htmlResponse(<AuthorizeErrorPage message={checked.message} />, 400);
-      if (checked.kind === "redirect") return redirectTo(checked.location);
+      if (checked.kind === "redirect") return continueTo(request, checked.location);
       const principal = await findSessionPrincipal(deps, request);
       if (!principal) return signInFirst(deps, params);
       const answer = new URL(checked.request.redirectUri);
@@ -154,7 +150,7 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
       }
       if (checked.state !== null) answer.searchParams.set("state", checked.state);
       answer.searchParams.set("iss", issuerUrl(config));
-      return redirectTo(answer.href);
+      return continueTo(request, answer);
     })
     .post(TOKEN_PATH, async ({ request }) => {
       const form = await readForm(request).catch(() => null);

@@ -2,6 +2,7 @@ import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../../app.ts";
 import { ErrorPage } from "../../../views/auth.tsx";
 import { SsoTestResultPage } from "../../../views/sso.tsx";
+import { continueTo } from "../../web/continue-to.tsx";
 import { HttpError, htmlResponse } from "../../web/http.ts";
 import { findSessionPrincipal, sessionCookie } from "../guard.ts";
 import { isAdmin } from "../principal.ts";
@@ -38,7 +39,7 @@ export function ssoRoutes(deps: AppDeps): AnyElysia {
         log.warn("sso start failed", { reason: begun.detail });
         throw new HttpError(502, `${provider.name} cannot be reached right now. Try again, or sign in with a password.`);
       }
-      return new Response(null, { status: 303, headers: { location: begun.url.href, "set-cookie": ssoStateCookie(config, begun.state), "cache-control": "no-store" } });
+      return continueTo(request, begun.url, { "set-cookie": ssoStateCookie(config, begun.state) });
     })
     .get("/sso/callback", async ({ request }) => {
       const finished = await finishAuthorization(deps, request);
