@@ -100,3 +100,12 @@ function IdJagFields(props: { errors: Record<string, string> }): JSX.Element {
     </div>
   );
 }
+
+/** Unticked, a new server exposes nothing until its tools are picked on the next step. */
+export function ExposeAllChoice(props: { checked: boolean }): JSX.Element {
+  return (
+    <label class="choice">
+      <input type="checkbox" name="expose" value="all" checked={props.checked} /> Expose every tool at once (skip choosing them; tools the server adds later are exposed too)
+    </label>
+  );
+}

@@ -152,6 +152,13 @@ export function ToolsSection(props: { connection: ConnectionMeta; tools: ToolRow
         Tools <span class="muted" safe>{`· ${enabled} of ${props.tools.length} exposed`}</span>
       </h2>
       {props.tools.length === 0 ? <p class="muted">This server lists no tools.</p> : ""}
+      {props.admin && !c.exposeNewTools && props.tools.length > 0 && enabled === 0 ? (
+        <p class="status-detail" role="status">
+          None of these tools is exposed until you pick them: <a href={`${connectionPath(c)}/expose`}>Choose the tools to expose</a>.
+        </p>
+      ) : (
+        ""
+      )}
       <ul class="tool-list">
         {props.tools.map((tool, i) => (
           <li class="tool" id={`tool-${i}`}>

@@ -5,6 +5,7 @@ import { HttpError, jsonResponse } from "../web/http.ts";
 import { listAccessLog, OUTCOMES } from "../accesslog/query.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { publicConnection } from "./public.ts";
+import { readExposure, saveToolPick } from "./exposure.ts";
 import { listStatusEvents } from "./status.ts";
 import {
   addConnection,
@@ -67,12 +68,16 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       const auth = readAuth(body.auth);
       if ("invalid" in auth) return invalid({ auth: auth.invalid });
       if (body.sharing !== undefined && body.sharing !== "shared" && body.sharing !== "per_member") return invalid({ sharing: 'sharing must be "shared" or "per_member"' });
+      // Nothing is exposed unless the request says "all"; otherwise pick with PUT …/tools.
+      const expose = readExposure(body.expose);
+      if (typeof expose === "object") return invalid({ expose: expose.invalid });
       const result = await addConnection(deps, principal, {
         name: typeof body.name === "string" ? body.name : "",
         url: typeof body.url === "string" ? body.url : "",
         auth,
         callTimeoutMs: typeof body.callTimeoutMs === "number" ? body.callTimeoutMs : null,
         sharing: body.sharing === "per_member" ? "per_member" : "shared",
+        expose,
       });
       if (!result.ok) return invalid(result.errors);
       const connection = await getConnection(deps, principal.workspaceId, result.connection.id);
@@ -128,6 +133,20 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       if (!result.ok && "notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
       const connection = await getConnection(deps, principal.workspaceId, params.id);
       return jsonResponse({ connection: connection && publicConnection(connection), ...(result.ok ? { report: result.report } : { error: result.error }) });
+    })
+    // The API's pick: exactly these tools on, the others off (the dashboard's "Choose tools").
+    .put("/api/v1/connections/:id/tools", async ({ request, params }) => {
+      const principal = await requireApiAdmin(deps, request);
+      const body = await readJson(request);
+      if (!Array.isArray(body.enabled) || !body.enabled.every((name) => typeof name === "string")) {
+        return invalid({ enabled: 'Send { "enabled": ["tool", …] }: the names of the tools to expose.' });
+      }
+      const result = await saveToolPick(deps, principal.workspaceId, params.id, new Set(body.enabled as string[]));
+      if (!result.ok) {
+        if ("notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
+        return invalid({ enabled: `This connection has no tool named ${result.unknown.map((name) => JSON.stringify(name)).join(", ")}.` });
+      }
+      return jsonResponse({ enabled: result.enabled });
     })
     .patch("/api/v1/connections/:id/tools/:tool", async ({ request, params }) => {
       const principal = await requireApiAdmin(deps, request);

@@ -15,6 +15,7 @@ import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.
 import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
 import { findDiscoveryMember } from "./member-credentials.ts";
 import { createGuardedFetch } from "./guarded-fetch.ts";
+import type { Exposure } from "./exposure.ts";
 import { discoverIdJagIssuer } from "../oauth/id-jag.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
@@ -34,7 +35,16 @@ export type AuthInput =
 export const OAUTH_NOT_CONNECTED = "Connect to authorize";
 
 export type Sharing = "shared" | "per_member";
-export type AddConnectionInput = { name: string; url: string; auth: AuthInput; callTimeoutMs?: number | null; catalogId?: string | null; sharing?: Sharing };
+export type AddConnectionInput = {
+  name: string;
+  url: string;
+  auth: AuthInput;
+  callTimeoutMs?: number | null;
+  catalogId?: string | null;
+  sharing?: Sharing;
+  /** "all" exposes every tool at once; otherwise (the default) none until an admin picks. */
+  expose?: Exposure;
+};
 
 /** Why a per-member connection has no tools yet. */
 export const NO_MEMBER_CONNECTED = "No member has connected their account yet";
@@ -165,12 +175,13 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     createdAt: now,
     updatedAt: now,
     sharing,
+    exposeNewTools: input.expose === "all",
   };
   try {
     const report = await database.transaction(async (tx) => {
       await tx.insert(t.connections).values(row);
       if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: credentialOwner }, secret, null, now);
-      return storeTools(tx, database, id, probed.tools, { now });
+      return storeTools(tx, database, id, probed.tools, { now, enabled: () => row.exposeNewTools });
     });
     deps.toolIndex.changed(principal.workspaceId);
     deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, sharing, tools: probed.tools.length });
@@ -272,7 +283,7 @@ export async function updateConnection(
       if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
       else await deleteCredential(tx, database, id);
     }
-    return probed ? storeTools(tx, database, id, probed.tools, { now }) : null;
+    return probed ? storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
   });
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
     await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);
@@ -376,7 +387,7 @@ export async function resyncConnection(
         },
       );
       const now = options.now ?? Date.now();
-      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now }));
+      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }));
       await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
       if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
       return { ok: true, report };
@@ -437,6 +448,7 @@ async function addIdJagConnection(deps: ConnectionDeps, principal: Principal, in
     createdAt: now,
     updatedAt: now,
     sharing: "per_member",
+    exposeNewTools: input.expose === "all",
   };
   const client = { kind: "id-jag" as const, data: { clientId: input.auth.clientId.trim(), clientSecret: input.auth.clientSecret.trim(), issuer: found.issuer } };
   try {
