@@ -4,6 +4,7 @@ import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, ExposeAllChoice, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";
 import { OAuthConnectButton } from "./oauth.tsx";
+import { AUTH_KINDS } from "../src/connections/auth-kinds.ts";
 
 
 export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string }): JSX.Element {
@@ -145,7 +146,7 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
       <label for="server-url">Server URL</label>
       <input id="server-url" name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={values.url ?? ""} aria-describedby="url-error" aria-invalid={errors.url ? "true" : undefined} />
       <FieldError errors={errors} field="url" />
-      <AuthFields kind={values.auth ?? "none"} oauth header={values.header} errors={errors} legend="Authentication" />
+      <AuthFields kind={values.auth ?? "none"} kinds={AUTH_KINDS} header={values.header} errors={errors} legend="Authentication" />
       <fieldset class="stack">
         <legend>Whose credential</legend>
         <label class="choice">

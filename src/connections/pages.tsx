@@ -47,7 +47,7 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const values: AddServerValues = {
         name: form.name ?? "",
         url: form.url ?? "",
-        auth: auth.kind === "bearer" || auth.kind === "header" || auth.kind === "oauth" || auth.kind === "id-jag" ? auth.kind : "none",
+        auth: auth.kind === "invalid" ? "none" : auth.kind,
         header: form.header ?? "",
         callTimeoutMs: form.callTimeoutMs ?? "",
         sharing: form.sharing === "per_member" ? "per_member" : "shared",
@@ -55,7 +55,7 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       };
       const result =
         auth.kind === "invalid"
-          ? { ok: false as const, errors: { auth: "Choose an authentication: none, a token or a custom header." } }
+          ? { ok: false as const, errors: { auth: auth.message } }
           : await addConnection(deps, principal, {
               name: (form.name ?? "").trim(),
               url: form.url ?? "",

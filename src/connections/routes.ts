@@ -5,6 +5,7 @@ import { HttpError, jsonResponse } from "../web/http.ts";
 import { listAccessLog, OUTCOMES } from "../accesslog/query.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { publicConnection } from "./public.ts";
+import { readAuthJson } from "./forms.ts";
 import { readExposure, saveToolPick } from "./exposure.ts";
 import { listStatusEvents } from "./status.ts";
 import {
@@ -17,7 +18,6 @@ import {
   setToolEnabled,
   syncConnection,
   updateConnection,
-  type AuthInput,
   type UpdateConnectionInput,
 } from "./service.ts";
 
@@ -26,29 +26,6 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
   const body = await request.json().catch(() => null);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "The body must be a JSON object.");
   return body as Record<string, unknown>;
-}
-
-function readAuth(value: unknown): AuthInput | { invalid: string } {
-  if (value === undefined) return { kind: "none" };
-  if (typeof value !== "object" || value === null) return { invalid: "auth must be an object like { \"kind\": \"none\" }" };
-  const auth = value as Record<string, unknown>;
-  const str = (v: unknown): string => (typeof v === "string" ? v : "");
-  switch (auth.kind) {
-    case "none":
-      return { kind: "none" };
-    case "bearer":
-      return { kind: "bearer", token: str(auth.token) };
-    case "header":
-      return { kind: "header", header: str(auth.header), value: str(auth.value) };
-    case "url":
-      return { kind: "url", key: str(auth.key) };
-    case "oauth":
-      return { kind: "oauth", clientId: str(auth.clientId) || undefined, clientSecret: str(auth.clientSecret) || undefined };
-    case "id-jag":
-      return { kind: "id-jag", clientId: str(auth.clientId), clientSecret: str(auth.clientSecret) };
-    default:
-      return { invalid: 'auth.kind must be "none", "bearer", "header", "url", "oauth" or "id-jag"' };
-  }
 }
 
 function invalid(errors: Record<string, string>): Response {
@@ -65,7 +42,7 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
     .post("/api/v1/connections", async ({ request }) => {
       const principal = await requireApiAdmin(deps, request);
       const body = await readJson(request);
-      const auth = readAuth(body.auth);
+      const auth = readAuthJson(body.auth);
       if ("invalid" in auth) return invalid({ auth: auth.invalid });
       if (body.sharing !== undefined && body.sharing !== "shared" && body.sharing !== "per_member") return invalid({ sharing: 'sharing must be "shared" or "per_member"' });
       // Nothing is exposed unless the request says "all"; otherwise pick with PUT …/tools.
@@ -101,7 +78,7 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       if (body.url !== undefined) input.url = String(body.url);
       if (body.callTimeoutMs !== undefined) input.callTimeoutMs = body.callTimeoutMs === null ? null : Number(body.callTimeoutMs);
       if (body.auth !== undefined) {
-        const auth = readAuth(body.auth);
+        const auth = readAuthJson(body.auth);
         if ("invalid" in auth) return invalid({ auth: auth.invalid });
         input.auth = auth;
       }

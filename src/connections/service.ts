@@ -16,6 +16,7 @@ import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts"
 import { findDiscoveryMember } from "./member-credentials.ts";
 import { createGuardedFetch } from "./guarded-fetch.ts";
 import type { Exposure } from "./exposure.ts";
+import { chooseAuthMessage } from "./auth-kinds.ts";
 import { discoverIdJagIssuer } from "../oauth/id-jag.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
@@ -78,7 +79,7 @@ export function checkAuthInput(auth: AuthInput): FieldErrors {
     if (!auth.clientId.trim() || auth.clientId.length > 512 || CONTROL.test(auth.clientId)) errors.clientId = "Give the client ID the server's authorization server registered for the gateway.";
     if (!auth.clientSecret.trim() || auth.clientSecret.length > 4096 || CONTROL.test(auth.clientSecret)) errors.clientSecret = "Give the client secret that goes with the client ID.";
   } else if (auth.kind !== "none") {
-    errors.auth = "Choose an authentication: none, bearer token, custom header, key in the URL or OAuth.";
+    errors.auth = chooseAuthMessage();
   }
   return errors;
 }
