@@ -13,7 +13,8 @@ import type { ConnectionMeta, ConnectionRow } from "../gateway/tool-index.ts";
 import { setConnectionStatus } from "./status.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.ts";
 import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
-import { findDiscoveryMember } from "./member-credentials.ts";
+import { deleteMemberCredentials, findDiscoveryMember } from "./member-credentials.ts";
+import { CREDENTIAL_FOR_OLD_SERVER, relocatePerMember, sameOrigin, type MemberCredentialChange } from "./relocation.ts";
 import { createGuardedFetch } from "./guarded-fetch.ts";
 import type { Exposure } from "./exposure.ts";
 import { chooseAuthMessage } from "./auth-kinds.ts";
@@ -225,7 +226,7 @@ export type UpdateConnectionInput = { name?: string; url?: string; auth?: AuthIn
 
 /** Renames, re-points or re-authorizes. A new URL or credential is proved before it is stored. */
 export async function updateConnection(
-  deps: ConnectionDeps,
+  deps: ConnectionDeps & { oauth?: { forget(connectionId: string): void } },
   principal: Principal,
   id: string,
   input: UpdateConnectionInput,
@@ -250,20 +251,39 @@ export async function updateConnection(
 
   let probed: { ok: true; tools: ToolDefinition[] } | null = null;
   let secret = input.auth ? toSecret(input.auth) : undefined;
+  const nextUrl = (input.url ?? current.url).trim();
+  // Secrets typed for one server never go to another: see relocation.ts.
+  const moved = input.url !== undefined && !sameOrigin(nextUrl, current.url);
+  let members: MemberCredentialChange = "keep";
+  let waitFor: string | null = null;
   // OAuth is (re-)authorized by a person afterwards: a new URL or client only resets it.
   const oauthReset = (input.auth?.kind ?? current.authKind) === "oauth" && (input.url !== undefined || input.auth !== undefined);
   if (oauthReset) {
-    const checked = await checkUrlOnly(deps, (input.url ?? current.url).trim());
+    const checked = await checkUrlOnly(deps, nextUrl);
     if (!checked.ok) return checked;
     if (!input.auth) {
       // Tokens belong to the old URL; a client the operator registered stays.
       const data = oauthDataOf(await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }));
       secret = data.clientSource === "operator" ? toOAuthSecret({ client: data.client, clientSource: "operator" }) : null;
     }
+    // Each member's tokens were issued for the old URL too (its resource indicator).
+    if (input.url !== undefined) members = { drop: "all" };
+  } else if (current.sharing === "per_member" && input.url !== undefined) {
+    const checks = { probe: (url: string, with_: UpstreamSecret | null) => probe(deps, url, with_), checkUrl: (url: string) => checkUrlOnly(deps, url) };
+    const relocated = await relocatePerMember(deps, checks, principal, current, nextUrl, moved);
+    if (!relocated.ok) return relocated;
+    probed = relocated.probed;
+    members = relocated.members;
+    waitFor = relocated.waitFor;
+  } else if (moved && !input.auth && current.authKind !== "none") {
+    // The shared secret was typed for the old server: it is deleted, and a person enters the new one.
+    const checked = await checkUrlOnly(deps, nextUrl);
+    if (!checked.ok) return checked;
+    secret = null;
+    waitFor = CREDENTIAL_FOR_OLD_SERVER;
   } else if (input.url !== undefined || input.auth !== undefined) {
-    const owner = current.sharing === "per_member" ? await findDiscoveryMember(database, id) : null;
-    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: owner });
-    const result = await probe(deps, (input.url ?? current.url).trim(), useSecret);
+    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId });
+    const result = await probe(deps, nextUrl, useSecret);
     if (!result.ok) return result;
     probed = result;
   }
@@ -284,12 +304,18 @@ export async function updateConnection(
       if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
       else await deleteCredential(tx, database, id);
     }
+    if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
     return probed ? storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
   });
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
     await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);
   }
   if (oauthReset) await setConnectionStatus(deps, current, "needs_reauth", OAUTH_NOT_CONNECTED, { consecutiveFailures: 0, pausedUntil: null }, now);
+  else if (waitFor) await setConnectionStatus(deps, current, "needs_reauth", waitFor, { consecutiveFailures: 0, pausedUntil: null }, now);
+  if (members !== "keep") {
+    deps.log.info("member credentials dropped", { connectionId: id, workspaceId: principal.workspaceId, why: "the URL moved" });
+    deps.oauth?.forget(id);
+  }
   deps.pool.drop(id);
   deps.toolIndex.changed(principal.workspaceId);
   return { ok: true, report };
