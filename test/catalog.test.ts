@@ -4,48 +4,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
-import { createUpstreamHandler, type UpstreamHandler } from "./helpers/upstream.ts";
+import { toolKey } from "../src/connections/pages.tsx";
+import { startKeyInPathUpstream, type KeyedUpstream } from "./helpers/keyed-upstream.ts";
 
 const KEY = "fc-url-key-canary-5e2d";
-
-/** An upstream that, like Firecrawl, takes its API key as the first path segment: /KEY/v2/mcp. */
-function startKeyInPathUpstream(): { url: string; template: string; seen: string[]; inner: UpstreamHandler; stop(): Promise<void> } {
-  const inner = createUpstreamHandler({ tools: ["echo"], name: "keyed-path" });
-  const seen: string[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch(request) {
-      const url = new URL(request.url);
-      seen.push(url.pathname);
-      if (url.pathname !== `/${KEY}/v2/mcp`) return new Response("unknown key", { status: 401 });
-      url.pathname = "/mcp";
-      return inner.fetch(new Request(url, request));
-    },
-  });
-  const base = `http://127.0.0.1:${server.port}`;
-  return {
-    url: `${base}/${KEY}/v2/mcp`,
-    template: `${base}/{key}/v2/mcp`,
-    seen,
-    inner,
-    async stop() {
-      await server.stop(true);
-      await inner.close();
-    },
-  };
-}
 
 for (const dialect of dialects) {
   describe(`the catalog on ${dialect}`, () => {
     let t: TestGateway;
     let key: string;
     let cookie: string;
-    let keyed: ReturnType<typeof startKeyInPathUpstream>;
+    let keyed: KeyedUpstream;
     let dataDir: string;
 
     beforeAll(async () => {
-      keyed = startKeyInPathUpstream();
+      keyed = startKeyInPathUpstream(KEY);
       dataDir = mkdtempSync(join(tmpdir(), "mgw-catalog-"));
       writeFileSync(
         join(dataDir, "catalog.json"),
@@ -111,7 +84,16 @@ for (const dialect of dialects) {
         body: new URLSearchParams({ name: "keyed", signIn: "0", "key-0": KEY }),
       });
       expect(added.status).toBe(303);
-      expect(added.headers.get("location")).toMatch(/^\/connections\/[^/]+\/expose$/);
+      const pickPath = added.headers.get("location")!;
+      expect(pickPath).toMatch(/^\/connections\/[^/]+\/expose$/);
+      // Nothing is exposed before the pick is saved (issue 11): save it, as the admin would.
+      const picked = await fetch(`${t.url}${pickPath}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: t.url, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ tool: toolKey("echo") }),
+      });
+      expect(picked.status).toBe(303);
       expect(keyed.seen).toContain(`/${KEY}/v2/mcp`);
       const listing = await api(t.url, key)("GET", "/api/v1/connections");
       const connection = (listing.json.connections as { name: string; url: string; auth: { kind: string } }[]).find((c) => c.name === "keyed")!;

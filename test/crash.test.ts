@@ -139,7 +139,7 @@ for (const dialect of dialects) {
         const added = await fetch(`${gateway.url}/api/v1/connections`, {
           method: "POST",
           headers: { authorization: `Bearer ${created.key}`, "content-type": "application/json" },
-          body: JSON.stringify({ name: "up", url: upstream.url }),
+          body: JSON.stringify({ name: "up", url: upstream.url, expose: "all" }),
         });
         expect(added.status).toBe(201);
         // Both eras: a 2026 stateless client, and a 2025 client with a session and its stream.
@@ -182,7 +182,7 @@ async function work(url: string, key: string, prefix: string, upstreamUrl: strin
       const response = await fetch(`${url}/api/v1/connections`, {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ name, url: upstreamUrl }),
+        body: JSON.stringify({ name, url: upstreamUrl, expose: "all" }),
       });
       await response.arrayBuffer();
       if (response.status !== 201) throw new Error(`add answered ${response.status}`);

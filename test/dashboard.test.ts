@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
+import { startKeyInPathUpstream } from "./helpers/keyed-upstream.ts";
 import { createSession } from "../src/auth/sessions.ts";
 import { newId } from "../src/crypto/tokens.ts";
 import { toolKey } from "../src/connections/pages.tsx";
@@ -9,6 +10,8 @@ import type { Role } from "../src/auth/principal.ts";
 import { setConnectionStatus } from "../src/connections/status.ts";
 
 type Form = Record<string, string | string[]>;
+
+const URL_KEY = "url-key-canary-93ab27";
 
 function body(fields: Form): URLSearchParams {
   const params = new URLSearchParams();
@@ -120,6 +123,46 @@ for (const dialect of dialects) {
       expect(headerFragment).toContain('id="header-error"');
       expect(headerFragment).toContain('value="Content-Type"');
       expect(headerFragment).not.toContain("header-secret-77");
+    });
+
+    test("the Add server form offers every authentication the API takes, key in the URL among them; the key is sealed and never shown", async () => {
+      const form = await (await get("/connections/new", owner)).text();
+      for (const kind of ["none", "bearer", "header", "url", "oauth", "id-jag"]) expect(form).toContain(`name="auth" value="${kind}"`);
+      expect(form).toContain('name="key"');
+
+      const keyed = startKeyInPathUpstream(URL_KEY);
+      try {
+        // A wrong key: 422 with the message beside the field, the typed key not sent back.
+        const wrong = await post("/connections", owner, { name: "keyed", url: keyed.template, auth: "url", key: "wrong-url-key-61f0" }, htmx);
+        expect(wrong.status).toBe(422);
+        const fragment = await wrong.text();
+        expect(fragment).toContain('value="url" checked');
+        expect(fragment).not.toContain("wrong-url-key-61f0");
+        expect(fragment).toMatch(/<input id="auth-key" name="key" type="password"[^>]* value=""/);
+        // A URL without {key}: the message points at the URL, and the key is not echoed either.
+        const noPlaceholder = await post("/connections", owner, { name: "keyed", url: keyed.url.replace(URL_KEY, "x"), auth: "url", key: URL_KEY });
+        expect(noPlaceholder.status).toBe(422);
+        const page = await noPlaceholder.text();
+        expect(page).toContain("Put {key} in the URL");
+        expect(page).not.toContain(URL_KEY);
+
+        const added = await post("/connections", owner, { name: "keyed", url: keyed.template, auth: "url", key: URL_KEY });
+        expect(added.status).toBe(303);
+        expect(keyed.seen).toContain(`/${URL_KEY}/v2/mcp`);
+        const id = await connectionId("keyed");
+        const { database } = t.gateway.deps;
+        const [row] = await database.db.select().from(database.t.credentials).where(eq(database.t.credentials.connectionId, id));
+        expect(row?.kind).toBe("url");
+        expect(row?.ciphertext).not.toContain(URL_KEY);
+        for (const path of [`/connections/${id}`, `/connections/${id}/expose`, "/"]) {
+          const html = await (await get(path, owner)).text();
+          expect(html).toContain("keyed");
+          expect(html).not.toContain(URL_KEY);
+        }
+        expect(t.logs.join("\n")).not.toContain(URL_KEY);
+      } finally {
+        await keyed.stop();
+      }
     });
 
     test("without JavaScript, adding a server redirects to choosing its tools, and the choice is saved", async () => {

@@ -81,6 +81,12 @@ for (const dialect of dialects) {
         expect(await page.textContent("body")).toContain("echo");
         await shot("05-connected");
 
+        // Nothing is exposed before the admin picks (issue 11): the page leads to the pick step.
+        await page.click("a:has-text('Choose the tools to expose')");
+        await page.waitForURL(/\/connections\/[^/]+\/expose$/);
+        await page.click("button:has-text('Save and continue')");
+        await page.waitForURL(/\/connections\/[^/]+$/);
+
         // The connections page: the card is Connected with both tools exposed.
         await page.goto(`${t.url}/`);
         const card = page.locator(".connection-card", { hasText: "linear" });

@@ -1,6 +1,7 @@
 import type { CatalogEntry, CatalogOption } from "../src/catalog/catalog.ts";
 import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
+import { ExposeAllChoice } from "./components.tsx";
 
 const SIGN_IN_LABEL: Record<CatalogOption["kind"], string> = {
   none: "No sign-in",
@@ -55,7 +56,7 @@ export function CatalogPage(props: { user: Viewer; entries: CatalogEntry[] }): J
   );
 }
 
-export type CatalogFormValues = { name: string; signIn: number };
+export type CatalogFormValues = { name: string; signIn: number; exposeAll?: boolean };
 
 export type CatalogAddProps = { entry: CatalogEntry; values: CatalogFormValues; errors: Record<string, string>; callbackUrl: string; metadataDocument: boolean };
 
@@ -110,6 +111,7 @@ export function CatalogAddForm(props: CatalogAddProps): JSX.Element {
           </div>
         ))}
       </fieldset>
+      <ExposeAllChoice checked={values.exposeAll === true} />
       <div class="actions">
         <button type="submit">
           Add server <span class="spinner htmx-indicator" aria-hidden="true"></span>

@@ -3,6 +3,7 @@ import { STATUS_LABEL } from "../src/connections/status.ts";
 import { FieldError } from "./layout.tsx";
 import { formatTime } from "./format.ts";
 import { OAuthClientFields } from "./oauth.tsx";
+import type { AuthKind, AuthKindInfo } from "../src/connections/auth-kinds.ts";
 
 const BADGE_CLASS: Record<ConnectionMeta["status"], string> = {
   connected: "badge badge-ok",
@@ -31,9 +32,12 @@ export function Time(props: { ms: number | null; never?: string }): JSX.Element 
 }
 
 export type AuthFieldsProps = {
-  kind: "none" | "bearer" | "header" | "oauth" | "id-jag";
-  /** Offer OAuth (Add server); re-authorizing a token connection does not switch it to OAuth. */
-  oauth?: boolean;
+  kind: AuthKind;
+  /**
+   * The kinds offered, from the one list the API validates against: Add server offers all of them;
+   * re-authorizing a token connection offers only what can be pasted (it does not switch to OAuth).
+   */
+  kinds: readonly AuthKindInfo[];
   /** The header name is not a secret and is kept; token and value inputs always start empty. */
   header?: string;
   errors: Record<string, string>;
@@ -41,24 +45,21 @@ export type AuthFieldsProps = {
 };
 
 /**
- * None / token / custom header. Which inputs show follows the checked radio through CSS `:has()`,
- * so it works without JavaScript (a browser without `:has()` shows every input).
+ * One radio per offered kind, and the inputs each needs. Which inputs show follows the checked
+ * radio through CSS `:has()`, so it works without JavaScript (a browser without `:has()` shows
+ * every input). Secret inputs always start empty: a 422 re-render never sends a typed secret back.
  */
 export function AuthFields(props: AuthFieldsProps): JSX.Element {
-  const radio = (value: AuthFieldsProps["kind"], label: string) => (
-    <label class="choice">
-      <input type="radio" name="auth" value={value} checked={props.kind === value} /> <span safe>{label}</span>
-    </label>
-  );
+  const offers = (kind: AuthKind): boolean => props.kinds.some((entry) => entry.kind === kind);
   return (
     <fieldset class="auth-choice stack">
       <legend safe>{props.legend}</legend>
       <div class="choices">
-        {radio("none", "None")}
-        {radio("bearer", "API key or token")}
-        {radio("header", "Custom header")}
-        {props.oauth ? radio("oauth", "OAuth") : ""}
-        {props.oauth ? radio("id-jag", "Enterprise-managed (ID-JAG)") : ""}
+        {props.kinds.map((entry) => (
+          <label class="choice">
+            <input type="radio" name="auth" value={entry.kind} checked={props.kind === entry.kind} /> <span>{entry.label}</span>
+          </label>
+        ))}
       </div>
       <FieldError errors={props.errors} field="auth" />
       <div class="auth-token stack">
@@ -77,9 +78,25 @@ export function AuthFields(props: AuthFieldsProps): JSX.Element {
         <input id="auth-value" name="value" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="value-error" aria-invalid={props.errors.value ? "true" : undefined} />
         <FieldError errors={props.errors} field="value" />
       </div>
-      {props.oauth ? <OAuthClientFields errors={props.errors} /> : ""}
-      {props.oauth ? <IdJagFields errors={props.errors} /> : ""}
+      {offers("url") ? <UrlKeyFields errors={props.errors} /> : ""}
+      {offers("oauth") ? <OAuthClientFields errors={props.errors} /> : ""}
+      {offers("id-jag") ? <IdJagFields errors={props.errors} /> : ""}
     </fieldset>
+  );
+}
+
+/** A key the server takes inside its URL, where the URL has `{key}` (Firecrawl does this). */
+function UrlKeyFields(props: { errors: Record<string, string> }): JSX.Element {
+  return (
+    <div class="auth-urlkey stack">
+      <label for="auth-key">API key</label>
+      <input id="auth-key" name="key" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="key-error key-help" aria-invalid={props.errors.key ? "true" : undefined} />
+      <p class="muted hint" id="key-help">
+        Put <code>{"{key}"}</code> in the server URL where the key goes, e.g. <code>{"https://mcp.firecrawl.dev/{key}/v2/mcp"}</code>. The key is stored encrypted, never in
+        the stored URL, and never shown again.
+      </p>
+      <FieldError errors={props.errors} field="key" />
+    </div>
   );
 }
 
@@ -98,5 +115,14 @@ function IdJagFields(props: { errors: Record<string, string> }): JSX.Element {
       <input id="auth-idjag-client-secret" name="idjagClientSecret" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="clientSecret-error" aria-invalid={props.errors.clientSecret ? "true" : undefined} />
       <FieldError errors={props.errors} field="clientSecret" />
     </div>
+  );
+}
+
+/** Unticked, a new server exposes nothing until its tools are picked on the next step. */
+export function ExposeAllChoice(props: { checked: boolean }): JSX.Element {
+  return (
+    <label class="choice">
+      <input type="checkbox" name="expose" value="all" checked={props.checked} /> Expose every tool at once (skip choosing them; tools the server adds later are exposed too)
+    </label>
   );
 }

@@ -8,6 +8,7 @@ import { AuthFields, StatusBadge, Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
 import { OAuthSection } from "./oauth.tsx";
+import { pastedAuthKinds } from "../src/connections/auth-kinds.ts";
 import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
 
 export type SyncOutcome = { report: SyncReport } | { error: string };
@@ -32,9 +33,9 @@ export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
 export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
   const c = props.connection;
   const admin = props.user.admin;
-  // OAuth and keys inside the URL are re-authorized elsewhere; these three are pasted here.
+  // OAuth and ID-JAG are re-authorized through their provider; the other kinds are pasted here.
   const perMember = c.sharing === "per_member";
-  const canReauth = !perMember && (c.authKind === "none" || c.authKind === "bearer" || c.authKind === "header");
+  const canReauth = !perMember && pastedAuthKinds().some((entry) => entry.kind === c.authKind);
   return (
     <Layout title={c.name} user={props.user} active="connections">
       <p>
@@ -152,6 +153,13 @@ export function ToolsSection(props: { connection: ConnectionMeta; tools: ToolRow
         Tools <span class="muted" safe>{`· ${enabled} of ${props.tools.length} exposed`}</span>
       </h2>
       {props.tools.length === 0 ? <p class="muted">This server lists no tools.</p> : ""}
+      {props.admin && !c.exposeNewTools && props.tools.length > 0 && enabled === 0 ? (
+        <p class="status-detail" role="status">
+          None of these tools is exposed until you pick them: <a href={`${connectionPath(c)}/expose`}>Choose the tools to expose</a>.
+        </p>
+      ) : (
+        ""
+      )}
       <ul class="tool-list">
         {props.tools.map((tool, i) => (
           <li class="tool" id={`tool-${i}`}>
@@ -204,16 +212,17 @@ function ToolToggle(props: { connection: ConnectionMeta; tool: ToolRow; index: n
 
 export function ReauthForm(props: { connection: ConnectionMeta; errors: Record<string, string> }): JSX.Element {
   const c = props.connection;
-  const kind = c.authKind === "bearer" || c.authKind === "header" ? c.authKind : "none";
+  const kinds = pastedAuthKinds();
+  const kind = kinds.find((entry) => entry.kind === c.authKind)?.kind ?? "none";
   return (
     <form id="reauth" method="post" action={`${connectionPath(c)}/reauth`} hx-post={`${connectionPath(c)}/reauth`} hx-target="this" hx-swap="outerHTML" hx-disable="find button" class="card stack">
       <h2>Re-authorize</h2>
       <p>
         {c.authKind === "none"
           ? "This server takes no credential. If it starts asking for one, paste it here."
-          : "Paste a new token or header value. The gateway tries it before storing it; the old one is replaced."}
+          : "Paste a new token, header value or key. The gateway tries it before storing it; the old one is replaced."}
       </p>
-      <AuthFields kind={kind} header={c.authHeader ?? ""} errors={props.errors} legend="Authentication" />
+      <AuthFields kind={kind} kinds={kinds} header={c.authHeader ?? ""} errors={props.errors} legend="Authentication" />
       <div class="actions">
         <button type="submit">
           Save credential <span class="spinner htmx-indicator" aria-hidden="true"></span>

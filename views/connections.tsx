@@ -2,8 +2,9 @@ import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
 import type { ToolRow } from "../src/connections/service.ts";
 import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
-import { AuthFields, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";
+import { AuthFields, ExposeAllChoice, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";
 import { OAuthConnectButton } from "./oauth.tsx";
+import { AUTH_KINDS } from "../src/connections/auth-kinds.ts";
 
 
 export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string }): JSX.Element {
@@ -105,7 +106,15 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
   );
 }
 
-export type AddServerValues = { name?: string; url?: string; auth?: AuthFieldsProps["kind"]; header?: string; callTimeoutMs?: string; sharing?: "shared" | "per_member" };
+export type AddServerValues = {
+  name?: string;
+  url?: string;
+  auth?: AuthFieldsProps["kind"];
+  header?: string;
+  callTimeoutMs?: string;
+  sharing?: "shared" | "per_member";
+  exposeAll?: boolean;
+};
 
 export function AddServerPage(props: { user: Viewer; values?: AddServerValues; errors?: Record<string, string> }): JSX.Element {
   return (
@@ -137,7 +146,7 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
       <label for="server-url">Server URL</label>
       <input id="server-url" name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={values.url ?? ""} aria-describedby="url-error" aria-invalid={errors.url ? "true" : undefined} />
       <FieldError errors={errors} field="url" />
-      <AuthFields kind={values.auth ?? "none"} oauth header={values.header} errors={errors} legend="Authentication" />
+      <AuthFields kind={values.auth ?? "none"} kinds={AUTH_KINDS} header={values.header} errors={errors} legend="Authentication" />
       <fieldset class="stack">
         <legend>Whose credential</legend>
         <label class="choice">
@@ -151,6 +160,7 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
       <label for="server-timeout">Call timeout in milliseconds (optional)</label>
       <input id="server-timeout" name="callTimeoutMs" type="number" min="1000" max="3600000" step="1000" placeholder="60000" value={values.callTimeoutMs ?? ""} aria-describedby="callTimeoutMs-error" aria-invalid={errors.callTimeoutMs ? "true" : undefined} />
       <FieldError errors={errors} field="callTimeoutMs" />
+      <ExposeAllChoice checked={values.exposeAll === true} />
       <div class="actions">
         <button type="submit">
           Add server <span class="spinner htmx-indicator" aria-hidden="true"></span>
@@ -174,6 +184,8 @@ export function PickToolsPage(props: { user: Viewer; connection: ConnectionMeta;
 export function PickTools(props: { connection: ConnectionMeta; tools: ToolRow[]; keys: string[] }): JSX.Element {
   const c = props.connection;
   const base = `/connections/${encodeURIComponent(c.id)}`;
+  // Before the first pick nothing is exposed; every box starts ticked as a suggestion to review.
+  const picked = c.exposeNewTools;
   return (
     <form id="add-server" method="post" action={`${base}/expose`} hx-post={`${base}/expose`} hx-target="this" hx-swap="outerHTML" class="card stack" aria-labelledby="pick-title">
       <h2 id="pick-title">
@@ -183,10 +195,10 @@ export function PickTools(props: { connection: ConnectionMeta; tools: ToolRow[];
         <p>The server lists no tools yet. Re-sync it from its page when it has some.</p>
       ) : (
         <fieldset class="stack">
-          <legend>Choose the tools the gateway exposes. You can change this later.</legend>
+          <legend>Choose the tools the gateway exposes. None is exposed until you save; you can change this later.</legend>
           {props.tools.map((tool, i) => (
             <label class="pick">
-              <input type="checkbox" name="tool" value={props.keys[i] ?? ""} checked={tool.enabled} />
+              <input type="checkbox" name="tool" value={props.keys[i] ?? ""} checked={tool.enabled || !picked} />
               <span>
                 <code safe>{tool.exposedName}</code>
                 {tool.description ? (

@@ -42,7 +42,8 @@ CREATE TABLE "connections" (
 	"catalog_id" text,
 	"created_at" bigint NOT NULL,
 	"updated_at" bigint NOT NULL,
-	"sharing" text DEFAULT 'shared' NOT NULL
+	"sharing" text DEFAULT 'shared' NOT NULL,
+	"expose_new_tools" boolean DEFAULT false NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "credentials" (

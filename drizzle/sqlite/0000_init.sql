@@ -47,6 +47,7 @@ CREATE TABLE `connections` (
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
 	`sharing` text DEFAULT 'shared' NOT NULL,
+	`expose_new_tools` integer DEFAULT false NOT NULL,
 	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint

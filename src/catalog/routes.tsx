@@ -63,17 +63,24 @@ export function catalogRoutes(deps: AppDeps): AnyElysia {
       const form = await readForm(request);
       const index = Number(form.signIn ?? "0");
       const option = Number.isInteger(index) ? entry.signIn[index] : undefined;
-      const values = { name: (form.name ?? "").trim(), signIn: option ? index : 0 };
+      const values = { name: (form.name ?? "").trim(), signIn: option ? index : 0, exposeAll: form.expose === "all" };
       const result = option
-        ? await addConnection(deps, principal, { name: values.name, url: urlFor(entry, option), auth: authFrom(option, form, index), catalogId: entry.id })
+        ? await addConnection(deps, principal, {
+            name: values.name,
+            url: urlFor(entry, option),
+            auth: authFrom(option, form, index),
+            catalogId: entry.id,
+            expose: form.expose === "all" ? "all" : "none",
+          })
         : { ok: false as const, errors: { auth: "Choose one of the sign-ins." } };
       if (!result.ok) {
         const props = formProps(entry, values, result.errors);
         if (isHtmx(request)) return htmlResponse(<CatalogAddForm {...props} />, 422);
         return htmlResponse(<CatalogAddPage user={toViewer(principal)} {...props} />, 422);
       }
-      // An OAuth connection has no tools until it is authorized: its page has Connect.
+      // An OAuth connection has no tools until it is authorized: its page has Connect (the callback
+      // then leads to the pick). "Expose every tool" skips the pick.
       const path = `/connections/${encodeURIComponent(result.connection.id)}`;
-      return redirect(request, result.connection.authKind === "oauth" ? path : `${path}/expose`);
+      return redirect(request, result.connection.authKind === "oauth" || result.connection.exposeNewTools ? path : `${path}/expose`);
     });
 }

@@ -60,7 +60,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
       const auth = readAuthForm(await readForm(request));
       const result =
         auth.kind === "invalid"
-          ? { ok: false as const, errors: { auth: "Choose an authentication: none, a token or a custom header." } }
+          ? { ok: false as const, errors: { auth: auth.message } }
           : await updateConnection(deps, principal, connection.id, { auth });
       if (!result.ok && "notFound" in result) throw new HttpError(404, "There is no such connection in this workspace.");
       if (!result.ok) {

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db, Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
 import { newId } from "../crypto/tokens.ts";
@@ -52,6 +52,16 @@ export async function deleteMemberCredential(database: Database, ids: MemberIds)
     .where(and(eq(t.memberCredentials.connectionId, ids.connectionId), eq(t.memberCredentials.userId, ids.userId), eq(t.memberCredentials.workspaceId, ids.workspaceId)))
     .returning({ id: t.memberCredentials.id });
   return removed.length > 0;
+}
+
+/**
+ * Deletes every member's own credential on a connection (but `except`'s): after its URL moved to
+ * another server, each member connects again rather than have their secret sent there.
+ */
+export async function deleteMemberCredentials(tx: Db, database: Database, ids: { connectionId: string; workspaceId: string }, except: string | null): Promise<void> {
+  const { t } = database;
+  const scope = and(eq(t.memberCredentials.connectionId, ids.connectionId), eq(t.memberCredentials.workspaceId, ids.workspaceId));
+  await tx.delete(t.memberCredentials).where(except ? and(scope, ne(t.memberCredentials.userId, except)) : scope);
 }
 
 export type MemberCredentialStatus = { kind: string; connectedAt: number; updatedAt: number; expiresAt: number | null };

@@ -10,7 +10,8 @@ import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from
 import { toViewer } from "../web/viewer.ts";
 import { AddServerForm, AddServerPage, ConnectionsPage, PickTools, PickToolsPage, type AddServerValues } from "../../views/connections.tsx";
 import { readAuthForm, readTimeoutForm } from "./forms.ts";
-import { addConnection, getConnection, listConnections, listConnectionTools, setToolEnabled } from "./service.ts";
+import { addConnection, getConnection, listConnections, listConnectionTools } from "./service.ts";
+import { saveToolPick } from "./exposure.ts";
 
 /** Identifies a tool in the pick form without putting its (untrusted, any-character) name there. */
 export function toolKey(name: string): string {
@@ -46,27 +47,31 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const values: AddServerValues = {
         name: form.name ?? "",
         url: form.url ?? "",
-        auth: auth.kind === "bearer" || auth.kind === "header" || auth.kind === "oauth" || auth.kind === "id-jag" ? auth.kind : "none",
+        auth: auth.kind === "invalid" ? "none" : auth.kind,
         header: form.header ?? "",
         callTimeoutMs: form.callTimeoutMs ?? "",
         sharing: form.sharing === "per_member" ? "per_member" : "shared",
+        exposeAll: form.expose === "all",
       };
       const result =
         auth.kind === "invalid"
-          ? { ok: false as const, errors: { auth: "Choose an authentication: none, a token or a custom header." } }
+          ? { ok: false as const, errors: { auth: auth.message } }
           : await addConnection(deps, principal, {
               name: (form.name ?? "").trim(),
               url: form.url ?? "",
               auth,
               callTimeoutMs: readTimeoutForm(form.callTimeoutMs),
               sharing: form.sharing === "per_member" ? "per_member" : "shared",
+              // Only a ticked box exposes tools before the pick is saved.
+              expose: form.expose === "all" ? "all" : "none",
             });
       if (!result.ok) {
         if (isHtmx(request)) return htmlResponse(<AddServerForm values={values} errors={result.errors} />, 422);
         return htmlResponse(<AddServerPage user={toViewer(principal)} values={values} errors={result.errors} />, 422);
       }
-      // An OAuth server has no tools until it is authorized: its page has Connect.
-      if (result.connection.authKind === "oauth") return redirect(request, `/connections/${encodeURIComponent(result.connection.id)}`);
+      // An OAuth server has no tools until it is authorized: its page has Connect (the callback then
+      // leads to the pick). "Expose every tool" skips the pick.
+      if (result.connection.authKind === "oauth" || result.connection.exposeNewTools) return redirect(request, `/connections/${encodeURIComponent(result.connection.id)}`);
       const path = `/connections/${encodeURIComponent(result.connection.id)}/expose`;
       if (!isHtmx(request)) return redirect(request, path);
       const connection = await loadOwnConnection(deps, principal, result.connection.id);
@@ -83,11 +88,13 @@ export function connectionPages(deps: AppDeps): AnyElysia {
     .post("/connections/:id/expose", async ({ request, params }) => {
       const principal = await requireAdmin(deps, request);
       const connection = await loadOwnConnection(deps, principal, params.id);
-      const chosen = new Set((await readFormAll(request)).getAll("tool").filter((v): v is string => typeof v === "string"));
-      for (const tool of await listConnectionTools(deps, principal.workspaceId, connection.id)) {
-        const enabled = chosen.has(toolKey(tool.name));
-        if (enabled !== tool.enabled) await setToolEnabled(deps, principal.workspaceId, connection.id, tool.name, enabled);
-      }
+      const keys = new Set((await readFormAll(request)).getAll("tool").filter((v): v is string => typeof v === "string"));
+      const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
+      const chosen = new Set(tools.filter((tool) => keys.has(toolKey(tool.name))).map((tool) => tool.name));
+      const saved = await saveToolPick(deps, principal.workspaceId, connection.id, chosen);
+      if (!saved.ok && "notFound" in saved) throw new HttpError(404, "There is no such connection in this workspace.");
+      // A re-sync removed a tool while the page was open: show the list as it is now.
+      if (!saved.ok) return redirect(request, `/connections/${encodeURIComponent(connection.id)}/expose`);
       return redirect(request, `/connections/${encodeURIComponent(connection.id)}`);
     });
 }

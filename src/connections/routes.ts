@@ -5,6 +5,8 @@ import { HttpError, jsonResponse } from "../web/http.ts";
 import { listAccessLog, OUTCOMES, userScope } from "../accesslog/query.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { publicConnection } from "./public.ts";
+import { readAuthJson } from "./forms.ts";
+import { readExposure, saveToolPick } from "./exposure.ts";
 import { listStatusEvents } from "./status.ts";
 import {
   addConnection,
@@ -16,7 +18,6 @@ import {
   setToolEnabled,
   syncConnection,
   updateConnection,
-  type AuthInput,
   type UpdateConnectionInput,
 } from "./service.ts";
 
@@ -25,29 +26,6 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
   const body = await request.json().catch(() => null);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "The body must be a JSON object.");
   return body as Record<string, unknown>;
-}
-
-function readAuth(value: unknown): AuthInput | { invalid: string } {
-  if (value === undefined) return { kind: "none" };
-  if (typeof value !== "object" || value === null) return { invalid: "auth must be an object like { \"kind\": \"none\" }" };
-  const auth = value as Record<string, unknown>;
-  const str = (v: unknown): string => (typeof v === "string" ? v : "");
-  switch (auth.kind) {
-    case "none":
-      return { kind: "none" };
-    case "bearer":
-      return { kind: "bearer", token: str(auth.token) };
-    case "header":
-      return { kind: "header", header: str(auth.header), value: str(auth.value) };
-    case "url":
-      return { kind: "url", key: str(auth.key) };
-    case "oauth":
-      return { kind: "oauth", clientId: str(auth.clientId) || undefined, clientSecret: str(auth.clientSecret) || undefined };
-    case "id-jag":
-      return { kind: "id-jag", clientId: str(auth.clientId), clientSecret: str(auth.clientSecret) };
-    default:
-      return { invalid: 'auth.kind must be "none", "bearer", "header", "url", "oauth" or "id-jag"' };
-  }
 }
 
 function invalid(errors: Record<string, string>): Response {
@@ -64,15 +42,19 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
     .post("/api/v1/connections", async ({ request }) => {
       const principal = await requireApiAdmin(deps, request);
       const body = await readJson(request);
-      const auth = readAuth(body.auth);
+      const auth = readAuthJson(body.auth);
       if ("invalid" in auth) return invalid({ auth: auth.invalid });
       if (body.sharing !== undefined && body.sharing !== "shared" && body.sharing !== "per_member") return invalid({ sharing: 'sharing must be "shared" or "per_member"' });
+      // Nothing is exposed unless the request says "all"; otherwise pick with PUT …/tools.
+      const expose = readExposure(body.expose);
+      if (typeof expose === "object") return invalid({ expose: expose.invalid });
       const result = await addConnection(deps, principal, {
         name: typeof body.name === "string" ? body.name : "",
         url: typeof body.url === "string" ? body.url : "",
         auth,
         callTimeoutMs: typeof body.callTimeoutMs === "number" ? body.callTimeoutMs : null,
         sharing: body.sharing === "per_member" ? "per_member" : "shared",
+        expose,
       });
       if (!result.ok) return invalid(result.errors);
       const connection = await getConnection(deps, principal.workspaceId, result.connection.id);
@@ -96,7 +78,7 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       if (body.url !== undefined) input.url = String(body.url);
       if (body.callTimeoutMs !== undefined) input.callTimeoutMs = body.callTimeoutMs === null ? null : Number(body.callTimeoutMs);
       if (body.auth !== undefined) {
-        const auth = readAuth(body.auth);
+        const auth = readAuthJson(body.auth);
         if ("invalid" in auth) return invalid({ auth: auth.invalid });
         input.auth = auth;
       }
@@ -128,6 +110,20 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
       if (!result.ok && "notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
       const connection = await getConnection(deps, principal.workspaceId, params.id);
       return jsonResponse({ connection: connection && publicConnection(connection), ...(result.ok ? { report: result.report } : { error: result.error }) });
+    })
+    // The API's pick: exactly these tools on, the others off (the dashboard's "Choose tools").
+    .put("/api/v1/connections/:id/tools", async ({ request, params }) => {
+      const principal = await requireApiAdmin(deps, request);
+      const body = await readJson(request);
+      if (!Array.isArray(body.enabled) || !body.enabled.every((name) => typeof name === "string")) {
+        return invalid({ enabled: 'Send { "enabled": ["tool", …] }: the names of the tools to expose.' });
+      }
+      const result = await saveToolPick(deps, principal.workspaceId, params.id, new Set(body.enabled as string[]));
+      if (!result.ok) {
+        if ("notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
+        return invalid({ enabled: `This connection has no tool named ${result.unknown.map((name) => JSON.stringify(name)).join(", ")}.` });
+      }
+      return jsonResponse({ enabled: result.enabled });
     })
     .patch("/api/v1/connections/:id/tools/:tool", async ({ request, params }) => {
       const principal = await requireApiAdmin(deps, request);

@@ -13,8 +13,11 @@ import type { ConnectionMeta, ConnectionRow } from "../gateway/tool-index.ts";
 import { setConnectionStatus } from "./status.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.ts";
 import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
-import { findDiscoveryMember } from "./member-credentials.ts";
+import { deleteMemberCredentials, findDiscoveryMember } from "./member-credentials.ts";
+import { CREDENTIAL_FOR_OLD_SERVER, relocatePerMember, sameOrigin, type MemberCredentialChange } from "./relocation.ts";
 import { createGuardedFetch } from "./guarded-fetch.ts";
+import type { Exposure } from "./exposure.ts";
+import { chooseAuthMessage } from "./auth-kinds.ts";
 import { discoverIdJagIssuer } from "../oauth/id-jag.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
@@ -34,7 +37,16 @@ export type AuthInput =
 export const OAUTH_NOT_CONNECTED = "Connect to authorize";
 
 export type Sharing = "shared" | "per_member";
-export type AddConnectionInput = { name: string; url: string; auth: AuthInput; callTimeoutMs?: number | null; catalogId?: string | null; sharing?: Sharing };
+export type AddConnectionInput = {
+  name: string;
+  url: string;
+  auth: AuthInput;
+  callTimeoutMs?: number | null;
+  catalogId?: string | null;
+  sharing?: Sharing;
+  /** "all" exposes every tool at once; otherwise (the default) none until an admin picks. */
+  expose?: Exposure;
+};
 
 /** Why a per-member connection has no tools yet. */
 export const NO_MEMBER_CONNECTED = "No member has connected their account yet";
@@ -68,7 +80,7 @@ export function checkAuthInput(auth: AuthInput): FieldErrors {
     if (!auth.clientId.trim() || auth.clientId.length > 512 || CONTROL.test(auth.clientId)) errors.clientId = "Give the client ID the server's authorization server registered for the gateway.";
     if (!auth.clientSecret.trim() || auth.clientSecret.length > 4096 || CONTROL.test(auth.clientSecret)) errors.clientSecret = "Give the client secret that goes with the client ID.";
   } else if (auth.kind !== "none") {
-    errors.auth = "Choose an authentication: none, bearer token, custom header, key in the URL or OAuth.";
+    errors.auth = chooseAuthMessage();
   }
   return errors;
 }
@@ -165,12 +177,13 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     createdAt: now,
     updatedAt: now,
     sharing,
+    exposeNewTools: input.expose === "all",
   };
   try {
     const report = await database.transaction(async (tx) => {
       await tx.insert(t.connections).values(row);
       if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: credentialOwner }, secret, null, now);
-      return storeTools(tx, database, id, probed.tools, { now });
+      return storeTools(tx, database, id, probed.tools, { now, enabled: () => row.exposeNewTools });
     });
     deps.toolIndex.changed(principal.workspaceId);
     deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, sharing, tools: probed.tools.length });
@@ -213,7 +226,7 @@ export type UpdateConnectionInput = { name?: string; url?: string; auth?: AuthIn
 
 /** Renames, re-points or re-authorizes. A new URL or credential is proved before it is stored. */
 export async function updateConnection(
-  deps: ConnectionDeps,
+  deps: ConnectionDeps & { oauth?: { forget(connectionId: string): void } },
   principal: Principal,
   id: string,
   input: UpdateConnectionInput,
@@ -238,20 +251,39 @@ export async function updateConnection(
 
   let probed: { ok: true; tools: ToolDefinition[] } | null = null;
   let secret = input.auth ? toSecret(input.auth) : undefined;
+  const nextUrl = (input.url ?? current.url).trim();
+  // Secrets typed for one server never go to another: see relocation.ts.
+  const moved = input.url !== undefined && !sameOrigin(nextUrl, current.url);
+  let members: MemberCredentialChange = "keep";
+  let waitFor: string | null = null;
   // OAuth is (re-)authorized by a person afterwards: a new URL or client only resets it.
   const oauthReset = (input.auth?.kind ?? current.authKind) === "oauth" && (input.url !== undefined || input.auth !== undefined);
   if (oauthReset) {
-    const checked = await checkUrlOnly(deps, (input.url ?? current.url).trim());
+    const checked = await checkUrlOnly(deps, nextUrl);
     if (!checked.ok) return checked;
     if (!input.auth) {
       // Tokens belong to the old URL; a client the operator registered stays.
       const data = oauthDataOf(await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }));
       secret = data.clientSource === "operator" ? toOAuthSecret({ client: data.client, clientSource: "operator" }) : null;
     }
+    // Each member's tokens were issued for the old URL too (its resource indicator).
+    if (input.url !== undefined) members = { drop: "all" };
+  } else if (current.sharing === "per_member" && input.url !== undefined) {
+    const checks = { probe: (url: string, with_: UpstreamSecret | null) => probe(deps, url, with_), checkUrl: (url: string) => checkUrlOnly(deps, url) };
+    const relocated = await relocatePerMember(deps, checks, principal, current, nextUrl, moved);
+    if (!relocated.ok) return relocated;
+    probed = relocated.probed;
+    members = relocated.members;
+    waitFor = relocated.waitFor;
+  } else if (moved && !input.auth && current.authKind !== "none") {
+    // The shared secret was typed for the old server: it is deleted, and a person enters the new one.
+    const checked = await checkUrlOnly(deps, nextUrl);
+    if (!checked.ok) return checked;
+    secret = null;
+    waitFor = CREDENTIAL_FOR_OLD_SERVER;
   } else if (input.url !== undefined || input.auth !== undefined) {
-    const owner = current.sharing === "per_member" ? await findDiscoveryMember(database, id) : null;
-    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: owner });
-    const result = await probe(deps, (input.url ?? current.url).trim(), useSecret);
+    const useSecret = secret !== undefined ? secret : await loadCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId });
+    const result = await probe(deps, nextUrl, useSecret);
     if (!result.ok) return result;
     probed = result;
   }
@@ -272,12 +304,18 @@ export async function updateConnection(
       if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
       else await deleteCredential(tx, database, id);
     }
-    return probed ? storeTools(tx, database, id, probed.tools, { now }) : null;
+    if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
+    return probed ? storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
   });
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
     await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);
   }
   if (oauthReset) await setConnectionStatus(deps, current, "needs_reauth", OAUTH_NOT_CONNECTED, { consecutiveFailures: 0, pausedUntil: null }, now);
+  else if (waitFor) await setConnectionStatus(deps, current, "needs_reauth", waitFor, { consecutiveFailures: 0, pausedUntil: null }, now);
+  if (members !== "keep") {
+    deps.log.info("member credentials dropped", { connectionId: id, workspaceId: principal.workspaceId, why: "the URL moved" });
+    deps.oauth?.forget(id);
+  }
   deps.pool.drop(id);
   deps.toolIndex.changed(principal.workspaceId);
   return { ok: true, report };
@@ -376,7 +414,7 @@ export async function resyncConnection(
         },
       );
       const now = options.now ?? Date.now();
-      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now }));
+      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }));
       await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
       if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
       return { ok: true, report };
@@ -437,6 +475,7 @@ async function addIdJagConnection(deps: ConnectionDeps, principal: Principal, in
     createdAt: now,
     updatedAt: now,
     sharing: "per_member",
+    exposeNewTools: input.expose === "all",
   };
   const client = { kind: "id-jag" as const, data: { clientId: input.auth.clientId.trim(), clientSecret: input.auth.clientSecret.trim(), issuer: found.issuer } };
   try {

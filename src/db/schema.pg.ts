@@ -84,6 +84,11 @@ export const connections = pgTable(
     updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
     /** shared: one credential for the workspace; per_member: each member uses their own (member_credentials). */
     sharing: text("sharing", { enum: ["shared", "per_member"] }).notNull().default("shared"),
+    /**
+     * Whether tools the upstream lists for the first time are exposed at once. False until an admin
+     * has picked the tools (or chose "expose all" when adding): a new server exposes nothing unpicked.
+     */
+    exposeNewTools: boolean("expose_new_tools").notNull().default(false),
   },
   (t) => [uniqueIndex("connections_workspace_name").on(t.workspaceId, t.name)],
 );

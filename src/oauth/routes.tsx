@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../app.ts";
 import { findSessionPrincipal, requireAdmin, requireApiAdmin } from "../auth/guard.ts";
-import type { Principal } from "../auth/principal.ts";
+import { isAdmin, type Principal } from "../auth/principal.ts";
 import { getConnection } from "../connections/service.ts";
 import type { ConnectionMeta } from "../gateway/tool-index.ts";
 import { HttpError, htmlResponse, jsonResponse } from "../web/http.ts";
@@ -80,7 +80,9 @@ export function oauthRoutes(deps: AppDeps): AnyElysia {
       }
       const query = new URL(request.url).searchParams;
       const result = await finishAuthorization(deps, query, { userId: principal.userId, workspaceId: principal.workspaceId });
-      const target = result.connection ? `/connections/${encodeURIComponent(result.connection.id)}` : "/";
+      // An admin whose connection's tools nobody has picked yet lands on the pick step: nothing is exposed before.
+      const pick = result.ok && !result.connection.exposeNewTools && isAdmin(principal);
+      const target = result.connection ? `/connections/${encodeURIComponent(result.connection.id)}${pick ? "/expose" : ""}` : "/";
       if (result.display === "page" && result.ok) return new Response(null, { status: 303, headers: { location: target } });
       const message = result.ok ? `${result.connection.name} is connected with ${result.tools} tools. You can close this window.` : result.reason;
       return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={result.ok} message={message} connection={result.connection} />, result.ok ? 200 : 400);

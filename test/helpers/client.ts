@@ -33,8 +33,14 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * The JSON API as a test calls it. A connection added through it exposes every tool at once unless
+ * the test says otherwise: the API's own default is to expose nothing until the tools are picked
+ * (test/new-connection-exposure.test.ts pins that), and most tests are about what comes after.
+ */
 export function api(gatewayUrl: string, key: string) {
   return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+    if (method === "POST" && path === "/api/v1/connections") body = withExposeAll(body);
     const response = await fetch(`${gatewayUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
@@ -43,6 +49,12 @@ export function api(gatewayUrl: string, key: string) {
     const text = await response.text();
     return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
+}
+
+/** Adds `expose: "all"` to a connection body that does not say what to expose. */
+export function withExposeAll(body: unknown): unknown {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || "expose" in body) return body;
+  return { ...body, expose: "all" };
 }
 
 /** The HTTP status of a bare 2025-11-25 ping to the MCP endpoint with this key or token. */

@@ -1,0 +1,53 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import type { ToolIndex } from "../gateway/tool-index.ts";
+
+/**
+ * What a new connection exposes at the endpoint. A tool's definition is an instruction to the
+ * model, so a server just added exposes nothing until an admin has picked its tools, unless the
+ * admin asked for every tool when adding. Where nobody said, the answer is "none".
+ */
+export type Exposure = "all" | "none";
+
+export const EXPOSURES: readonly Exposure[] = ["all", "none"];
+
+export function readExposure(value: unknown): Exposure | { invalid: string } {
+  if (value === undefined || value === null) return "none";
+  return value === "all" || value === "none" ? value : { invalid: 'expose must be "all" or "none"' };
+}
+
+export type PickResult = { ok: true; enabled: string[] } | { ok: false; unknown: string[] } | { ok: false; notFound: true };
+
+/**
+ * Saves an admin's pick in one transaction: exactly the named tools are on, the others off. A pick
+ * made over a non-empty list also lets tools the upstream adds later come in on, as they did
+ * before; a pick over no tools at all decides nothing, so later tools still wait for a pick.
+ */
+export async function saveToolPick(
+  deps: { database: Database; toolIndex: ToolIndex },
+  workspaceId: string,
+  connectionId: string,
+  chosen: ReadonlySet<string>,
+): Promise<PickResult> {
+  const { database } = deps;
+  const { t } = database;
+  const result = await database.transaction(async (tx): Promise<PickResult> => {
+    const [connection] = await tx
+      .select({ id: t.connections.id })
+      .from(t.connections)
+      .where(and(eq(t.connections.id, connectionId), eq(t.connections.workspaceId, workspaceId)));
+    if (!connection) return { ok: false, notFound: true };
+    const tools = await tx.select({ name: t.tools.name, enabled: t.tools.enabled }).from(t.tools).where(eq(t.tools.connectionId, connectionId));
+    const known = new Set(tools.map((tool) => tool.name));
+    const unknown = [...chosen].filter((name) => !known.has(name));
+    if (unknown.length > 0) return { ok: false, unknown };
+    for (const tool of tools) {
+      const enabled = chosen.has(tool.name);
+      if (enabled !== tool.enabled) await tx.update(t.tools).set({ enabled }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, tool.name)));
+    }
+    if (tools.length > 0) await tx.update(t.connections).set({ exposeNewTools: true }).where(eq(t.connections.id, connectionId));
+    return { ok: true, enabled: tools.map((tool) => tool.name).filter((name) => chosen.has(name)) };
+  });
+  if (result.ok) deps.toolIndex.changed(workspaceId);
+  return result;
+}
