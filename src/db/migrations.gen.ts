@@ -4,8 +4,8 @@ import pg0 from "../../drizzle/pg/0000_init.sql" with { type: "text" };
 
 export type EmbeddedMigration = { tag: string; when: number; breakpoints: boolean; sql: string };
 export const sqliteMigrations: EmbeddedMigration[] = [
-  { tag: "0000_init", when: 1796511780855, breakpoints: true, sql: sqlite0 },
+  { tag: "0000_init", when: 1796512843802, breakpoints: true, sql: sqlite0 },
 ];
 export const pgMigrations: EmbeddedMigration[] = [
-  { tag: "0000_init", when: 1796511781563, breakpoints: true, sql: pg0 },
+  { tag: "0000_init", when: 1796512844663, breakpoints: true, sql: pg0 },
 ];
