@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { parseUpstreamAllow, type UpstreamAllowList } from "./connections/url-policy.ts";
+import { parseAllowedHost, type AllowedHost } from "./web/host-check.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -28,6 +29,8 @@ export type Config = {
   maxBodyBytes: number;
   /** Extra browser origins allowed to call the MCP endpoint. */
   allowedOrigins: string[];
+  /** Extra names (besides BASE_URL's host) requests may be addressed to; a port of null matches any. */
+  allowedHosts: AllowedHost[];
   /** How often an SSO member is re-checked at the identity provider with their refresh token. */
   ssoRevalidateSeconds: number;
   /** Consecutive failures after which a connection is paused and calls to it fail fast. */
@@ -112,6 +115,13 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     }
   }
 
+  const allowedHosts: AllowedHost[] = [];
+  for (const entry of (env.ALLOWED_HOSTS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    const parsed = parseAllowedHost(entry);
+    if (parsed) allowedHosts.push(parsed);
+    else errors.push(`ALLOWED_HOSTS has an entry that is not a host name or host:port: "${entry}"`);
+  }
+
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -129,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       callTimeoutMs,
       maxBodyBytes,
       allowedOrigins,
+      allowedHosts,
       ssoRevalidateSeconds,
       pauseAfterFailures,
       pauseFirstMs,

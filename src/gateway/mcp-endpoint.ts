@@ -11,6 +11,7 @@ import {
 import type { Principal } from "../auth/principal.ts";
 import { findMcpPrincipal, readBearer } from "../auth/guard.ts";
 import { generateToken } from "../crypto/tokens.ts";
+import { isOwnOrigin } from "../web/host-check.ts";
 import type { CallDeps } from "./call.ts";
 import { createGatewayServer } from "./mcp-server.ts";
 
@@ -44,7 +45,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
   const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo));
   const stateless = legacyStatelessFallback(factory, undefined, { maxRequestBodySize });
   // Read per request: with PORT=0 the base URL is only known after listening.
-  const isAllowedOrigin = (origin: string): boolean => origin === new URL(config.baseUrl).origin || config.allowedOrigins.includes(origin);
+  const isAllowedOrigin = (origin: string): boolean => isOwnOrigin(origin, config.baseUrl) || config.allowedOrigins.includes(origin);
   const sweeper = setInterval(() => sweepSessions(), 60_000);
 
   function handlerFor(workspaceId: string): McpHttpHandler {
