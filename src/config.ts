@@ -46,7 +46,15 @@ export type Config = {
   shutdownGraceMs: number;
   /** How long the MCP endpoint reuses a resolved key or token (0: never); changes to access clear it at once. */
   authCacheMs: number;
+  /** 2025-era sessions one replica holds: per key and per user (past these the idlest is closed), and in all (past it: 429). */
+  sessionLimits: HoldLimits;
+  /** Open notification streams (2025 GET streams, 2026 subscriptions/listen) one replica holds; past a cap: 429. */
+  streamLimits: HoldLimits;
+  /** Active (not revoked, not expired) API keys one member may hold in a workspace. */
+  maxApiKeysPerUser: number;
 };
+
+export type HoldLimits = { perKey: number; perUser: number; total: number };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -105,6 +113,17 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const maxCallsPerConnection = readInteger(env, "MAX_CALLS_PER_CONNECTION", 32, 1, 10_000, errors);
   const shutdownGraceMs = readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000, errors);
   const authCacheMs = readInteger(env, "AUTH_CACHE_MS", 1000, 0, 60_000, errors);
+  const sessionLimits: HoldLimits = {
+    perKey: readInteger(env, "MAX_SESSIONS_PER_KEY", 64, 1, 100_000, errors),
+    perUser: readInteger(env, "MAX_SESSIONS_PER_USER", 128, 1, 100_000, errors),
+    total: readInteger(env, "MAX_SESSIONS", 4000, 1, 1_000_000, errors),
+  };
+  const streamLimits: HoldLimits = {
+    perKey: readInteger(env, "MAX_STREAMS_PER_KEY", 64, 1, 100_000, errors),
+    perUser: readInteger(env, "MAX_STREAMS_PER_USER", 128, 1, 100_000, errors),
+    total: readInteger(env, "MAX_STREAMS", 4000, 1, 1_000_000, errors),
+  };
+  const maxApiKeysPerUser = readInteger(env, "MAX_API_KEYS_PER_USER", 50, 1, 100_000, errors);
 
   const allowedOrigins: string[] = [];
   for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -148,6 +167,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       maxCallsPerConnection,
       shutdownGraceMs,
       authCacheMs,
+      sessionLimits,
+      streamLimits,
+      maxApiKeysPerUser,
     },
   };
 }
