@@ -57,7 +57,9 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
   function handlerFor(workspaceId: string): McpHttpHandler {
     let handler = modern.get(workspaceId);
     if (!handler) {
-      handler = createMcpHandler(factory, { legacy: "reject", maxRequestBodySize, onerror: (e) => deps.log.debug("mcp handler", { error: e.message }) });
+      // The SDK's own cap on listen streams (1024 per handler) would refuse before ours, without a reason.
+      const maxSubscriptions = config.streamLimits.total;
+      handler = createMcpHandler(factory, { legacy: "reject", maxRequestBodySize, maxSubscriptions, onerror: (e) => deps.log.debug("mcp handler", { error: e.message }) });
       modern.set(workspaceId, handler);
     }
     return handler;
