@@ -15,6 +15,7 @@ import { assetRoutes } from "./web/assets.ts";
 import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
+import { isServedHost, misdirected } from "./web/host-check.ts";
 import type { UpstreamPool } from "./gateway/upstream-pool.ts";
 import type { ToolIndex } from "./gateway/tool-index.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
@@ -43,6 +44,12 @@ export type App = {
   fetch(request: Request, server?: Server<unknown>): Promise<Response>;
   elysia: AnyElysia;
 };
+
+/**
+ * Load balancers probe these with a Host of their own (often an address); they tell nothing but
+ * "alive" and "database reachable", so they answer under any name.
+ */
+const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
 
 /** Mounts every feature. Tests build the same app. */
 export function createApp(deps: AppDeps): App {
@@ -90,7 +97,10 @@ export function createApp(deps: AppDeps): App {
       const path = new URL(request.url).pathname;
       // The MCP endpoint is the hot path: straight to its handler, without the router and its hooks
       // (none of which apply to it: it checks Origin and the key itself).
-      let response = path === MCP_PATH || path === `${MCP_PATH}/` ? await serveMcp(request) : await elysia.handle(request);
+      // Before anything else, the MCP endpoint included: a rebound name reaches nothing (host-check.ts).
+      let response = !HEALTH_PATHS.has(path) && !isServedHost(request.headers.get("host"), deps.config)
+        ? misdirected()
+        : path === MCP_PATH || path === `${MCP_PATH}/` ? await serveMcp(request) : await elysia.handle(request);
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {

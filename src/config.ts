@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { parseUpstreamAllow, type UpstreamAllowList } from "./connections/url-policy.ts";
+import { parseAllowedHost, type AllowedHost } from "./web/host-check.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -28,6 +29,8 @@ export type Config = {
   maxBodyBytes: number;
   /** Extra browser origins allowed to call the MCP endpoint. */
   allowedOrigins: string[];
+  /** Extra names (besides BASE_URL's host) requests may be addressed to; a port of null matches any. */
+  allowedHosts: AllowedHost[];
   /** How often an SSO member is re-checked at the identity provider with their refresh token. */
   ssoRevalidateSeconds: number;
   /** Consecutive failures after which a connection is paused and calls to it fail fast. */
@@ -43,7 +46,15 @@ export type Config = {
   shutdownGraceMs: number;
   /** How long the MCP endpoint reuses a resolved key or token (0: never); changes to access clear it at once. */
   authCacheMs: number;
+  /** 2025-era sessions one replica holds: per key and per user (past these the idlest is closed), and in all (past it: 429). */
+  sessionLimits: HoldLimits;
+  /** Open notification streams (2025 GET streams, 2026 subscriptions/listen) one replica holds; past a cap: 429. */
+  streamLimits: HoldLimits;
+  /** Active (not revoked, not expired) API keys one member may hold in a workspace. */
+  maxApiKeysPerUser: number;
 };
+
+export type HoldLimits = { perKey: number; perUser: number; total: number };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -102,6 +113,17 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const maxCallsPerConnection = readInteger(env, "MAX_CALLS_PER_CONNECTION", 32, 1, 10_000, errors);
   const shutdownGraceMs = readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000, errors);
   const authCacheMs = readInteger(env, "AUTH_CACHE_MS", 1000, 0, 60_000, errors);
+  const sessionLimits: HoldLimits = {
+    perKey: readInteger(env, "MAX_SESSIONS_PER_KEY", 64, 1, 100_000, errors),
+    perUser: readInteger(env, "MAX_SESSIONS_PER_USER", 128, 1, 100_000, errors),
+    total: readInteger(env, "MAX_SESSIONS", 4000, 1, 1_000_000, errors),
+  };
+  const streamLimits: HoldLimits = {
+    perKey: readInteger(env, "MAX_STREAMS_PER_KEY", 64, 1, 100_000, errors),
+    perUser: readInteger(env, "MAX_STREAMS_PER_USER", 128, 1, 100_000, errors),
+    total: readInteger(env, "MAX_STREAMS", 4000, 1, 1_000_000, errors),
+  };
+  const maxApiKeysPerUser = readInteger(env, "MAX_API_KEYS_PER_USER", 50, 1, 100_000, errors);
 
   const allowedOrigins: string[] = [];
   for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -110,6 +132,13 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     } catch {
       errors.push(`ALLOWED_ORIGINS has an entry that is not an origin: "${origin}"`);
     }
+  }
+
+  const allowedHosts: AllowedHost[] = [];
+  for (const entry of (env.ALLOWED_HOSTS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    const parsed = parseAllowedHost(entry);
+    if (parsed) allowedHosts.push(parsed);
+    else errors.push(`ALLOWED_HOSTS has an entry that is not a host name or host:port: "${entry}"`);
   }
 
   if (errors.length > 0) return { ok: false, errors };
@@ -129,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       callTimeoutMs,
       maxBodyBytes,
       allowedOrigins,
+      allowedHosts,
       ssoRevalidateSeconds,
       pauseAfterFailures,
       pauseFirstMs,
@@ -137,6 +167,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       maxCallsPerConnection,
       shutdownGraceMs,
       authCacheMs,
+      sessionLimits,
+      streamLimits,
+      maxApiKeysPerUser,
     },
   };
 }

@@ -130,7 +130,7 @@ async function keys(config: Config, args: string[]): Promise<number> {
       process.stderr.write(`No active user with email ${values.email}. Run setup first, or check the address.\n`);
       return 1;
     }
-    const result = await createApiKey(deps.database, { workspaceId: member.workspaceId, userId: member.userId, name: values.name });
+    const result = await createApiKey(deps.database, { workspaceId: member.workspaceId, userId: member.userId, name: values.name, maxActive: config.maxApiKeysPerUser });
     if (!result.ok) {
       process.stderr.write(Object.values(result.errors).join("\n") + "\n");
       return 1;

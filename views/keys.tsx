@@ -35,6 +35,7 @@ export function CreateKeyForm(props: { errors?: Record<string, string>; name?: s
       <label for="key-name">Name</label>
       <input id="key-name" name="name" required maxlength="64" placeholder="e.g. claude-code on my laptop" value={props.name ?? ""} aria-describedby="name-error" />
       <FieldError errors={errors} field="name" />
+      <FieldError errors={errors} field="keys" />
       <button type="submit">
         Create key <span class="spinner htmx-indicator" aria-hidden="true"></span>
       </button>

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { preparedOnce, type Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
 import type { Principal } from "./principal.ts";
@@ -21,15 +21,22 @@ export type ApiKeySummary = {
 
 export type CreateApiKeyResult = { ok: true; id: string; key: string; prefix: string } | { ok: false; errors: Record<string, string> };
 
-/** `mgw_` + 160 random bits. Shown once; stored as a SHA-256 hash. */
+/**
+ * `mgw_` + 160 random bits. Shown once; stored as a SHA-256 hash. `maxActive` caps the member's
+ * active keys in the workspace (MAX_API_KEYS_PER_USER; every caller in src passes it). The count
+ * and the insert are two statements: creations racing each other may pass it by the few in flight.
+ */
 export async function createApiKey(
   database: Database,
-  input: { workspaceId: string; userId: string; name: string; expiresAt?: number | null },
+  input: { workspaceId: string; userId: string; name: string; expiresAt?: number | null; maxActive?: number },
   now = Date.now(),
 ): Promise<CreateApiKeyResult> {
   const name = input.name.trim();
   if (name.length === 0) return { ok: false, errors: { name: "Give the key a name, like the client that will use it." } };
   if (name.length > 64) return { ok: false, errors: { name: "Use at most 64 characters." } };
+  if (input.maxActive !== undefined && (await countActiveApiKeys(database, input.workspaceId, input.userId, now)) >= input.maxActive) {
+    return { ok: false, errors: { keys: `You already have ${input.maxActive} active keys, the most one member may hold. Revoke one you no longer use, then create this one.` } };
+  }
   const key = API_KEY_PREFIX + generateToken(20);
   const id = newId();
   const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
@@ -44,6 +51,16 @@ export async function createApiKey(
     expiresAt: input.expiresAt ?? null,
   });
   return { ok: true, id, key, prefix };
+}
+
+/** Keys neither revoked nor expired. */
+export async function countActiveApiKeys(database: Database, workspaceId: string, userId: string, now = Date.now()): Promise<number> {
+  const { t } = database;
+  const [row] = await database.db
+    .select({ n: count() })
+    .from(t.apiKeys)
+    .where(and(eq(t.apiKeys.workspaceId, workspaceId), eq(t.apiKeys.userId, userId), isNull(t.apiKeys.revokedAt), or(isNull(t.apiKeys.expiresAt), gt(t.apiKeys.expiresAt, now))));
+  return Number(row?.n ?? 0);
 }
 
 export async function listApiKeys(database: Database, workspaceId: string, userId?: string): Promise<ApiKeySummary[]> {

@@ -23,7 +23,7 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
     .post("/keys", async ({ request }) => {
       const principal = await requireMember(deps, request);
       const form = await readForm(request);
-      const result = await createApiKey(deps.database, { workspaceId: principal.workspaceId, userId: principal.userId, name: form.name ?? "" });
+      const result = await createApiKey(deps.database, { workspaceId: principal.workspaceId, userId: principal.userId, name: form.name ?? "", maxActive: deps.config.maxApiKeysPerUser });
       if (!result.ok) {
         if (isHtmx(request)) return htmlResponse(<CreateKeyForm errors={result.errors} name={form.name} />, 422);
         throw new HttpError(422, Object.values(result.errors).join(" "));
@@ -59,8 +59,13 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
     .post("/api/v1/keys", async ({ request }) => {
       const principal = await requireApiKey(deps, request);
       const body = (await request.json().catch(() => null)) as { name?: unknown } | null;
-      const result = await createApiKey(deps.database, { workspaceId: principal.workspaceId, userId: principal.userId, name: typeof body?.name === "string" ? body.name : "" });
-      if (!result.ok) return jsonResponse({ error: "invalid_request", fields: result.errors }, 422);
+      const result = await createApiKey(deps.database, {
+        workspaceId: principal.workspaceId,
+        userId: principal.userId,
+        name: typeof body?.name === "string" ? body.name : "",
+        maxActive: deps.config.maxApiKeysPerUser,
+      });
+      if (!result.ok) return jsonResponse({ error: result.errors.keys ? "too_many_keys" : "invalid_request", message: Object.values(result.errors).join(" "), fields: result.errors }, 422);
       return jsonResponse({ id: result.id, key: result.key, prefix: result.prefix }, 201, { "cache-control": "no-store" });
     })
     .delete("/api/v1/keys/:id", async ({ request, params }) => {

@@ -11,14 +11,15 @@ import {
 import type { Principal } from "../auth/principal.ts";
 import { findMcpPrincipal, readBearer } from "../auth/guard.ts";
 import { generateToken } from "../crypto/tokens.ts";
+import { isOwnOrigin } from "../web/host-check.ts";
 import type { CallDeps } from "./call.ts";
 import { createGatewayServer } from "./mcp-server.ts";
+import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
 
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
 
 const SESSION_IDLE_MS = 30 * 60_000;
-const MAX_SESSIONS_PER_KEY = 64;
 
 type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number };
 
@@ -26,6 +27,8 @@ export type McpEndpoint = {
   handle(request: Request): Promise<Response>;
   /** Tell connected clients of a workspace that its tool list changed. */
   notifyToolsChanged(workspaceId: string): void;
+  /** What clients hold open on this replica now (see open-limits.ts). */
+  held(): { sessions: number; streams: number };
   close(): Promise<void>;
 };
 
@@ -33,24 +36,30 @@ export type McpEndpoint = {
  * The one MCP endpoint. Every request is authenticated with a gateway API key (a session id is
  * never a credential). 2026-07-28 requests go to a per-workspace stateless handler; 2025 clients
  * get sessions so they can hear list_changed — and a session id this replica does not know is
- * served statelessly, so a load balancer may send the next request anywhere.
+ * served statelessly, so a load balancer may send the next request anywhere. What one caller may
+ * hold open is capped (open-limits.ts): past a key's or a member's cap of sessions the idlest of
+ * theirs is closed; past the total, and past any cap of streams, the answer is 429.
  */
 export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
   const { config } = deps;
   const maxRequestBodySize = config.maxBodyBytes;
   const modern = new Map<string, McpHttpHandler>();
+  // In least-recently-used order: a request moves its session to the end (touchSession).
   const sessions = new Map<string, LegacySession>();
+  const streams = new StreamSlots(config.streamLimits);
   const principalOf = (auth: AuthInfo | undefined): Principal => auth?.extra?.principal as Principal;
   const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo));
   const stateless = legacyStatelessFallback(factory, undefined, { maxRequestBodySize });
   // Read per request: with PORT=0 the base URL is only known after listening.
-  const isAllowedOrigin = (origin: string): boolean => origin === new URL(config.baseUrl).origin || config.allowedOrigins.includes(origin);
+  const isAllowedOrigin = (origin: string): boolean => isOwnOrigin(origin, config.baseUrl) || config.allowedOrigins.includes(origin);
   const sweeper = setInterval(() => sweepSessions(), 60_000);
 
   function handlerFor(workspaceId: string): McpHttpHandler {
     let handler = modern.get(workspaceId);
     if (!handler) {
-      handler = createMcpHandler(factory, { legacy: "reject", maxRequestBodySize, onerror: (e) => deps.log.debug("mcp handler", { error: e.message }) });
+      // The SDK's own cap on listen streams (1024 per handler) would refuse before ours, without a reason.
+      const maxSubscriptions = config.streamLimits.total;
+      handler = createMcpHandler(factory, { legacy: "reject", maxRequestBodySize, maxSubscriptions, onerror: (e) => deps.log.debug("mcp handler", { error: e.message }) });
       modern.set(workspaceId, handler);
     }
     return handler;
@@ -65,24 +74,46 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     }
   }
 
+  function touchSession(id: string, session: LegacySession): void {
+    session.lastSeen = Date.now();
+    sessions.delete(id);
+    sessions.set(id, session);
+  }
+
+  /** Closes the least recently used of the matching sessions until one more fits under the limit. */
+  function closeIdlest(matches: (session: LegacySession) => boolean, limit: number): void {
+    let count = 0;
+    for (const session of sessions.values()) if (matches(session)) count++;
+    for (const [id, session] of sessions) {
+      if (count < limit) return;
+      if (!matches(session)) continue;
+      sessions.delete(id);
+      count--;
+      void session.transport.close().catch(() => undefined);
+    }
+  }
+
   async function serveLegacy(request: Request, principal: Principal, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
     const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const session = sessions.get(sessionId);
-      // Unknown here (another replica, or a restart): serve statelessly rather than break the client.
+      // Unknown here (another replica, a restart, or closed as the idlest): serve statelessly rather than break the client.
       if (!session) return stateless(request, options);
       if (session.principal.apiKeyId !== principal.apiKeyId) return jsonRpcError(404, -32001, "Session not found");
-      session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, options);
+      touchSession(sessionId, session);
+      if (request.method !== "GET") return session.transport.handleRequest(request, options);
+      // The session's GET stream (one at most, the SDK answers 409 to a second) holds a stream slot.
+      const slot = streams.take(holderOf(principal));
+      if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
+      return releaseWhenClosed(await session.transport.handleRequest(request, options), request.signal, slot.release);
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) return stateless(request, options);
-    const own = [...sessions.values()].filter((s) => s.principal.apiKeyId === principal.apiKeyId);
-    if (own.length >= MAX_SESSIONS_PER_KEY) {
-      const oldest = own.sort((a, b) => a.lastSeen - b.lastSeen)[0]!;
-      for (const [id, s] of sessions) if (s === oldest) sessions.delete(id);
-      void oldest.transport.close().catch(() => undefined);
-    }
+    const holder = holderOf(principal);
+    closeIdlest((s) => holderOf(s.principal).key === holder.key, config.sessionLimits.perKey);
+    closeIdlest((s) => s.principal.userId === holder.user, config.sessionLimits.perUser);
+    // Closing someone else's session to make room would let one caller push everyone out.
+    if (sessions.size >= config.sessionLimits.total) return tooMany("sessions", "total", config.sessionLimits);
     const server = createGatewayServer(deps, principal);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => generateToken(20),
@@ -129,8 +160,16 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     const authInfo: AuthInfo = { token: principal.apiKeyId ?? "", clientId: principal.apiKeyId ?? principal.userId, scopes: [], extra: { principal } };
     const response = (await isLegacyRequest(request, parsedBody, { maxRequestBodySize }))
       ? await serveLegacy(request, principal, authInfo, parsedBody)
-      : await handlerFor(principal.workspaceId).fetch(request, { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) });
+      : await serveModern(request, principal, authInfo, parsedBody);
     return withHeaders(response, cors);
+  }
+
+  async function serveModern(request: Request, principal: Principal, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
+    const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
+    if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, options);
+    const slot = streams.take(holderOf(principal));
+    if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
+    return releaseWhenClosed(await handlerFor(principal.workspaceId).fetch(request, options), request.signal, slot.release);
   }
 
   function corsHeaders(origin: string): Record<string, string> {
@@ -151,6 +190,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
         if (session.principal.workspaceId === workspaceId) void session.server.sendToolListChanged().catch(() => undefined);
       }
     },
+    held: () => ({ sessions: sessions.size, streams: streams.held }),
     async close() {
       clearInterval(sweeper);
       await Promise.all([...modern.values()].map((h) => h.close()));
@@ -170,6 +210,10 @@ function parseJson(bytes: ArrayBuffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+function isListenRequest(body: unknown): boolean {
+  return typeof body === "object" && body !== null && (body as { method?: unknown }).method === "subscriptions/listen";
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {

@@ -2,7 +2,7 @@ import { eq, inArray } from "drizzle-orm";
 import type { Tool } from "@modelcontextprotocol/server";
 import type { Database } from "../db/client.ts";
 import type { Tables } from "../db/client.ts";
-import { exposeToolName } from "../connections/names.ts";
+import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ToolDefinition } from "../connections/tool-defs.ts";
 
 export type ConnectionRow = Tables["connections"]["$inferSelect"];
@@ -118,11 +118,16 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
   const metas = new Map<string, ConnectionMeta>(connections.map((c) => [c.id, { ...c, toolCount: 0, enabledToolCount: 0 }]));
   const routes = new Map<string, RoutedTool>();
   const listed: Tool[] = [];
-  for (const row of tools) {
+  // Code-unit order, the same on every dialect and replica: which of two tools whose shortened
+  // names meet keeps the short one never depends on the database's collation.
+  for (const row of tools.toSorted((a, b) => compare(a.name, b.name) || compare(a.connectionId, b.connectionId))) {
     const meta = metas.get(row.connectionId);
-    if (!meta) continue;
+    // A name the rules refuse (a row from before them) could meet another connection's names.
+    if (!meta || checkConnectionName(meta.name) !== null) continue;
+    const exposedName = uniqueExposedName(meta.name, row.name, routes);
+    // Only when 130-bit hashes meet: leave the tool out rather than route a name to two tools.
+    if (exposedName === null) continue;
     meta.toolCount++;
-    const exposedName = exposeToolName(meta.name, row.name);
     const definition: ToolDefinition = {
       name: row.name,
       title: row.title,
@@ -138,6 +143,24 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     listed.push(toListedTool(exposedName, definition));
   }
   return { listed, routes, connections: metas };
+}
+
+/**
+ * The tool's exposed name, unique in the workspace: verbatim names are unique by construction
+ * (connection names are, and have no `_`; a shortened name has a shape no verbatim one takes), so
+ * only shortened names of one connection can meet, when their hashes do; the later one in sort
+ * order then gets a longer hash.
+ */
+function uniqueExposedName(connectionName: string, toolName: string, taken: Map<string, RoutedTool>): string | null {
+  for (const hashLength of HASH_LENGTHS) {
+    const name = exposeToolName(connectionName, toolName, hashLength);
+    if (!taken.has(name)) return name;
+  }
+  return null;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function toListedTool(exposedName: string, def: ToolDefinition): Tool {

@@ -109,7 +109,8 @@ export async function signIn(t: TestGateway, email = OWNER.email, password = OWN
   const response = await fetch(`${t.url}/sign-in`, {
     method: "POST",
     redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", origin: t.url },
+    // What a browser at BASE_URL sends (the gateway's own address when BASE_URL is not set).
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(t.config.baseUrl).origin },
     body: new URLSearchParams({ email, password }),
   });
   const cookie = response.headers.get("set-cookie");

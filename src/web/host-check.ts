@@ -1,0 +1,86 @@
+/**
+ * DNS rebinding defence. A page on evil.example can make its name resolve to the gateway's address;
+ * the browser then treats the gateway as evil.example's own origin and sends `Host: evil.example`
+ * (and `Origin: http://evil.example`). So requests are served only under BASE_URL's host (and the
+ * operator's ALLOWED_HOSTS), and "same origin" means BASE_URL's origin — never the request's own
+ * Host, which the attacker picks. With a loopback BASE_URL, the other loopback names are the same
+ * machine and no rebound name can be one of them, so they are served too.
+ */
+
+/** A host name and its effective port (the scheme's default when none is written). */
+type HostPort = { hostname: string; port: string };
+
+export type AllowedHost = { hostname: string; port: string | null };
+
+// A Host header is a name or an IP literal and an optional port: nothing a URL parser could read
+// as userinfo or a path.
+const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
+const DEFAULT_PORT: Record<string, string> = { "http:": "80", "https:": "443" };
+
+export const MISDIRECTED =
+  "This gateway answers only at the address in its BASE_URL, so this request was refused (an operator can allow more names with ALLOWED_HOSTS).";
+
+/** Parses `name[:port]` (an ALLOWED_HOSTS entry); null when it is not one. */
+export function parseAllowedHost(entry: string): AllowedHost | null {
+  const match = HOST_SHAPE.exec(entry);
+  if (!match) return null;
+  const hostname = hostnameOf(match[1]!);
+  if (hostname === null) return null;
+  return { hostname, port: match[2] === undefined ? null : String(Number(match[2])) };
+}
+
+/** True when a request with this Host header may be served. */
+export function isServedHost(host: string | null, config: { baseUrl: string; allowedHosts: AllowedHost[] }): boolean {
+  if (host === null) return false;
+  const base = new URL(config.baseUrl);
+  const asked = readHost(host, base.protocol);
+  if (asked === null) return false;
+  if (asked.hostname === base.hostname && asked.port === effectivePort(base)) return true;
+  if (config.allowedHosts.some((a) => a.hostname === asked.hostname && (a.port === null || a.port === asked.port))) return true;
+  // The port may differ from BASE_URL's behind a local TLS front; a loopback name is never rebound.
+  return isLoopback(base.hostname) && isLoopback(asked.hostname);
+}
+
+/** True when a browser `Origin` is the gateway's own: BASE_URL's, or its loopback twin. */
+export function isOwnOrigin(origin: string, baseUrl: string): boolean {
+  const base = new URL(baseUrl);
+  if (origin === base.origin) return true;
+  if (!isLoopback(base.hostname)) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false;
+  }
+  // Same scheme and port: only the gateway itself listens there under another loopback name.
+  return parsed.origin === origin && parsed.protocol === base.protocol && effectivePort(parsed) === effectivePort(base) && isLoopback(parsed.hostname);
+}
+
+export function misdirected(): Response {
+  return new Response(MISDIRECTED, { status: 421, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+function readHost(host: string, protocol: string): HostPort | null {
+  const match = HOST_SHAPE.exec(host);
+  if (!match) return null;
+  const hostname = hostnameOf(match[1]!);
+  if (hostname === null) return null;
+  return { hostname, port: match[2] === undefined ? (DEFAULT_PORT[protocol] ?? "") : String(Number(match[2])) };
+}
+
+/** The WHATWG form of a host name: lowercase, IDN as punycode, IPv4 in dotted decimal. */
+function hostnameOf(name: string): string | null {
+  try {
+    return new URL(`http://${name}`).hostname;
+  } catch {
+    return null;
+  }
+}
+
+function effectivePort(url: URL): string {
+  return url.port || (DEFAULT_PORT[url.protocol] ?? "");
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
