@@ -38,7 +38,9 @@ try {
     for (const [name, run] of Object.entries(runs)) {
       const started = performance.now();
       await run();
-      if (round > 0) (times[name] ??= []).push(performance.now() - started); // round 0 warms up
+      if (round === 0) continue; // round 0 warms up
+      times[name] ??= [];
+      times[name].push(performance.now() - started);
     }
   }
   for (const [name, list] of Object.entries(times)) {

@@ -31,9 +31,9 @@ export class StatementGate {
   /** Runs `body` as the one open transaction; it must begin it before its first `await`. */
   async exclusive<T>(body: () => Promise<T>): Promise<T> {
     while (this.open !== null) await this.open.ended;
-    let end!: () => void;
     const token = {};
-    this.open = { token, ended: new Promise<void>((resolve) => (end = resolve)) };
+    const { promise: ended, resolve: end } = Promise.withResolvers<void>();
+    this.open = { token, ended };
     try {
       return await this.context.run(token, body);
     } finally {
