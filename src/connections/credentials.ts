@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Db, Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
-import { loadMemberCredential, saveMemberCredential } from "./member-credentials.ts";
+import { loadMemberCredential, sealMemberCredential, writeMemberCredential, type SealedMemberCredential } from "./member-credentials.ts";
 import { redactorFor } from "./redact.ts";
 
 /** What a connection authenticates upstream with. Never leaves the server. */
@@ -40,8 +40,36 @@ function binding(connectionId: string, workspaceId: string): SecretBinding {
   return { table: "credentials", column: "ciphertext", rowId: connectionId, workspaceId };
 }
 
-export async function saveCredential(
-  tx: Db,
+/** A credential sealed for its row: sealing is slow async work, so it happens before the transaction. */
+export type SealedCredential =
+  | { member: null; connectionId: string; workspaceId: string; kind: UpstreamSecret["kind"]; ciphertext: string; keyVersion: number; expiresAt: number | null; updatedAt: number }
+  | { member: SealedMemberCredential };
+
+export async function sealCredential(
+  database: Database,
+  keyring: Keyring,
+  ids: CredentialIds,
+  secret: UpstreamSecret,
+  expiresAt: number | null = null,
+  now = Date.now(),
+): Promise<SealedCredential> {
+  if (ids.userId) return { member: await sealMemberCredential(database, keyring, { ...ids, userId: ids.userId }, secret, expiresAt, now) };
+  const sealed = await encryptSecret(keyring, JSON.stringify(secret), binding(ids.connectionId, ids.workspaceId));
+  return { member: null, connectionId: ids.connectionId, workspaceId: ids.workspaceId, kind: secret.kind, ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, expiresAt, updatedAt: now };
+}
+
+/** Writes a sealed credential; inside a transaction it runs no async work but the statements. */
+export async function writeCredential(tx: Db, database: Database, sealed: SealedCredential): Promise<void> {
+  if (sealed.member) return writeMemberCredential(tx, database, sealed.member);
+  const { member: _, connectionId, workspaceId, ...row } = sealed;
+  await tx
+    .insert(database.t.credentials)
+    .values({ connectionId, workspaceId, ...row })
+    .onConflictDoUpdate({ target: database.t.credentials.connectionId, set: row });
+}
+
+/** Seals, then writes in a transaction of its own. */
+export async function storeCredential(
   database: Database,
   keyring: Keyring,
   ids: CredentialIds,
@@ -49,13 +77,8 @@ export async function saveCredential(
   expiresAt: number | null = null,
   now = Date.now(),
 ): Promise<void> {
-  if (ids.userId) return saveMemberCredential(tx, database, keyring, { ...ids, userId: ids.userId }, secret, expiresAt, now);
-  const sealed = await encryptSecret(keyring, JSON.stringify(secret), binding(ids.connectionId, ids.workspaceId));
-  const row = { ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, kind: secret.kind, expiresAt, updatedAt: now };
-  await tx
-    .insert(database.t.credentials)
-    .values({ connectionId: ids.connectionId, workspaceId: ids.workspaceId, ...row })
-    .onConflictDoUpdate({ target: database.t.credentials.connectionId, set: row });
+  const sealed = await sealCredential(database, keyring, ids, secret, expiresAt, now);
+  await database.transaction((tx) => writeCredential(tx, database, sealed));
 }
 
 /** The decrypted secret, or null when the connection (or member) has none. Throws DecryptionError on a bad key. */

@@ -25,17 +25,29 @@ async function findRow(database: Database, ids: MemberIds) {
   return row ?? null;
 }
 
-export async function saveMemberCredential(tx: Db, database: Database, keyring: Keyring, ids: MemberIds, secret: UpstreamSecret, expiresAt: number | null, now = Date.now()): Promise<void> {
-  const { t } = database;
-  const [existing] = await tx
-    .select({ id: t.memberCredentials.id })
-    .from(t.memberCredentials)
-    .where(and(eq(t.memberCredentials.connectionId, ids.connectionId), eq(t.memberCredentials.userId, ids.userId)));
-  const id = existing?.id ?? newId();
+/** A member's credential sealed for its row, to be written by `writeMemberCredential` inside a transaction. */
+export type SealedMemberCredential = MemberIds & { id: string; kind: UpstreamSecret["kind"]; ciphertext: string; keyVersion: number; expiresAt: number | null; now: number };
+
+/**
+ * Seals before any transaction opens (other requests' statements wait for an open one). The
+ * ciphertext is bound to the member's current row id, or to a new one.
+ */
+export async function sealMemberCredential(database: Database, keyring: Keyring, ids: MemberIds, secret: UpstreamSecret, expiresAt: number | null, now = Date.now()): Promise<SealedMemberCredential> {
+  const id = (await findRow(database, ids))?.id ?? newId();
   const sealed = await encryptSecret(keyring, JSON.stringify(secret), binding(id, ids.workspaceId));
-  const row = { kind: secret.kind, ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, expiresAt, updatedAt: now };
-  if (existing) await tx.update(t.memberCredentials).set(row).where(eq(t.memberCredentials.id, id));
-  else await tx.insert(t.memberCredentials).values({ id, connectionId: ids.connectionId, userId: ids.userId, workspaceId: ids.workspaceId, createdAt: now, ...row });
+  return { ...ids, id, kind: secret.kind, ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, expiresAt, now };
+}
+
+export async function writeMemberCredential(tx: Db, database: Database, sealed: SealedMemberCredential): Promise<void> {
+  const { t } = database;
+  // The row takes the id its ciphertext is bound to, even if it was replaced since it was sealed.
+  const row = { id: sealed.id, kind: sealed.kind, ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion, expiresAt: sealed.expiresAt, updatedAt: sealed.now };
+  const updated = await tx
+    .update(t.memberCredentials)
+    .set(row)
+    .where(and(eq(t.memberCredentials.connectionId, sealed.connectionId), eq(t.memberCredentials.userId, sealed.userId)))
+    .returning({ id: t.memberCredentials.id });
+  if (updated.length === 0) await tx.insert(t.memberCredentials).values({ ...row, connectionId: sealed.connectionId, userId: sealed.userId, workspaceId: sealed.workspaceId, createdAt: sealed.now });
 }
 
 /** The member's decrypted secret, or null when they have not connected. */

@@ -1,6 +1,6 @@
 import type { Principal } from "../auth/principal.ts";
-import type { UpstreamSecret } from "./credentials.ts";
-import { deleteMemberCredential, memberCredentialStatus, saveMemberCredential, type MemberCredentialStatus } from "./member-credentials.ts";
+import { storeCredential, type UpstreamSecret } from "./credentials.ts";
+import { deleteMemberCredential, memberCredentialStatus, type MemberCredentialStatus } from "./member-credentials.ts";
 import { checkAuthInput, getConnection, probe, resyncConnection, type AuthInput, type ConnectionDeps, type FieldErrors } from "./service.ts";
 import type { ConnectionMeta } from "../gateway/tool-index.ts";
 
@@ -45,7 +45,7 @@ export async function connectMemberToken(deps: ConnectionDeps, principal: Princi
   const probed = await probe(deps, connection.url, secret);
   if (!probed.ok) return { ok: false, errors: { secret: Object.values(probed.errors)[0] ?? "The server refused this credential." } };
   const ids = { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId };
-  await deps.database.transaction((tx) => saveMemberCredential(tx, deps.database, deps.keyring, ids, secret!, null, now));
+  await storeCredential(deps.database, deps.keyring, ids, secret!, null, now);
   deps.pool.drop(connection.id, { userId: principal.userId });
   deps.log.info("member connected their account", { connectionId: connection.id, userId: principal.userId });
   if (connection.status !== "connected") await resyncConnection(deps, principal.workspaceId, connection.id, { why: "a member connected their account" });

@@ -4,7 +4,7 @@ import type { Principal } from "../auth/principal.ts";
 import { newId } from "../crypto/tokens.ts";
 import { checkConnectionName } from "./names.ts";
 import { checkUpstreamUrl } from "./url-policy.ts";
-import { deleteCredential, hasUrlKeyPlaceholder, loadCredential, redactSecret, saveCredential, type UpstreamSecret } from "./credentials.ts";
+import { deleteCredential, hasUrlKeyPlaceholder, loadCredential, redactSecret, sealCredential, writeCredential, type UpstreamSecret } from "./credentials.ts";
 import { oauthDataOf, operatorClient, toOAuthSecret } from "../oauth/data.ts";
 import { connectUpstream, describeUpstreamError, isRetryableDiscovery } from "./upstream-client.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
@@ -179,10 +179,12 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     sharing,
     exposeNewTools: input.expose === "all",
   };
+  // Sealed before the transaction: other requests' statements wait while one is open.
+  const sealed = secret ? await sealCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: credentialOwner }, secret, null, now) : null;
   try {
     const report = await database.transaction(async (tx) => {
       await tx.insert(t.connections).values(row);
-      if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: credentialOwner }, secret, null, now);
+      if (sealed) await writeCredential(tx, database, sealed);
       return storeTools(tx, database, id, probed.tools, { now, enabled: () => row.exposeNewTools });
     });
     deps.toolIndex.changed(principal.workspaceId);
@@ -287,6 +289,7 @@ export async function updateConnection(
     if (!result.ok) return result;
     probed = result;
   }
+  const sealed = secret ? await sealCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now) : null;
   const report = await database.transaction(async (tx) => {
     await tx
       .update(t.connections)
@@ -301,7 +304,7 @@ export async function updateConnection(
       })
       .where(and(eq(t.connections.id, id), eq(t.connections.workspaceId, principal.workspaceId)));
     if (secret !== undefined) {
-      if (secret) await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, secret, null, now);
+      if (sealed) await writeCredential(tx, database, sealed);
       else await deleteCredential(tx, database, id);
     }
     if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
@@ -478,10 +481,11 @@ async function addIdJagConnection(deps: ConnectionDeps, principal: Principal, in
     exposeNewTools: input.expose === "all",
   };
   const client = { kind: "id-jag" as const, data: { clientId: input.auth.clientId.trim(), clientSecret: input.auth.clientSecret.trim(), issuer: found.issuer } };
+  const sealed = await sealCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, client, null, now);
   try {
     await database.transaction(async (tx) => {
       await tx.insert(t.connections).values(row);
-      await saveCredential(tx, database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, client, null, now);
+      await writeCredential(tx, database, sealed);
     });
   } catch (error) {
     if (await findConnectionByName(deps, principal.workspaceId, input.name)) return { ok: false, errors: { name: `A connection named "${input.name}" exists already.` } };

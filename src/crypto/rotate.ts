@@ -49,20 +49,55 @@ export async function findUnknownKeyVersions(database: Database, keyring: Keyrin
   return [...unknown];
 }
 
-/** Re-seals every stored secret with the keyring's current key, all or nothing. */
+type Rewrap = { ciphertext: string; next: { ciphertext: string; keyVersion: number } };
+
+/** Unseals and reseals, outside any transaction: other requests' statements wait while one is open. */
+async function prepareRewraps(database: Database, keyring: Keyring): Promise<Map<string, Rewrap>> {
+  const rewraps = new Map<string, Rewrap>();
+  for (const sealed of sealedRows(database)) {
+    for (const row of await sealed.load(database.db)) {
+      if (row.keyVersion === keyring.current) continue;
+      const binding = { table: sealed.table, column: "ciphertext", rowId: row.rowId, workspaceId: row.workspaceId };
+      const next = await encryptSecret(keyring, await decryptSecret(keyring, row.ciphertext, binding), binding);
+      rewraps.set(`${sealed.table}:${row.rowId}`, { ciphertext: row.ciphertext, next });
+    }
+  }
+  return rewraps;
+}
+
+/** A sealed row changed between preparing and writing: prepare again. */
+class RowsChanged extends Error {}
+
+const ATTEMPTS = 3;
+
+/**
+ * Re-seals every stored secret with the keyring's current key, all or nothing, and leaves no copy
+ * of an old ciphertext in the database's files (see `Database.eraseOverwritten`).
+ */
 export async function rewrapSecrets(database: Database, keyring: Keyring): Promise<number> {
-  let count = 0;
-  await database.transaction(async (tx) => {
-    for (const sealed of sealedRows(database)) {
-      for (const row of await sealed.load(tx)) {
-        if (row.keyVersion === keyring.current) continue;
-        const binding = { table: sealed.table, column: "ciphertext", rowId: row.rowId, workspaceId: row.workspaceId };
-        const plain = await decryptSecret(keyring, row.ciphertext, binding);
-        const next = await encryptSecret(keyring, plain, binding);
-        await sealed.save(tx, row.rowId, next.ciphertext, next.keyVersion);
-        count++;
+  const tables = sealedRows(database).map((s) => s.table);
+  return database.eraseOverwritten(tables, async () => {
+    for (let attempt = 1; ; attempt++) {
+      const rewraps = await prepareRewraps(database, keyring);
+      try {
+        return await database.transaction(async (tx) => {
+          // Exactly the rows prepared, still as they were: else a row would keep the old key.
+          let count = 0;
+          for (const sealed of sealedRows(database)) {
+            for (const row of await sealed.load(tx)) {
+              if (row.keyVersion === keyring.current) continue;
+              const rewrap = rewraps.get(`${sealed.table}:${row.rowId}`);
+              if (rewrap?.ciphertext !== row.ciphertext) throw new RowsChanged();
+              await sealed.save(tx, row.rowId, rewrap.next.ciphertext, rewrap.next.keyVersion);
+              count++;
+            }
+          }
+          if (count !== rewraps.size) throw new RowsChanged();
+          return count;
+        });
+      } catch (error) {
+        if (!(error instanceof RowsChanged) || attempt === ATTEMPTS) throw error;
       }
     }
   });
-  return count;
 }

@@ -4,12 +4,14 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { drizzle as drizzleSqlite, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { drizzle as drizzlePg } from "drizzle-orm/bun-sql";
 import type { DatabaseTarget } from "../config.ts";
 import * as sqliteSchema from "./schema.sqlite.ts";
 import * as pgSchema from "./schema.pg.ts";
 import { pgMigrations, sqliteMigrations, type EmbeddedMigration } from "./migrations.gen.ts";
+import { StatementGate } from "./statement-gate.ts";
+import { drizzleGated } from "./gated-session.ts";
 
 /**
  * Services are written once against the SQLite schema's types. The Postgres schema has the same
@@ -23,7 +25,11 @@ export type Database = {
   dialect: "sqlite" | "postgres";
   db: Db;
   t: Tables;
-  /** Runs `fn` atomically; every multi-row write goes through here. */
+  /**
+   * Runs `fn` atomically; every multi-row write goes through here. Other requests' statements never
+   * run inside it (on SQLite they wait for its end), so keep sealing, unsealing and network work
+   * before it. A transaction cannot be opened inside another: pass `tx` down instead.
+   */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -39,6 +45,14 @@ export type Database = {
    * in memory, and `fn` just runs.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, then makes sure what it overwrote or deleted in `tables` leaves no copy in the
+   * database's files. SQLite: freed space is zeroed while `fn` runs (secure_delete), then the WAL is
+   * checkpointed and truncated and the file rebuilt (VACUUM). Postgres: `VACUUM FULL` rewrites the
+   * tables into new files; dead copies may survive in the WAL segments, in blocks the file system
+   * freed, and in backups — beyond what a client can reach.
+   */
+  eraseOverwritten<T>(tables: string[], fn: () => Promise<T>): Promise<T>;
 };
 
 /**
@@ -70,33 +84,34 @@ function openSqlite(path: string): Database {
   client.run("PRAGMA synchronous = NORMAL");
   client.run("PRAGMA foreign_keys = ON");
   client.run("PRAGMA busy_timeout = 5000");
-  const db = drizzleSqlite({ client, schema: sqliteSchema });
+  const gate = new StatementGate();
+  const db = drizzleGated(client, gate, sqliteSchema);
   // What drizzle's migrate() does after reading the folder; the files are embedded instead.
   const internals = db as unknown as DrizzleInternals;
   internals.dialect.migrate(toMigrationMeta(sqliteMigrations), internals.session, {});
 
-  // bun:sqlite is synchronous and drizzle's SQLite transactions cannot span an `await`, so we hold
-  // one connection-wide transaction behind an async lock instead. Callers keep their bodies to
-  // database work so nothing else interleaves for long.
-  let queue: Promise<unknown> = Promise.resolve();
+  // bun:sqlite is synchronous and drizzle's SQLite transactions cannot span an `await`, so one
+  // connection-wide transaction is held across the body's awaits. The gate keeps every other
+  // request's statement (and transaction) out of it until it ends.
   return {
     dialect: "sqlite",
     db,
     t: sqliteSchema,
-    transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-      const run = queue.then(async () => {
+    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      // The outer transaction would wait for the inner one, and the inner one for the outer.
+      if (gate.inside()) throw new Error("Database.transaction was called inside another transaction: pass its `tx` down instead.");
+      return gate.exclusive(async () => {
         client.run("BEGIN IMMEDIATE");
         try {
           const result = await fn(db);
           client.run("COMMIT");
           return result;
         } catch (error) {
-          client.run("ROLLBACK");
+          // A failed COMMIT may have rolled back already.
+          if (client.inTransaction) client.run("ROLLBACK");
           throw error;
         }
       });
-      queue = run.catch(() => undefined);
-      return run;
     },
     async broadcast() {},
     async listen() {
@@ -105,16 +120,32 @@ function openSqlite(path: string): Database {
     withLock(_name, fn) {
       return fn();
     },
+    async eraseOverwritten(_tables, fn) {
+      client.run("PRAGMA secure_delete = ON");
+      let result: Awaited<ReturnType<typeof fn>>;
+      try {
+        result = await fn();
+      } finally {
+        client.run("PRAGMA secure_delete = OFF");
+      }
+      // In one turn, with no transaction open: the WAL's frames hold whole pages as they were.
+      await gate.after(() => {
+        client.run("PRAGMA wal_checkpoint(TRUNCATE)");
+        client.run("VACUUM");
+        client.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      });
+      return result;
+    },
     async ping() {
       try {
-        client.query("SELECT 1").get();
+        await gate.after(() => client.query("SELECT 1").get());
         return true;
       } catch {
         return false;
       }
     },
     async close() {
-      await queue;
+      await gate.idle();
       client.close();
     },
   };
@@ -150,6 +181,12 @@ async function openPostgres(url: string): Promise<Database> {
         await tx`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
         return fn();
       });
+    },
+    async eraseOverwritten(tables, fn) {
+      const result = await fn();
+      // VACUUM cannot run inside a transaction; FULL writes each table anew instead of marking dead rows free.
+      await client.unsafe(`VACUUM FULL ${tables.map((name) => `"${name.replaceAll('"', '""')}"`).join(", ")}`);
+      return result;
     },
     async ping() {
       try {

@@ -4,7 +4,7 @@ import type { Database } from "../db/client.ts";
 import type { Config } from "../config.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
-import { loadCredential, saveCredential, type IdJagData } from "../connections/credentials.ts";
+import { loadCredential, storeCredential, type IdJagData } from "../connections/credentials.ts";
 import type { ConnectionRow } from "../gateway/tool-index.ts";
 import { refreshMember } from "../auth/sso/oidc.ts";
 import { getSsoProviderById, loadSsoClient } from "../auth/sso/providers.ts";
@@ -104,7 +104,7 @@ export class IdJagManager {
     const now = this.now();
     const expiresAt = tokens.expires_in ? now + tokens.expires_in * 1000 : null;
     const data: IdJagData = { accessToken: tokens.access_token, obtainedAt: now, expiresAt };
-    await database.transaction((tx) => saveCredential(tx, database, keyring, ids, { kind: "id-jag", data }, expiresAt, now));
+    await storeCredential(database, keyring, ids, { kind: "id-jag", data }, expiresAt, now);
     log.info("upstream token obtained through the identity provider (ID-JAG)", { connectionId: ids.connectionId, userId: ids.userId });
     return tokens.access_token;
   }

@@ -4,7 +4,7 @@ import type { Keyring } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
 import type { UpstreamAllowList } from "../connections/url-policy.ts";
 import { createGuardedFetch } from "../connections/guarded-fetch.ts";
-import { loadCredential, saveCredential } from "../connections/credentials.ts";
+import { loadCredential, storeCredential } from "../connections/credentials.ts";
 import type { ConnectionRow } from "../gateway/tool-index.ts";
 import { oauthDataOf, toOAuthSecret, withTokens, type OAuthData } from "./data.ts";
 import { NeedsReauthorization } from "./errors.ts";
@@ -102,9 +102,7 @@ export class OAuthManager {
     const run = entry.queue.then(async () => {
       const next = change(await this.read(connection));
       const { database, keyring } = this.options;
-      await database.transaction((tx) =>
-        saveCredential(tx, database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId: connection.userId }, toOAuthSecret(next), next.expiresAt ?? null, this.now()),
-      );
+      await storeCredential(database, keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId: connection.userId }, toOAuthSecret(next), next.expiresAt ?? null, this.now());
       entry.data = next;
       return next;
     });
