@@ -112,8 +112,11 @@ describe("Client ID Metadata Documents fetched for anyone who asks", () => {
   });
 
   test("where a name resolves, or what refused the connection, stays off the page", async () => {
-    const port = documents.port + 1;
-    const refused = await (await authorize(`https://localhost:${port === 65536 ? 1 : port}/closed.json`)).text();
+    // A port nothing listens on: the server there refuses the connection.
+    const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const port = closed.port;
+    await closed.stop(true);
+    const refused = await (await authorize(`https://localhost:${port}/closed.json`)).text();
     const loopback = await (await authorize("https://127.0.0.2/doc.json")).text();
     for (const page of [refused, loopback]) {
       expect(page).toContain("The gateway could not use this client&#x27;s metadata document.");
