@@ -118,6 +118,8 @@ function startDeadline(ms: number | null): { signal: AbortSignal; clear(): void 
   if (ms === null) return null;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException(`no complete answer within ${ms} ms`, "TimeoutError")), ms);
+  // A body read in full without a counting stream leaves its timer behind: it must not keep the process up.
+  timer.unref();
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
