@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createGuardedFetch, UpstreamUrlRefused } from "./guarded-fetch.ts";
+import { gzipSync } from "node:zlib";
+import { createGuardedFetch, ResponseTooLarge, UpstreamUrlRefused } from "./guarded-fetch.ts";
 import { parseUpstreamAllow, type Resolver, type UpstreamAllowList } from "./url-policy.ts";
 
 type Seen = { method: string; host: string | null; authorization: string | null; apiKey: string | null; body: string };
@@ -23,6 +24,41 @@ const resolve: Resolver = async (hostname) => {
 
 let releaseStream = (): void => {};
 let loopHits = 0;
+/** What the /flood route managed to hand to the socket, and whether the reader went away first. */
+const flood = { written: 0, cancelled: false };
+const FLOOD_BYTES = 50 * 1024 * 1024;
+const GZIP_BOMB = gzipSync(Buffer.alloc(8 * 1024 * 1024, 97));
+
+/** Written only as fast as the reader takes it (pull, no queue): what was written is what was read or in flight. */
+function floodBody(): ReadableStream<Uint8Array> {
+  flood.written = 0;
+  flood.cancelled = false;
+  const chunk = new Uint8Array(64 * 1024).fill(97);
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (flood.written >= FLOOD_BYTES) return controller.close();
+        controller.enqueue(chunk);
+        flood.written += chunk.byteLength;
+      },
+      cancel() {
+        flood.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Small events, forever: a listen stream that is healthy however long it lives. */
+function eventsBody(count: number, eventBytes: number): ReadableStream<string> {
+  let sent = 0;
+  return new ReadableStream<string>({
+    pull(controller) {
+      if (sent++ >= count) return controller.close();
+      controller.enqueue(`data: ${"x".repeat(eventBytes)}\r\n\r\n`);
+    },
+  });
+}
 
 function startUpstream(): ReturnType<typeof Bun.serve> {
   return Bun.serve({
@@ -49,6 +85,22 @@ function startUpstream(): ReturnType<typeof Bun.serve> {
           },
         });
         return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      }
+      if (url.pathname === "/flood") return new Response(floodBody(), { headers: { "content-type": url.searchParams.get("type") ?? "application/json" } });
+      if (url.pathname === "/declared") return new Response("x".repeat(Number(url.searchParams.get("bytes"))), { headers: { "content-type": "application/json" } });
+      if (url.pathname === "/gzip") return new Response(GZIP_BOMB, { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+      if (url.pathname === "/events") {
+        const body = eventsBody(Number(url.searchParams.get("count")), Number(url.searchParams.get("size")));
+        return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      }
+      if (url.pathname === "/stall") {
+        const stream = new ReadableStream<string>({
+          start(controller) {
+            controller.enqueue("{");
+            request.signal.addEventListener("abort", () => controller.close());
+          },
+        });
+        return new Response(stream, { headers: { "content-type": "application/json" } });
       }
       if (url.pathname === "/hang") {
         return new Promise<Response>((resolve) => {
@@ -177,6 +229,64 @@ describe("guarded fetch", () => {
     setTimeout(() => controller.abort(), 50);
     const error = await pending.then(() => null, (caught: unknown) => caught);
     expect((error as Error).name).toBe("AbortError");
+  });
+});
+
+describe("guarded fetch: the byte budget, enforced while streaming", () => {
+  const KIB = 1024;
+
+  async function tooLarge(promise: Promise<unknown>): Promise<ResponseTooLarge> {
+    const error = await promise.then(() => null, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ResponseTooLarge);
+    return error as ResponseTooLarge;
+  }
+
+  test("a body that outgrows the budget fails while it streams; the server is cut off long before its 50 MB", async () => {
+    const small = createGuardedFetch({ allow: allowList("127.0.0.1"), budget: { maxBytes: 16 * KIB, deadlineMs: null } });
+    const response = await small(`${homeUrl}/flood`);
+    expect(response.status).toBe(200);
+    const error = await tooLarge(response.text());
+    expect(error.maxBytes).toBe(16 * KIB);
+    expect(error.message).toBe("the answer was larger than 16 KiB and was cut off");
+    // Socket buffers on the way still fill up (a few MiB on loopback), but the rest is never written.
+    for (let i = 0; i < 100 && !flood.cancelled; i++) await Bun.sleep(10);
+    expect(flood.cancelled).toBe(true);
+    expect(flood.written).toBeLessThan(FLOOD_BYTES / 4);
+  });
+
+  test("a declared Content-Length over the budget is refused before any of the body is read", async () => {
+    const small = createGuardedFetch({ allow: allowList("127.0.0.1"), budget: { maxBytes: 16 * KIB, deadlineMs: null } });
+    await tooLarge(small(`${homeUrl}/declared?bytes=${17 * KIB}`));
+    expect(await (await small(`${homeUrl}/declared?bytes=${16 * KIB}`)).text()).toHaveLength(16 * KIB);
+  });
+
+  test("a compressed body is counted as it unpacks: 8 KiB of gzip that would be 8 MiB fails", async () => {
+    expect(GZIP_BOMB.byteLength).toBeLessThan(16 * KIB);
+    const small = createGuardedFetch({ allow: allowList("127.0.0.1"), budget: { maxBytes: 64 * KIB, deadlineMs: null } });
+    await tooLarge((await small(`${homeUrl}/gzip`)).arrayBuffer());
+  });
+
+  test("without a budget of its own, a fetch holds at most DEFAULT_RESPONSE_BUDGET (1 MiB)", async () => {
+    await tooLarge((await guardedFetch(`${homeUrl}/flood`)).arrayBuffer());
+  });
+
+  test("an event stream read per event passes any number of small events, and fails on one event over the budget", async () => {
+    const perEvent = createGuardedFetch({ allow: allowList("127.0.0.1"), budget: { maxBytes: 4 * KIB, deadlineMs: 5_000, eventStreams: "per-event" } });
+    const many = await (await perEvent(`${homeUrl}/events?count=200&size=1000`)).text();
+    expect(many.length).toBeGreaterThan(100 * KIB);
+    await tooLarge((await perEvent(`${homeUrl}/events?count=1&size=${5 * KIB}`)).text());
+    // One endless line is one endless event.
+    await tooLarge((await perEvent(`${homeUrl}/flood?type=text/event-stream`)).text());
+    // The whole-body rule stays for other responses.
+    const whole = createGuardedFetch({ allow: allowList("127.0.0.1"), budget: { maxBytes: 4 * KIB, deadlineMs: null } });
+    await tooLarge((await whole(`${homeUrl}/events?count=200&size=1000`)).text());
+  });
+
+  test("the deadline covers the body too: a server that sends headers, then stalls, is given up", async () => {
+    const quick = createGuardedFetch({ allow: allowList("127.0.0.1"), budget: { maxBytes: 16 * KIB, deadlineMs: 200 } });
+    const response = await quick(`${homeUrl}/stall`);
+    const error = await response.text().then(() => null, (caught: unknown) => caught);
+    expect((error as Error).name).toBe("TimeoutError");
   });
 });
 

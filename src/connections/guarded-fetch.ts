@@ -1,5 +1,8 @@
 import { isIP } from "node:net";
 import { checkUpstreamUrl, type Resolver, type UpstreamAllowList, type UrlCheck } from "./url-policy.ts";
+import { DEFAULT_RESPONSE_BUDGET, holdToBudget, isReadPerEvent, type ResponseBudget } from "./response-budget.ts";
+
+export { DEFAULT_RESPONSE_BUDGET, ResponseTooLarge, type ResponseBudget } from "./response-budget.ts";
 
 export class UpstreamUrlRefused extends Error {
   override name = "UpstreamUrlRefused";
@@ -9,7 +12,13 @@ export class UpstreamUrlRefused extends Error {
   }
 }
 
-export type GuardedFetchOptions = { allow: UpstreamAllowList; resolve?: Resolver; maxRedirects?: number };
+export type GuardedFetchOptions = {
+  allow: UpstreamAllowList;
+  resolve?: Resolver;
+  maxRedirects?: number;
+  /** What each response may cost (DEFAULT_RESPONSE_BUDGET if not given); a function to vary it by method. */
+  budget?: ResponseBudget | ((method: string) => ResponseBudget);
+};
 
 type Hop = { url: URL; method: string; headers: Headers; body: ArrayBuffer | string | null };
 
@@ -23,6 +32,7 @@ const CROSS_ORIGIN_HEADERS = new Set(["accept", "accept-language", "user-agent",
 
 export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
   const maxRedirects = options.maxRedirects ?? 5;
+  const budgetFor = typeof options.budget === "function" ? options.budget : (): ResponseBudget => (options.budget as ResponseBudget | undefined) ?? DEFAULT_RESPONSE_BUDGET;
 
   async function guardedFetch(input: string | URL | Request, init?: BunFetchRequestInit): Promise<Response> {
     let hop: Hop;
@@ -43,16 +53,26 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
       signal = request.signal;
       redirect = request.redirect;
     }
-    for (let redirects = 0; ; redirects++) {
-      const response = await sendChecked(hop, signal, init);
-      const location = response.headers.get("location");
-      if (!REDIRECT_STATUSES.has(response.status) || location === null || redirect === "manual") {
-        return presentAs(response, hop.url, redirects > 0);
+    const budget = budgetFor(hop.method);
+    const deadline = startDeadline(budget.deadlineMs);
+    if (deadline) signal = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const response = await sendChecked(hop, signal, init);
+        const location = response.headers.get("location");
+        if (!REDIRECT_STATUSES.has(response.status) || location === null || redirect === "manual") {
+          // A stream read per event has no end to wait for: its deadline was for the headers.
+          if (isReadPerEvent(response, budget)) deadline?.clear();
+          return presentAs(holdToBudget(response, budget, () => deadline?.clear()), hop.url, redirects > 0);
+        }
+        await response.body?.cancel();
+        if (redirect === "error") throw new TypeError(`${hop.url.origin} answered with a redirect`);
+        if (redirects >= maxRedirects) throw new TypeError(`${hop.url.origin} redirected more than ${maxRedirects} times`);
+        hop = redirectHop(hop, response.status, new URL(location, hop.url));
       }
-      await response.body?.cancel();
-      if (redirect === "error") throw new TypeError(`${hop.url.origin} answered with a redirect`);
-      if (redirects >= maxRedirects) throw new TypeError(`${hop.url.origin} redirected more than ${maxRedirects} times`);
-      hop = redirectHop(hop, response.status, new URL(location, hop.url));
+    } catch (error) {
+      deadline?.clear();
+      throw error;
     }
   }
 
@@ -91,6 +111,16 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
 
   // preconnect would resolve and connect outside the checks, so it does nothing here.
   return Object.assign(guardedFetch, { preconnect: (): void => {} });
+}
+
+/** Aborts with a TimeoutError once `ms` passed, unless cleared first; null for no deadline. */
+function startDeadline(ms: number | null): { signal: AbortSignal; clear(): void } | null {
+  if (ms === null) return null;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`no complete answer within ${ms} ms`, "TimeoutError")), ms);
+  // A body read in full without a counting stream leaves its timer behind: it must not keep the process up.
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 function redirectHop(hop: Hop, status: number, next: URL): Hop {

@@ -1,15 +1,27 @@
 import { Client, SdkError, SdkErrorCode, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, ProtocolError, InsufficientScopeError, type AuthProvider, type OAuthClientProvider } from "@modelcontextprotocol/client";
-import { createGuardedFetch, UpstreamUrlRefused } from "./guarded-fetch.ts";
+import { createGuardedFetch, ResponseTooLarge, UpstreamUrlRefused, type ResponseBudget } from "./guarded-fetch.ts";
+import { formatBytes } from "./response-budget.ts";
 import type { UpstreamAllowList } from "./url-policy.ts";
 import { DecryptionError } from "../crypto/encryption.ts";
 import { credentialHeaders, upstreamUrl, type UpstreamSecret } from "./credentials.ts";
 import { NeedsReauthorization } from "../oauth/errors.ts";
-import { AnswerCutOff, WATCH_HEADER, type AnswerWatch } from "./answer-watch.ts";
+import { AnswerCutOff, AnswerWatch, WATCH_HEADER } from "./answer-watch.ts";
 import type { Redactor } from "./redact.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
 export const CONNECT_TIMEOUT_MS = 15_000;
+
+/**
+ * What one upstream answer may cost. A POST answer (JSON or an event stream) is bounded in all;
+ * its time is the call's own deadline, which the SDK and the pool hold. Anything else (the GET
+ * listen stream, OAuth metadata the SDK fetches on a 401) must answer within the connect
+ * timeout; the listen stream lives long, so it is bounded per event.
+ */
+export function upstreamBudget(method: string): ResponseBudget {
+  if (method === "POST") return { maxBytes: MAX_UPSTREAM_RESPONSE_BYTES, deadlineMs: null };
+  return { maxBytes: MAX_UPSTREAM_RESPONSE_BYTES, deadlineMs: CONNECT_TIMEOUT_MS, eventStreams: "per-event" };
+}
 
 export type ConnectOptions = {
   url: string;
@@ -27,17 +39,18 @@ export type ConnectOptions = {
   onClose?: () => void;
 };
 
-export class ResponseTooLarge extends Error {
-  constructor() {
-    super(`the upstream answer was larger than ${MAX_UPSTREAM_RESPONSE_BYTES / 1024 / 1024} MiB and was cut off`);
-    this.name = "ResponseTooLarge";
-  }
+const watches = new WeakMap<Client, AnswerWatch>();
+
+/** The watch over a connected client's answer streams (see answer-watch.ts). */
+export function answerWatchOf(client: Client): AnswerWatch | undefined {
+  return watches.get(client);
 }
 
 /** Connects and negotiates (2026-07-28 first, 2025 revisions as fallback). */
 export async function connectUpstream(options: ConnectOptions): Promise<Client> {
+  const answers = options.answers ?? new AnswerWatch();
   const transport = new StreamableHTTPClientTransport(new URL(upstreamUrl(options.url, options.secret)), {
-    fetch: boundAnswers(createGuardedFetch({ allow: options.allow }), options.answers),
+    fetch: watchAnswers(createGuardedFetch({ allow: options.allow, budget: upstreamBudget }), answers),
     requestInit: { headers: credentialHeaders(options.secret) },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   });
@@ -52,6 +65,7 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
         : {}),
     },
   );
+  watches.set(client, answers);
   client.onclose = () => options.onClose?.();
   const timeout = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   const timer = new AbortController();
@@ -83,12 +97,11 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /**
- * Every POST answer is read through a counter that fails once more than the cap arrived (GET
- * listen streams live long and are left alone). An event stream answering a request tagged by an
- * AnswerWatch is watched: if it breaks off before the answer, the watcher hears it at once.
+ * An event stream answering a request tagged by an AnswerWatch is watched: if it breaks off
+ * before the answer (or outgrows its budget), the watcher hears it at once.
  */
-function boundAnswers(inner: typeof fetch, answers: AnswerWatch | undefined): typeof fetch {
-  const bounded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+function watchAnswers(inner: typeof fetch, answers: AnswerWatch): typeof fetch {
+  const watching = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     let watchId: string | null = null;
     if (init?.headers !== undefined) {
       const headers = new Headers(init.headers);
@@ -99,37 +112,32 @@ function boundAnswers(inner: typeof fetch, answers: AnswerWatch | undefined): ty
       }
     }
     const response = await inner(input, init);
-    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
-    if (method !== "POST" || response.body === null) return response;
-    const declared = Number(response.headers.get("content-length") ?? "0");
-    if (declared > MAX_UPSTREAM_RESPONSE_BYTES) {
-      await response.body.cancel().catch(() => undefined);
-      throw new ResponseTooLarge();
-    }
-    const watched = watchId !== null && answers !== undefined && (response.headers.get("content-type") ?? "").includes("text/event-stream");
-    // A declared length within the cap bounds the body already (HTTP framing ends it there): the
-    // common single JSON answer needs no counting stream.
-    if (!watched && response.headers.has("content-length")) return response;
-    const body = boundedBody(response.body, (error, resumable) => {
-      if (!watched || resumable) return;
+    if (watchId === null || response.body === null) return response;
+    if (!(response.headers.get("content-type") ?? "").includes("text/event-stream")) return response;
+    const body = watchedBody(response.body, (error, resumable) => {
+      if (resumable) return;
       const cutOff =
         error === null
           ? null
           : error instanceof ResponseTooLarge
-            ? new AnswerCutOff(error.message, true)
+            ? new AnswerCutOff(tooLargeMessage(error), true)
             : new AnswerCutOff("the server dropped the connection in the middle of its answer");
-      answers.streamEnded(watchId!, cutOff);
+      answers.streamEnded(watchId, cutOff);
     });
     return new Response(body, response);
   };
-  return Object.assign(bounded, { preconnect: () => undefined }) as typeof fetch;
+  return Object.assign(watching, { preconnect: () => undefined }) as typeof fetch;
+}
+
+function tooLargeMessage(error: ResponseTooLarge): string {
+  return `the upstream answer was larger than ${formatBytes(error.maxBytes)} and was cut off`;
 }
 
 // Event ids make a stream resumable: the SDK then reconnects for the answer itself.
 const EVENT_ID = /\nid:/;
 const SCAN_FOR_IDS_BYTES = 64 * 1024;
 
-function boundedBody(source: ReadableStream<Uint8Array>, onEnd: (error: unknown, resumable: boolean) => void): ReadableStream<Uint8Array> {
+function watchedBody(source: ReadableStream<Uint8Array>, onEnd: (error: unknown, resumable: boolean) => void): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   const decoder = new TextDecoder();
   let seen = 0;
@@ -144,19 +152,12 @@ function boundedBody(source: ReadableStream<Uint8Array>, onEnd: (error: unknown,
           onEnd(null, resumable);
           return;
         }
-        seen += value.byteLength;
-        if (seen > MAX_UPSTREAM_RESPONSE_BYTES) {
-          const error = new ResponseTooLarge();
-          controller.error(error);
-          void reader.cancel(error).catch(() => undefined);
-          onEnd(error, resumable);
-          return;
-        }
-        if (!resumable && seen - value.byteLength < SCAN_FOR_IDS_BYTES) {
+        if (!resumable && seen < SCAN_FOR_IDS_BYTES) {
           const text = tail + decoder.decode(value, { stream: true });
           resumable = EVENT_ID.test(text);
           tail = text.slice(-3);
         }
+        seen += value.byteLength;
         controller.enqueue(value);
       } catch (error) {
         controller.error(error);
@@ -167,6 +168,15 @@ function boundedBody(source: ReadableStream<Uint8Array>, onEnd: (error: unknown,
       return reader.cancel(reason);
     },
   });
+}
+
+/** The upstream's tool list outgrew what discovery reads (see sync.ts); the reason says which bound. */
+export class ToolListTooLong extends Error {
+  override name = "ToolListTooLong";
+
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 export type UpstreamFailure = {
@@ -198,9 +208,8 @@ export function describeUpstreamError(error: unknown, redactor?: Redactor): Upst
   if (error instanceof DecryptionError) {
     return { kind: "auth", message: "the stored credential could not be decrypted (a different encryption key, or a tampered row); re-authorize the connection", notSent: true };
   }
-  if (error instanceof ResponseTooLarge || (error instanceof Error && error.cause instanceof ResponseTooLarge)) {
-    return { kind: "too_large", message: new ResponseTooLarge().message, notSent: false };
-  }
+  if (error instanceof ResponseTooLarge) return { kind: "too_large", message: tooLargeMessage(error), notSent: false };
+  if (error instanceof ToolListTooLong) return { kind: "too_large", message: error.reason, notSent: false };
   if (error instanceof NeedsReauthorization) return { kind: "auth", message: error.reason, notSent: false };
   // Step-up: one tool wants more scope than was granted. The connection stays usable; the scope is
   // remembered (see oauth/manager.ts) and asked for at the next Re-authorize.

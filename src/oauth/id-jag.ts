@@ -88,6 +88,8 @@ export class IdJagManager {
           clientId: identity.clientId,
           clientSecret: identity.clientSecret,
           scope: ctx.scope,
+          // The identity provider's token endpoint is an outbound fetch like any other.
+          fetchFn: this.options.fetch,
         });
         return grant.jwtAuthGrant;
       },

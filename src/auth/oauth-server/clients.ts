@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { generateToken } from "../../crypto/tokens.ts";
+import { ResponseTooLarge, type ResponseBudget } from "../../connections/guarded-fetch.ts";
+import { createRateLimiter, type RateLimiter } from "../../web/rate-limit.ts";
 
 /**
  * Who an MCP client is: either registered here through Dynamic Client Registration (RFC 7591), or
@@ -10,7 +12,31 @@ import { generateToken } from "../../crypto/tokens.ts";
 
 export type OAuthClient = { id: string; name: string; redirectUris: string[]; source: "registered" | "metadata_document" };
 
-export type ClientLookup = { ok: true; client: OAuthClient } | { ok: false; reason: string };
+/**
+ * `reason` is for the log and for tests: for a metadata document it may say what answered where,
+ * which a page shown to anyone must not (see routes.tsx).
+ */
+export type ClientLookup =
+  | { ok: true; client: OAuthClient }
+  | { ok: false; refused: "not_registered" | "document"; reason: string }
+  | { ok: false; refused: "rate_limited"; reason: string; retryAfterSeconds: number };
+
+/**
+ * A metadata document is a small JSON object (a name and up to ten redirect URIs): 16 KiB is
+ * plenty, and is all the gateway reads of one, however much is sent. 5 s: anyone can make the
+ * gateway fetch one, so a slow server must not hold a socket for long.
+ */
+export const CLIENT_DOCUMENT_BUDGET: ResponseBudget = { maxBytes: 16 * 1024, deadlineMs: 5_000 };
+/** A good document is used for five minutes without fetching it again. */
+const DOCUMENT_KEPT_MS = 5 * 60_000;
+/** A refused one is refused again for a minute without fetching it again. */
+const REFUSAL_KEPT_MS = 60_000;
+const KEPT_DOCUMENTS = 500;
+/**
+ * Fetches of documents not already known, per requesting address: anyone can trigger them, signed
+ * in or not. A client being authorized needs one; ten a minute leaves room for a developer's retries.
+ */
+export const DOCUMENT_FETCHES_PER_MINUTE = 10;
 
 export type RegisterResult =
   | { ok: true; registration: Record<string, unknown> }
@@ -107,43 +133,68 @@ export function isMetadataDocumentUrl(clientId: string): boolean {
 }
 
 /** Reads and checks a Client ID Metadata Document with the given (SSRF-guarded) fetch. */
+/**
+ * Reads and checks a Client ID Metadata Document with the given fetch, which must be the guarded
+ * fetch held to CLIENT_DOCUMENT_BUDGET: it stops reading at the budget instead of reading it all.
+ */
 export async function loadMetadataDocument(fetchDocument: typeof fetch, url: string): Promise<ClientLookup> {
-  if (!isMetadataDocumentUrl(url)) return { ok: false, reason: "The client id is not an https URL with a path." };
+  const refuse = (reason: string): ClientLookup => ({ ok: false, refused: "document", reason });
+  if (!isMetadataDocumentUrl(url)) return refuse("The client id is not an https URL with a path.");
   let body: unknown;
   try {
-    const response = await fetchDocument(url, { headers: { accept: "application/json" }, redirect: "error", signal: AbortSignal.timeout(5000) });
-    if (response.status !== 200) return { ok: false, reason: `The client's metadata document answered HTTP ${response.status}.` };
+    const response = await fetchDocument(url, { headers: { accept: "application/json" }, redirect: "error" });
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      return refuse(`The client's metadata document answered HTTP ${response.status}.`);
+    }
     const text = await response.text();
-    if (text.length > 16_384) return { ok: false, reason: "The client's metadata document is larger than 16 KiB." };
+    if (text.length > CLIENT_DOCUMENT_BUDGET.maxBytes) return refuse("The client's metadata document is larger than 16 KiB.");
     body = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `The client's metadata document could not be read (${error instanceof Error ? error.message : String(error)}).` };
+    if (error instanceof ResponseTooLarge) return refuse("The client's metadata document is larger than 16 KiB.");
+    return refuse(`The client's metadata document could not be read (${error instanceof Error ? error.message : String(error)}).`);
   }
-  if ((body as { client_id?: unknown } | null)?.client_id !== url) return { ok: false, reason: "The client's metadata document names another client_id than its own URL." };
+  if ((body as { client_id?: unknown } | null)?.client_id !== url) return refuse("The client's metadata document names another client_id than its own URL.");
   const method = (body as { token_endpoint_auth_method?: unknown }).token_endpoint_auth_method;
-  if (method !== undefined && method !== "none") return { ok: false, reason: "Only public clients (token_endpoint_auth_method none) are supported." };
+  if (method !== undefined && method !== "none") return refuse("Only public clients (token_endpoint_auth_method none) are supported.");
   const check = checkClientMetadata(body, new URL(url).host);
-  if (!check.ok) return { ok: false, reason: check.description };
+  if (!check.ok) return refuse(check.description);
   return { ok: true, client: { id: url, name: check.name, redirectUris: check.redirectUris, source: "metadata_document" } };
 }
 
-export type ClientResolver = (clientId: string) => Promise<ClientLookup>;
+/** `requester` is the address asking (see web/rate-limit.ts): fetches it causes are limited per address. */
+export type ClientResolver = (clientId: string, requester: string) => Promise<ClientLookup>;
 
-/** Registered clients from the database; metadata documents fetched and kept for five minutes. */
-export function createClientResolver(database: Database, fetchDocument: typeof fetch, now: () => number = Date.now): ClientResolver {
-  const cache = new Map<string, { client: OAuthClient; until: number }>();
-  return async (clientId) => {
+export type ClientResolverOptions = { now?: () => number; fetches?: RateLimiter };
+
+/**
+ * Registered clients from the database; metadata documents fetched once for everyone asking at
+ * the same time, then kept (a good one five minutes, a refusal one minute), in a bounded cache.
+ */
+export function createClientResolver(database: Database, fetchDocument: typeof fetch, options: ClientResolverOptions = {}): ClientResolver {
+  const now = options.now ?? Date.now;
+  const fetches = options.fetches ?? createRateLimiter({ limit: DOCUMENT_FETCHES_PER_MINUTE, windowMs: 60_000 });
+  const kept = new Map<string, { lookup: ClientLookup; until: number }>();
+  const loading = new Map<string, Promise<ClientLookup>>();
+  return async (clientId, requester) => {
     if (!isMetadataDocumentUrl(clientId)) {
       const client = await findRegisteredClient(database, clientId);
-      return client ? { ok: true, client } : { ok: false, reason: "This client is not registered with the gateway." };
+      return client ? { ok: true, client } : { ok: false, refused: "not_registered", reason: "This client is not registered with the gateway." };
     }
-    const hit = cache.get(clientId);
-    if (hit && hit.until > now()) return { ok: true, client: hit.client };
-    const loaded = await loadMetadataDocument(fetchDocument, clientId);
-    if (loaded.ok) {
-      if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
-      cache.set(clientId, { client: loaded.client, until: now() + 5 * 60_000 });
+    const hit = kept.get(clientId);
+    if (hit && hit.until > now()) return hit.lookup;
+    const running = loading.get(clientId);
+    if (running) return running;
+    const allowed = fetches.take(requester, now());
+    if (!allowed.ok) {
+      return { ok: false, refused: "rate_limited", reason: "Too many client metadata documents fetched for this address.", retryAfterSeconds: allowed.retryAfterSeconds };
     }
-    return loaded;
+    const load = loadMetadataDocument(fetchDocument, clientId).then((lookup) => {
+      if (kept.size >= KEPT_DOCUMENTS) kept.delete(kept.keys().next().value as string);
+      kept.set(clientId, { lookup, until: now() + (lookup.ok ? DOCUMENT_KEPT_MS : REFUSAL_KEPT_MS) });
+      return lookup;
+    });
+    loading.set(clientId, load);
+    return load.finally(() => loading.delete(clientId));
   };
 }

@@ -9,7 +9,7 @@ import { findSessionPrincipal } from "../guard.ts";
 import type { Principal } from "../principal.ts";
 import { returnToCookie } from "../return-to.ts";
 import { createRateLimiter, peerOf } from "../../web/rate-limit.ts";
-import { createClientResolver, matchesRedirectUri, registerClient, type ClientResolver } from "./clients.ts";
+import { CLIENT_DOCUMENT_BUDGET, createClientResolver, matchesRedirectUri, registerClient, type ClientLookup, type ClientResolver } from "./clients.ts";
 import { createAuthorizationCode, PKCE_CHALLENGE, redeemAuthorizationCode, type ApprovedRequest } from "./codes.ts";
 import { AS_METADATA_PATH, AUTHORIZE_PATH, authorizationServerMetadata, checkScope, issuerUrl, mcpResource, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH } from "./metadata.ts";
 import { refreshTokens, revokeToken } from "./tokens.ts";
@@ -25,7 +25,7 @@ const CORS = {
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 
 type Checked =
-  | { kind: "refuse"; message: string }
+  | { kind: "refuse"; message: string; status?: number; headers?: Record<string, string> }
   | { kind: "redirect"; location: string }
   | { kind: "ok"; request: ApprovedRequest; state: string | null };
 
@@ -34,11 +34,11 @@ function oauthError(error: string, description: string, status = 400): Response 
 }
 
 /** The authorization endpoint's checks (RFC 6749 §4.1.2.1): who to answer first, then what to say. */
-async function checkAuthorizationRequest(deps: AppDeps, resolveClient: ClientResolver, params: URLSearchParams): Promise<Checked> {
+async function checkAuthorizationRequest(deps: AppDeps, resolveClient: ClientResolver, params: URLSearchParams, requester: string): Promise<Checked> {
   const clientId = params.get("client_id");
   if (!clientId) return { kind: "refuse", message: "The request names no client (client_id is missing)." };
-  const found = await resolveClient(clientId);
-  if (!found.ok) return { kind: "refuse", message: found.reason };
+  const found = await resolveClient(clientId, requester);
+  if (!found.ok) return refuseClient(deps, clientId, found);
   const { client } = found;
   const redirectUri = params.get("redirect_uri") ?? (client.redirectUris.length === 1 ? client.redirectUris[0]! : null);
   if (!redirectUri || !matchesRedirectUri(client, redirectUri)) {
@@ -63,6 +63,29 @@ async function checkAuthorizationRequest(deps: AppDeps, resolveClient: ClientRes
   const scope = checkScope(params.get("scope"));
   if (!scope.ok) return answer("invalid_scope", "Ask for the scope mcp (or none).");
   return { kind: "ok", request: { client, redirectUri, codeChallenge, resource, scope: scope.scope }, state };
+}
+
+/**
+ * Anyone can send this page's request, signed in or not: what a metadata document fetch met (an
+ * address a name resolved to, an HTTP status, a TLS error) would make the gateway a port scanner.
+ * The page says it could not be used and gives a reference; the log keeps the reason.
+ */
+function refuseClient(deps: AppDeps, clientId: string, found: Extract<ClientLookup, { ok: false }>): Checked {
+  if (found.refused === "not_registered") return { kind: "refuse", message: found.reason };
+  if (found.refused === "rate_limited") {
+    return {
+      kind: "refuse",
+      status: 429,
+      headers: { "retry-after": String(found.retryAfterSeconds) },
+      message: `Too many client metadata documents were fetched for this address; try again in ${found.retryAfterSeconds} seconds.`,
+    };
+  }
+  const reference = crypto.randomUUID().slice(0, 8);
+  deps.log.warn("client metadata document refused", { clientId, reason: found.reason, reference });
+  return {
+    kind: "refuse",
+    message: `The gateway could not use this client's metadata document. Its operator can find the reason in the gateway's log under reference ${reference}.`,
+  };
 }
 
 /** Not signed in: to the sign-in page (which offers SSO), and back here afterwards. */
@@ -93,7 +116,7 @@ async function consentPage(deps: AppDeps, principal: Principal, checked: Extract
 
 export function oauthServerRoutes(deps: AppDeps): AnyElysia {
   const { config, database, log } = deps;
-  const resolveClient = createClientResolver(database, createGuardedFetch({ allow: config.upstreamAllow }));
+  const resolveClient = createClientResolver(database, createGuardedFetch({ allow: config.upstreamAllow, budget: CLIENT_DOCUMENT_BUDGET }));
 
   // Registration is open to anyone (RFC 7591): bound how fast one address can add clients.
   const registrations = createRateLimiter({ limit: 30, windowMs: 3_600_000 });
@@ -123,8 +146,8 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
     })
     .get(AUTHORIZE_PATH, async ({ request }) => {
       const params = new URL(request.url).searchParams;
-      const checked = await checkAuthorizationRequest(deps, resolveClient, params);
-      if (checked.kind === "refuse") return htmlResponse(<AuthorizeErrorPage message={checked.message} />, 400);
+      const checked = await checkAuthorizationRequest(deps, resolveClient, params, peerOf(request));
+      if (checked.kind === "refuse") return refusalPage(checked);
       if (checked.kind === "redirect") return continueTo(request, checked.location);
       const principal = await findSessionPrincipal(deps, request);
       if (!principal) return signInFirst(deps, params);
@@ -134,8 +157,8 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
       const form = await readForm(request);
       const params = new URLSearchParams(form);
       params.delete("decision");
-      const checked = await checkAuthorizationRequest(deps, resolveClient, params);
-      if (checked.kind === "refuse") return htmlResponse(<AuthorizeErrorPage message={checked.message} />, 400);
+      const checked = await checkAuthorizationRequest(deps, resolveClient, params, peerOf(request));
+      if (checked.kind === "refuse") return refusalPage(checked);
       if (checked.kind === "redirect") return continueTo(request, checked.location);
       const principal = await findSessionPrincipal(deps, request);
       if (!principal) return signInFirst(deps, params);
@@ -183,6 +206,10 @@ export function oauthServerRoutes(deps: AppDeps): AnyElysia {
       await revokeToken(database, form.token, form.client_id ?? basicClientId(request));
       return new Response(null, { status: 200, headers: { ...CORS, ...NO_STORE } });
     });
+}
+
+function refusalPage(checked: Extract<Checked, { kind: "refuse" }>): Response {
+  return htmlResponse(<AuthorizeErrorPage message={checked.message} />, checked.status ?? 400, { ...NO_STORE, ...checked.headers });
 }
 
 /** A public client may still send its id as HTTP Basic with an empty secret. */
