@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/client";
 import { startUpstream, type Upstream } from "../test/helpers/upstream.ts";
 import { connectClient } from "../test/helpers/client.ts";
-import { connectUpstream } from "../src/connections/upstream-client.ts";
-import { parseUpstreamAllow, type UpstreamAllowList } from "../src/connections/url-policy.ts";
+import { connectUpstream } from "../src/upstream/client.ts";
+import { parseUpstreamAllow, type UpstreamAllowList } from "../src/net/url-policy.ts";
 
 function allowLoopback(): UpstreamAllowList {
   const parsed = parseUpstreamAllow("127.0.0.1");

@@ -7,8 +7,8 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { createMcpHandler, Server, type CallToolResult } from "@modelcontextprotocol/server";
 import { startUpstream } from "../test/helpers/upstream.ts";
-import { connectUpstream } from "../src/connections/upstream-client.ts";
-import { parseUpstreamAllow } from "../src/connections/url-policy.ts";
+import { connectUpstream } from "../src/upstream/client.ts";
+import { parseUpstreamAllow } from "../src/net/url-policy.ts";
 import { CALLS, measure, median, round, ROUNDS, WARMUP, type Stats } from "./run.ts";
 
 async function serveRelay(upstreamUrl: string): Promise<void> {

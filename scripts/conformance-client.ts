@@ -14,17 +14,17 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { prepareDeps } from "../src/runtime.ts";
-import type { AppDeps } from "../src/app.ts";
-import { setupOwner } from "../src/auth/accounts.ts";
-import type { Principal } from "../src/auth/principal.ts";
+import type { AppDeps } from "../src/deps.ts";
+import { setupOwner } from "../src/accounts/accounts.ts";
+import type { Principal } from "../src/accounts/principal.ts";
 import { addConnection, getConnection } from "../src/connections/service.ts";
 import { ToolIndex } from "../src/gateway/tool-index.ts";
-import { UpstreamPool } from "../src/gateway/upstream-pool.ts";
+import { UpstreamPool } from "../src/upstream/pool.ts";
 import { AccessLogRecorder } from "../src/accesslog/recorder.ts";
-import type { McpEndpoint } from "../src/gateway/mcp-endpoint.ts";
+import type { McpEndpoint } from "../src/deps.ts";
 import { callTool } from "../src/gateway/call.ts";
-import { OAuthManager } from "../src/oauth/manager.ts";
-import { finishAuthorization, startAuthorization } from "../src/oauth/authorize.ts";
+import { OAuthManager } from "../src/upstream/oauth/manager.ts";
+import { finishAuthorization, startAuthorization } from "../src/upstream/oauth/authorize.ts";
 
 // The URL the suite expects a metadata-document client to use as its client_id: it plays the part
 // of a gateway whose BASE_URL is https and serves its document there.

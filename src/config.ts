@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { parseUpstreamAllow, type UpstreamAllowList } from "./connections/url-policy.ts";
+import { parseUpstreamAllow, type UpstreamAllowList } from "./net/url-policy.ts";
 import { parseAllowedHost, type AllowedHost } from "./web/host-check.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -3,8 +3,8 @@ import { parseArgs } from "node:util";
 import { loadConfig, type Config } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { prepareDeps, startGateway, StartupError } from "./runtime.ts";
-import { setupOwner, findMemberByEmail } from "./auth/accounts.ts";
-import { createApiKey } from "./auth/api-keys.ts";
+import { setupOwner, findMemberByEmail } from "./accounts/accounts.ts";
+import { createApiKey } from "./accounts/api-keys.ts";
 import { rotateKey } from "./crypto/rotate-command.ts";
 import { KeyFileError } from "./crypto/key-file.ts";
 

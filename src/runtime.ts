@@ -1,7 +1,8 @@
-import { listenForAuthChanges } from "./auth/principal-cache.ts";
+import { listenForAuthChanges } from "./accounts/principal-cache.ts";
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
-import { createApp, type AppDeps } from "./app.ts";
+import { createApp } from "./app.ts";
+import type { AppDeps } from "./deps.ts";
 import { rememberPeer } from "./web/rate-limit.ts";
 import { startSweeper } from "./db/sweep.ts";
 import { openDatabase, type Database } from "./db/client.ts";
@@ -10,13 +11,14 @@ import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
 import { countSealedSecrets, findUnknownKeyVersions } from "./crypto/rotate.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ToolIndex } from "./gateway/tool-index.ts";
-import { UpstreamPool } from "./gateway/upstream-pool.ts";
+import { UpstreamPool } from "./upstream/pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
-import { createMcpEndpoint, type McpEndpoint } from "./gateway/mcp-endpoint.ts";
-import { OAuthManager } from "./oauth/manager.ts";
-import { IdJagManager } from "./oauth/id-jag.ts";
-import { clientMetadataUrl } from "./oauth/client-identity.ts";
-import { startProber, type Prober } from "./gateway/prober.ts";
+import { createMcpEndpoint } from "./gateway/mcp-endpoint.ts";
+import type { McpEndpoint } from "./deps.ts";
+import { OAuthManager } from "./upstream/oauth/manager.ts";
+import { IdJagManager } from "./upstream/oauth/id-jag.ts";
+import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
+import { startProber, type Prober } from "./upstream/prober.ts";
 import { resyncConnection } from "./connections/service.ts";
 
 export type Gateway = {

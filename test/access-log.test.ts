@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { count, eq } from "drizzle-orm";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api } from "./helpers/client.ts";
-import { createApiKey } from "../src/auth/api-keys.ts";
+import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
 
 for (const dialect of dialects) {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnGateway, type GatewayProcess } from "./helpers/process.ts";
-import { DOCUMENT_FETCHES_PER_MINUTE } from "../src/auth/oauth-server/clients.ts";
+import { DOCUMENT_FETCHES_PER_MINUTE } from "../src/oauth-server/clients.ts";
 
 const HUGE_DOCUMENT_BYTES = 50 * 1024 * 1024;
 

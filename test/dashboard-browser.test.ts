@@ -6,7 +6,7 @@ import { launchBrowser, type TestBrowser } from "./helpers/browser.ts";
 import { connectClient } from "./helpers/client.ts";
 import { FAILING_TOOL, RICH_TOOL, SCRIPT, startHostileUpstream, type HostileUpstream } from "./helpers/hostile-upstream.ts";
 import { exposeToolName } from "../src/connections/names.ts";
-import { isSetupDone, setupOwner } from "../src/auth/accounts.ts";
+import { isSetupDone, setupOwner } from "../src/accounts/accounts.ts";
 
 const TIMEOUT = 60_000;
 let browser: TestBrowser;

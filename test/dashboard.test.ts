@@ -3,10 +3,10 @@ import { and, eq } from "drizzle-orm";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startKeyInPathUpstream } from "./helpers/keyed-upstream.ts";
-import { createSession } from "../src/auth/sessions.ts";
+import { createSession } from "../src/accounts/sessions.ts";
 import { newId } from "../src/crypto/tokens.ts";
 import { toolKey } from "../src/connections/pages.tsx";
-import type { Role } from "../src/auth/principal.ts";
+import type { Role } from "../src/accounts/principal.ts";
 import { setConnectionStatus } from "../src/connections/status.ts";
 
 type Form = Record<string, string | string[]>;

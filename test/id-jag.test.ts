@@ -5,7 +5,7 @@ import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway 
 import { api, connectClient } from "./helpers/client.ts";
 import { connectProvider, CookieJar, linkFromAccount, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 import { startIdJagUpstream, type IdJagUpstream } from "./helpers/idjag-server.ts";
-import { createApiKey } from "../src/auth/api-keys.ts";
+import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
 
 const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");

@@ -5,7 +5,7 @@ import { api, connectClient } from "./helpers/client.ts";
 import { startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from "./helpers/oauth-server.ts";
 import { authorizeConnection } from "./helpers/oauth-flow.ts";
 import { startTlsProxy, type TlsProxy } from "./helpers/tls-proxy.ts";
-import { FLOW_TTL_MS, saveFlow, takeFlow } from "../src/oauth/flows.ts";
+import { FLOW_TTL_MS, saveFlow, takeFlow } from "../src/upstream/oauth/flows.ts";
 
 const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { isSetupDone } from "../src/auth/accounts.ts";
+import { isSetupDone } from "../src/accounts/accounts.ts";
 import { loadConfig } from "../src/config.ts";
 import { OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 

@@ -4,7 +4,7 @@ import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpe
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startFaultyUpstream, type FaultMode, type FaultyUpstream } from "./helpers/faulty-upstream.ts";
 import { api, connectClient, waitFor } from "./helpers/client.ts";
-import { MAX_UPSTREAM_RESPONSE_BYTES } from "../src/connections/upstream-client.ts";
+import { MAX_UPSTREAM_RESPONSE_BYTES } from "../src/upstream/client.ts";
 import { retryConnectionNow } from "../src/connections/service.ts";
 import { listStatusEvents } from "../src/connections/status.ts";
 

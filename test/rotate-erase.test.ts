@@ -6,7 +6,7 @@ import { SQL } from "bun";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import { loadConfig, type Config } from "../src/config.ts";
 import { openDatabase, type Database } from "../src/db/client.ts";
-import { findMemberByEmail } from "../src/auth/accounts.ts";
+import { findMemberByEmail } from "../src/accounts/accounts.ts";
 import { createKeyring, decryptSecret, encryptSecret, type Keyring } from "../src/crypto/encryption.ts";
 import { keyFilePath, readKeyFile } from "../src/crypto/key-file.ts";
 import { newId } from "../src/crypto/tokens.ts";

@@ -7,7 +7,7 @@ import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from 
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { startLeakyUpstream, type Form, type LeakArgs, type LeakyUpstream, type Where } from "./helpers/leaky-upstream.ts";
-import { createApiKey } from "../src/auth/api-keys.ts";
+import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
 
 const CANARY = "canary-7d1e0c5b9a4f4e2bb1c3";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createScimUser, deleteScimUser, getScimUser } from "../src/auth/scim/users.ts";
+import { createScimUser, deleteScimUser, getScimUser } from "../src/scim/users.ts";
 import { newId } from "../src/crypto/tokens.ts";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";

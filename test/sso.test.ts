@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { createKeyring } from "../src/crypto/encryption.ts";
 import { keyFilePath, readKeyFile } from "../src/crypto/key-file.ts";
 import { findUnknownKeyVersions, rewrapSecrets } from "../src/crypto/rotate.ts";
-import { findActiveSsoProvider, loadSsoClient } from "../src/auth/sso/providers.ts";
+import { findActiveSsoProvider, loadSsoClient } from "../src/sso/providers.ts";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sweepExpired } from "../src/db/sweep.ts";
-import { createSession } from "../src/auth/sessions.ts";
+import { createSession } from "../src/accounts/sessions.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 
 for (const dialect of dialects) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { createApiKey, listApiKeys } from "../src/auth/api-keys.ts";
+import { createApiKey, listApiKeys } from "../src/accounts/api-keys.ts";
 import { encryptSecret } from "../src/crypto/encryption.ts";
 import { newId } from "../src/crypto/tokens.ts";
 

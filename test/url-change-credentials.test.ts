@@ -3,7 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { createApiKey } from "../src/auth/api-keys.ts";
+import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
 
 const TOKENS = { owner: "tok-owner-url-71c2", alice: "tok-alice-url-9d04", bob: "tok-bob-url-2e8f", shared: "tok-shared-url-5a13", sharedNew: "tok-shared-new-0c6b" };

@@ -1,4 +1,4 @@
-import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
+import type { ConnectionMeta } from "../src/connections/types.ts";
 import { STATUS_LABEL } from "../src/connections/status.ts";
 import { FieldError } from "./layout.tsx";
 import { formatTime } from "./format.ts";

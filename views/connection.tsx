@@ -1,7 +1,7 @@
 import { MemberAccountSection } from "./member-account.tsx";
 import type { MemberCredentialStatus } from "../src/connections/member-credentials.ts";
-import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
-import type { ToolRow } from "../src/connections/service.ts";
+import type { ConnectionMeta } from "../src/connections/types.ts";
+import type { ToolRow } from "../src/connections/types.ts";
 import type { SyncReport } from "../src/connections/sync.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, StatusBadge, Time } from "./components.tsx";

@@ -1,5 +1,5 @@
-import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
-import type { ToolRow } from "../src/connections/service.ts";
+import type { ConnectionMeta } from "../src/connections/types.ts";
+import type { ToolRow } from "../src/connections/types.ts";
 import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, ExposeAllChoice, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";

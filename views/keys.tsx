@@ -1,5 +1,5 @@
-import type { ApiKeySummary } from "../src/auth/api-keys.ts";
-import type { GrantSummary } from "../src/auth/oauth-server/tokens.ts";
+import type { ApiKeySummary } from "../src/accounts/api-keys.ts";
+import type { GrantSummary } from "../src/oauth-server/tokens.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
 

@@ -1,4 +1,4 @@
-import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
+import type { ConnectionMeta } from "../src/connections/types.ts";
 import type { MemberCredentialStatus } from "../src/connections/member-credentials.ts";
 import { FieldError } from "./layout.tsx";
 import { formatTime } from "./format.ts";

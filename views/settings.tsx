@@ -1,6 +1,6 @@
-import type { MemberSummary } from "../src/auth/members.ts";
-import type { ScimTokenSummary } from "../src/auth/scim/tokens.ts";
-import type { SsoProvider, SsoProviderForm } from "../src/auth/sso/providers.ts";
+import type { MemberSummary } from "../src/accounts/members.ts";
+import type { ScimTokenSummary } from "../src/scim/tokens.ts";
+import type { SsoProvider, SsoProviderForm } from "../src/sso/providers.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { formatTime } from "./format.ts";
 

@@ -1,6 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { ConnectionMeta } from "../src/gateway/tool-index.ts";
-import type { ToolRow } from "../src/connections/service.ts";
+import type { ConnectionMeta } from "../src/connections/types.ts";
+import type { ToolRow } from "../src/connections/types.ts";
 import { choiceLabel, type ArgField, type ArgValues } from "../src/connections/tool-form.ts";
 import { Layout } from "./layout.tsx";
 import { connectionPath } from "./connection.tsx";

@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Database, Tables } from "../db/client.ts";
 import type { Outcome } from "./recorder.ts";
-import { isAdmin, type Principal } from "../auth/principal.ts";
+import { isAdmin, type Principal } from "../accounts/principal.ts";
 
 export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: string | null; apiKeyName: string | null; oauthClientName: string | null };
 export type AccessLogFilter = { connection?: string; tool?: string; outcome?: Outcome; userId?: string; before?: string; limit?: number };

@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
-import type { AppDeps } from "../app.ts";
-import { requireMember } from "../auth/guard.ts";
-import { isAdmin, type Principal } from "../auth/principal.ts";
+import type { AppDeps } from "../deps.ts";
+import { requireMember } from "../web/guard.ts";
+import { isAdmin, type Principal } from "../accounts/principal.ts";
 import { listConnections } from "../connections/service.ts";
 import { NATIVE_PREFIX } from "../connections/names.ts";
 import { htmlResponse } from "../web/http.ts";

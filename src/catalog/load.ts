@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
 import { CONNECTION_NAME } from "../connections/names.ts";
-import { hasUrlKeyPlaceholder } from "../connections/credentials.ts";
+import { hasUrlKeyPlaceholder } from "../connections/secret.ts";
 import { BUILT_IN_CATALOG, type CatalogEntry } from "./catalog.ts";
 
 export const CATALOG_FILE = "catalog.json";

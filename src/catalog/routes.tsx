@@ -1,11 +1,11 @@
 import { Elysia, type AnyElysia } from "elysia";
-import type { AppDeps } from "../app.ts";
-import { requireAdmin, requireApiKey } from "../auth/guard.ts";
+import type { AppDeps } from "../deps.ts";
+import { requireAdmin, requireApiKey } from "../web/guard.ts";
 import { addConnection, type AuthInput } from "../connections/service.ts";
 import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { CatalogAddForm, CatalogAddPage, CatalogPage, type CatalogAddProps } from "../../views/catalog.tsx";
-import { clientMetadataUrl, redirectUri } from "../oauth/client-identity.ts";
+import { clientMetadataUrl, redirectUri } from "../upstream/oauth/client-identity.ts";
 import { urlFor, type CatalogEntry, type CatalogOption } from "./catalog.ts";
 import { loadCatalog } from "./load.ts";
 

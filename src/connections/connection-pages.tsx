@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
-import type { AppDeps } from "../app.ts";
-import { requireAdmin, requireMember } from "../auth/guard.ts";
-import type { Principal } from "../auth/principal.ts";
+import type { AppDeps } from "../deps.ts";
+import { requireAdmin, requireMember } from "../web/guard.ts";
+import type { Principal } from "../accounts/principal.ts";
 import { HttpError, htmlResponse, isHtmx, readForm, redirect } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { ConnectionOverview, ConnectionPage, EditForm, ReauthForm, RemovePage, ToolsSection, type ConnectionPageProps, type SyncOutcome } from "../../views/connection.tsx";

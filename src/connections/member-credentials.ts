@@ -2,7 +2,7 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db, Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring, type SecretBinding } from "../crypto/encryption.ts";
 import { newId } from "../crypto/tokens.ts";
-import type { UpstreamSecret } from "./credentials.ts";
+import type { UpstreamSecret } from "./secret.ts";
 
 /**
  * A member's own credential for a per-member connection, in its own table rather than as a user

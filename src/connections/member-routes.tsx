@@ -1,9 +1,9 @@
 import { Elysia, type AnyElysia } from "elysia";
-import type { AppDeps } from "../app.ts";
-import { requireApiKey, requireMember } from "../auth/guard.ts";
-import type { Principal } from "../auth/principal.ts";
-import { startAuthorization } from "../oauth/authorize.ts";
-import { answerAuthorizationStart, checkedUrl, wantsJson } from "../oauth/routes.tsx";
+import type { AppDeps } from "../deps.ts";
+import { requireApiKey, requireMember } from "../web/guard.ts";
+import type { Principal } from "../accounts/principal.ts";
+import { startAuthorization } from "../upstream/oauth/authorize.ts";
+import { answerAuthorizationStart, checkedUrl, wantsJson } from "../upstream/oauth/routes.tsx";
 import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { MemberAccountSection } from "../../views/member-account.tsx";
 import { connectMemberToken, disconnectMember, memberStatus } from "./member-service.ts";

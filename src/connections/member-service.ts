@@ -1,8 +1,9 @@
-import type { Principal } from "../auth/principal.ts";
-import { storeCredential, type UpstreamSecret } from "./credentials.ts";
+import type { Principal } from "../accounts/principal.ts";
+import { storeCredential } from "./credentials.ts";
+import type { UpstreamSecret } from "./secret.ts";
 import { deleteMemberCredential, memberCredentialStatus, type MemberCredentialStatus } from "./member-credentials.ts";
 import { checkAuthInput, getConnection, probe, resyncConnection, type AuthInput, type ConnectionDeps, type FieldErrors } from "./service.ts";
-import type { ConnectionMeta } from "../gateway/tool-index.ts";
+import type { ConnectionMeta } from "./types.ts";
 
 /** What a member pastes for their own account: the value that goes where the connection says. */
 export type MemberSecretInput = { secret: string };

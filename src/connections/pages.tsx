@@ -1,11 +1,11 @@
 import { Elysia, type AnyElysia } from "elysia";
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
-import type { AppDeps } from "../app.ts";
-import { isSetupDone } from "../auth/accounts.ts";
-import { findSessionPrincipal, requireAdmin } from "../auth/guard.ts";
-import type { Principal } from "../auth/principal.ts";
-import type { ConnectionMeta } from "../gateway/tool-index.ts";
+import type { AppDeps } from "../deps.ts";
+import { isSetupDone } from "../accounts/accounts.ts";
+import { findSessionPrincipal, requireAdmin } from "../web/guard.ts";
+import type { Principal } from "../accounts/principal.ts";
+import type { ConnectionMeta } from "./types.ts";
 import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { AddServerForm, AddServerPage, ConnectionsPage, PickTools, PickToolsPage, type AddServerValues } from "../../views/connections.tsx";

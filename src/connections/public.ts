@@ -1,4 +1,4 @@
-import type { ConnectionMeta } from "../gateway/tool-index.ts";
+import type { ConnectionMeta } from "./types.ts";
 import { STATUS_LABEL } from "./status.ts";
 
 /** What an API response may say about a connection: never its credential. */

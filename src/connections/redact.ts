@@ -1,4 +1,4 @@
-import type { UpstreamSecret } from "./credentials.ts";
+import type { UpstreamSecret } from "./secret.ts";
 
 /**
  * What an upstream may echo back of the credential we sent it, and the rule that keeps it from
@@ -217,4 +217,9 @@ function replaceSpans(text: string, needles: Needle[]): string {
     pos = span.end;
   }
   return out + text.slice(pos);
+}
+
+/** Upstreams sometimes echo what they were sent; no stored secret may travel on in an error (see redact.ts). */
+export function redactSecret(text: string, secret: UpstreamSecret | null): string {
+  return redactorFor(secret).redactText(text);
 }

@@ -1,8 +1,9 @@
 import type { Database } from "../db/client.ts";
 import type { Keyring } from "../crypto/encryption.ts";
-import type { ConnectionRow } from "../gateway/tool-index.ts";
-import type { Principal } from "../auth/principal.ts";
-import { loadCredential, type UpstreamSecret } from "./credentials.ts";
+import type { ConnectionRow } from "./types.ts";
+import type { Principal } from "../accounts/principal.ts";
+import { loadCredential } from "./credentials.ts";
+import type { UpstreamSecret } from "./secret.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 
 /**

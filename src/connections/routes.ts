@@ -1,6 +1,6 @@
 import { Elysia, type AnyElysia } from "elysia";
-import type { AppDeps } from "../app.ts";
-import { requireApiAdmin, requireApiKey } from "../auth/guard.ts";
+import type { AppDeps } from "../deps.ts";
+import { requireApiAdmin, requireApiKey } from "../web/guard.ts";
 import { HttpError, jsonResponse } from "../web/http.ts";
 import { listAccessLog, OUTCOMES, userScope } from "../accesslog/query.ts";
 import type { Outcome } from "../accesslog/recorder.ts";

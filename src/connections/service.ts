@@ -1,24 +1,26 @@
 import { and, eq } from "drizzle-orm";
-import type { AppDeps } from "../app.ts";
-import type { Principal } from "../auth/principal.ts";
+import type { AppDeps } from "../deps.ts";
+import type { Principal } from "../accounts/principal.ts";
 import { newId } from "../crypto/tokens.ts";
 import { checkConnectionName } from "./names.ts";
-import { checkUpstreamUrl } from "./url-policy.ts";
-import { deleteCredential, hasUrlKeyPlaceholder, loadCredential, redactSecret, sealCredential, writeCredential, type UpstreamSecret } from "./credentials.ts";
-import { oauthDataOf, operatorClient, toOAuthSecret } from "../oauth/data.ts";
-import { connectUpstream, describeUpstreamError, isRetryableDiscovery } from "./upstream-client.ts";
+import { checkUpstreamUrl } from "../net/url-policy.ts";
+import { deleteCredential, loadCredential, sealCredential, writeCredential } from "./credentials.ts";
+import { hasUrlKeyPlaceholder, type UpstreamSecret } from "./secret.ts";
+import { redactSecret } from "./redact.ts";
+import { oauthDataOf, operatorClient, toOAuthSecret } from "../upstream/oauth/data.ts";
+import { connectUpstream, describeUpstreamError, isRetryableDiscovery } from "../upstream/client.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
-import type { ConnectionMeta, ConnectionRow } from "../gateway/tool-index.ts";
+import type { ConnectionMeta, ConnectionRow, ToolRow } from "./types.ts";
 import { setConnectionStatus } from "./status.ts";
-import { recordUpstreamFailure, recordUpstreamSuccess } from "../gateway/health.ts";
-import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../gateway/retry.ts";
+import { recordUpstreamFailure, recordUpstreamSuccess } from "../upstream/health.ts";
+import { DEFAULT_RETRY, deadlineSignal, withRetries } from "../upstream/retry.ts";
 import { deleteMemberCredentials, findDiscoveryMember } from "./member-credentials.ts";
 import { CREDENTIAL_FOR_OLD_SERVER, relocatePerMember, sameOrigin, type MemberCredentialChange } from "./relocation.ts";
-import { createGuardedFetch } from "./guarded-fetch.ts";
+import { createGuardedFetch } from "../net/guarded-fetch.ts";
 import type { Exposure } from "./exposure.ts";
 import { chooseAuthMessage } from "./auth-kinds.ts";
-import { discoverIdJagIssuer } from "../oauth/id-jag.ts";
+import { discoverIdJagIssuer } from "../upstream/oauth/id-jag.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;
 
@@ -214,8 +216,6 @@ export async function getConnection(deps: Pick<ConnectionDeps, "toolIndex">, wor
 export async function listConnections(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string): Promise<ConnectionMeta[]> {
   return [...(await deps.toolIndex.get(workspaceId)).connections.values()];
 }
-
-export type ToolRow = ToolDefinition & { enabled: boolean; exposedName: string };
 
 export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, connectionId: string): Promise<ToolRow[]> {
   const index = await deps.toolIndex.get(workspaceId);

@@ -1,7 +1,8 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { newId } from "../crypto/tokens.ts";
-import type { ConnectionRow, ToolIndex } from "../gateway/tool-index.ts";
+import type { ToolIndex } from "../gateway/tool-index.ts";
+import type { ConnectionRow } from "./types.ts";
 
 export type ConnectionStatus = ConnectionRow["status"];
 

@@ -2,8 +2,8 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Client, Tool } from "@modelcontextprotocol/client";
 import type { Db, Database } from "../db/client.ts";
 import { hashDefinition, toDefinition, type ToolDefinition } from "./tool-defs.ts";
-import { formatBytes } from "./response-budget.ts";
-import { answerWatchOf, MAX_UPSTREAM_RESPONSE_BYTES, ToolListTooLong } from "./upstream-client.ts";
+import { formatBytes } from "../net/response-budget.ts";
+import { answerWatchOf, MAX_UPSTREAM_RESPONSE_BYTES, ToolListTooLong } from "../upstream/client.ts";
 
 export const MAX_TOOLS_PER_CONNECTION = 2000;
 /**

@@ -1,9 +1,10 @@
 import { Elysia, type AnyElysia } from "elysia";
 import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
-import type { AppDeps } from "../app.ts";
-import { requireMember } from "../auth/guard.ts";
-import type { Principal } from "../auth/principal.ts";
-import { callTool, errorResult } from "../gateway/call.ts";
+import type { AppDeps } from "../deps.ts";
+import { requireMember } from "../web/guard.ts";
+import type { Principal } from "../accounts/principal.ts";
+import { callTool } from "../gateway/call.ts";
+import { errorResult } from "../gateway/results.ts";
 import { HttpError, htmlResponse, isHtmx, readForm } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { ToolTestPage, ToolTestPanel, type ToolTestProps } from "../../views/tool-test.tsx";

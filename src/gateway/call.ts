@@ -1,29 +1,23 @@
 import { ProtocolError, ProtocolErrorCode, type CallToolResult } from "@modelcontextprotocol/server";
 import { InsufficientScopeError } from "@modelcontextprotocol/client";
-import type { AppDeps } from "../app.ts";
-import type { Principal } from "../auth/principal.ts";
+import { errorResult, type CallContext, type CallDeps, type Progress } from "./results.ts";
+import type { Principal } from "../accounts/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { loadCredential } from "../connections/credentials.ts";
 import { Redactor, redactorFor } from "../connections/redact.ts";
-import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../connections/upstream-client.ts";
-import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "./health.ts";
-import type { CallSlot } from "./in-flight.ts";
-import { deadlineSignal, withRetries } from "./retry.ts";
-import type { ConnectionMeta, RoutedTool } from "./tool-index.ts";
+import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../upstream/client.ts";
+import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "../upstream/health.ts";
+import type { CallSlot } from "../upstream/in-flight.ts";
+import { deadlineSignal, withRetries } from "../upstream/retry.ts";
+import type { RoutedTool } from "./tool-index.ts";
+import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
 
-export type Progress = { progress: number; total?: number; message?: string };
-export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void };
-export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "accessLog" | "oauth">;
 
 type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
 
-/** A tool result that explains itself to a person; the transport stays healthy. */
-export function errorResult(text: string): CallToolResult {
-  return { content: [{ type: "text", text }], isError: true };
-}
 
 const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
 
@@ -73,7 +67,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
     const slot = deps.pool.calls.begin(null);
     if ("refused" in slot) return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
     try {
-      return answered(await callNativeTool(deps, principal, target.tool, args ?? {}, ctx));
+      return answered(await callNativeTool(deps, principal, target.tool, args ?? {}, (name, inner) => callTool(deps, principal, name, inner, ctx)));
     } finally {
       slot.end();
     }

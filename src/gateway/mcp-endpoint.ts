@@ -8,11 +8,12 @@ import {
   type McpHttpHandler,
   type Server,
 } from "@modelcontextprotocol/server";
-import type { Principal } from "../auth/principal.ts";
-import { findMcpPrincipal, readBearer } from "../auth/guard.ts";
+import type { Principal } from "../accounts/principal.ts";
+import { findMcpPrincipal, readBearer } from "../web/guard.ts";
 import { generateToken } from "../crypto/tokens.ts";
 import { isOwnOrigin } from "../web/host-check.ts";
-import type { CallDeps } from "./call.ts";
+import type { CallDeps } from "./results.ts";
+import type { McpEndpoint } from "../deps.ts";
 import { createGatewayServer } from "./mcp-server.ts";
 import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
 
@@ -23,14 +24,6 @@ const SESSION_IDLE_MS = 30 * 60_000;
 
 type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number };
 
-export type McpEndpoint = {
-  handle(request: Request): Promise<Response>;
-  /** Tell connected clients of a workspace that its tool list changed. */
-  notifyToolsChanged(workspaceId: string): void;
-  /** What clients hold open on this replica now (see open-limits.ts). */
-  held(): { sessions: number; streams: number };
-  close(): Promise<void>;
-};
 
 /**
  * The one MCP endpoint. Every request is authenticated with a gateway API key (a session id is

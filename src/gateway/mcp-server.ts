@@ -1,6 +1,7 @@
 import { Server, type CallToolResult } from "@modelcontextprotocol/server";
-import type { Principal } from "../auth/principal.ts";
-import { callTool, type CallDeps } from "./call.ts";
+import type { Principal } from "../accounts/principal.ts";
+import { callTool } from "./call.ts";
+import type { CallDeps } from "./results.ts";
 import { NATIVE_TOOLS } from "./native-tools.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };

@@ -1,8 +1,11 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
-import type { Principal } from "../auth/principal.ts";
+import type { Principal } from "../accounts/principal.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { listStatusEvents, STATUS_LABEL } from "../connections/status.ts";
-import { callTool, errorResult, type CallContext, type CallDeps } from "./call.ts";
+import { errorResult, type CallDeps } from "./results.ts";
+
+/** Calls any exposed tool by its full name, as the principal (gateway__call_tool's way in: call.ts passes it). */
+export type CallAny = (name: string, args: Record<string, unknown> | undefined) => Promise<CallToolResult>;
 
 /** The gateway's own tools: enough for a client with a small context to use hundreds of tools. */
 export const NATIVE_TOOLS: Tool[] = [
@@ -46,7 +49,7 @@ function jsonResult(value: Record<string, unknown>): CallToolResult {
   return { content: [{ type: "text", text: JSON.stringify(value, null, 2) }], structuredContent: value };
 }
 
-export async function callNativeTool(deps: CallDeps, principal: Principal, tool: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
+export async function callNativeTool(deps: CallDeps, principal: Principal, tool: string, args: Record<string, unknown>, callAny: CallAny): Promise<CallToolResult> {
   const index = await deps.toolIndex.get(principal.workspaceId);
   switch (tool) {
     case "list_connections": {
@@ -90,7 +93,7 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
       const inner = args.arguments;
       if (inner !== undefined && (typeof inner !== "object" || inner === null || Array.isArray(inner))) return errorResult("`arguments` must be an object.");
       try {
-        return await callTool(deps, principal, args.name, inner as Record<string, unknown> | undefined, ctx);
+        return await callAny(args.name, inner as Record<string, unknown> | undefined);
       } catch (error) {
         return errorResult(error instanceof Error ? error.message : String(error));
       }

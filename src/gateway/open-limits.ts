@@ -1,5 +1,5 @@
 import type { HoldLimits } from "../config.ts";
-import type { Principal } from "../auth/principal.ts";
+import type { Principal } from "../accounts/principal.ts";
 
 /**
  * Caps on what one caller can hold open at the MCP endpoint (2025 sessions, 2025 GET streams and

@@ -1,6 +1,6 @@
 import { Elysia, type AnyElysia } from "elysia";
-import type { AppDeps } from "../app.ts";
-import { MCP_SCOPE } from "../auth/oauth-server/metadata.ts";
+import type { AppDeps } from "../deps.ts";
+import { MCP_SCOPE } from "../oauth-server/metadata.ts";
 import { MCP_PATH, RESOURCE_METADATA_PATH } from "./mcp-endpoint.ts";
 
 /** The RFC 9728 metadata of the MCP endpoint (createApp serves the endpoint itself, ahead of the router). */

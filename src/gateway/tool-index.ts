@@ -1,12 +1,10 @@
 import { eq, inArray } from "drizzle-orm";
 import type { Tool } from "@modelcontextprotocol/server";
 import type { Database } from "../db/client.ts";
-import type { Tables } from "../db/client.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ToolDefinition } from "../connections/tool-defs.ts";
+import type { ConnectionMeta } from "../connections/types.ts";
 
-export type ConnectionRow = Tables["connections"]["$inferSelect"];
-export type ConnectionMeta = ConnectionRow & { toolCount: number; enabledToolCount: number };
 
 export type RoutedTool = {
   exposedName: string;

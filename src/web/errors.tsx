@@ -1,4 +1,4 @@
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { ErrorPage } from "../../views/auth.tsx";
 import { HttpError, htmlResponse, isHtmx, jsonResponse } from "./http.ts";
 

@@ -1,4 +1,4 @@
-import { isAdmin, type Principal } from "../auth/principal.ts";
+import { isAdmin, type Principal } from "../accounts/principal.ts";
 
 /** What a page needs to know about who is looking: admins get the controls that change things. */
 export type Viewer = { email: string; role: string; admin: boolean };

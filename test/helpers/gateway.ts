@@ -5,8 +5,8 @@ import { SQL } from "bun";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { startGateway, type Gateway } from "../../src/runtime.ts";
-import { setupOwner } from "../../src/auth/accounts.ts";
-import { createApiKey } from "../../src/auth/api-keys.ts";
+import { setupOwner } from "../../src/accounts/accounts.ts";
+import { createApiKey } from "../../src/accounts/api-keys.ts";
 
 export type Dialect = "sqlite" | "postgres";
 

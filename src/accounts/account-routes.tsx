@@ -1,0 +1,49 @@
+import { Elysia, type AnyElysia } from "elysia";
+import type { AppDeps } from "../deps.ts";
+import { AccountPage } from "../../views/account.tsx";
+import { continueTo } from "../web/continue-to.tsx";
+import { HttpError, htmlResponse, redirect } from "../web/http.ts";
+import { requireMember } from "../web/guard.ts";
+import type { Principal } from "./principal.ts";
+import { beginAuthorization, ssoStateCookie } from "../sso/authorize.ts";
+import { findLinkedIdentity, unlinkUserIdentities } from "../sso/identities.ts";
+import { getSsoProvider, type SsoProvider } from "../sso/providers.ts";
+
+/**
+ * The signed-in person's own page. Linking SSO to an existing account happens only here: the POST
+ * needs their session and passes the same-origin check (app.ts), the flow records their user id,
+ * and the callback binds the identity only in a browser still signed in as them.
+ */
+export function accountRoutes(deps: AppDeps): AnyElysia {
+  const { database, config, log } = deps;
+  const activeProvider = async (principal: Principal): Promise<SsoProvider | null> => {
+    const provider = await getSsoProvider(database, principal.workspaceId);
+    return provider?.status === "active" ? provider : null;
+  };
+
+  return new Elysia({ name: "account" })
+    .get("/account", async ({ request }) => {
+      const principal = await requireMember(deps, request);
+      const provider = await activeProvider(principal);
+      const linked = provider ? await findLinkedIdentity(database, principal.userId, provider.id) : null;
+      const sso = provider ? { providerName: provider.name, linkedAt: linked?.createdAt ?? null } : null;
+      return htmlResponse(<AccountPage user={{ email: principal.email, role: principal.role }} sso={sso} />);
+    })
+    .post("/account/sso/link", async ({ request }) => {
+      const principal = await requireMember(deps, request);
+      const provider = await activeProvider(principal);
+      if (!provider) throw new HttpError(404, "Single sign-on is not switched on for this workspace.");
+      const begun = await beginAuthorization(deps, provider, "link", principal.userId);
+      if (!begun.ok) {
+        log.warn("sso link start failed", { reason: begun.detail });
+        throw new HttpError(502, begun.reason);
+      }
+      return continueTo(request, begun.url, { "set-cookie": ssoStateCookie(config, begun.state) });
+    })
+    .post("/account/sso/unlink", async ({ request }) => {
+      const principal = await requireMember(deps, request);
+      const removed = await unlinkUserIdentities(database, principal.workspaceId, principal.userId);
+      if (removed > 0) log.info("sso identity unlinked", { userId: principal.userId });
+      return redirect(request, "/account");
+    });
+}

@@ -1,0 +1,39 @@
+// The dependencies services and routes share, as types only. Nothing here runs, and nothing it
+// imports may import this file back (the import-cycle check in CI holds it to that): services take
+// what they need from here, and runtime.ts builds the values.
+import type { Config } from "./config.ts";
+import type { Database } from "./db/client.ts";
+import type { Keyring } from "./crypto/encryption.ts";
+import type { Logger } from "./log.ts";
+import type { UpstreamPool } from "./upstream/pool.ts";
+import type { ToolIndex } from "./gateway/tool-index.ts";
+import type { AccessLogRecorder } from "./accesslog/recorder.ts";
+import type { OAuthManager } from "./upstream/oauth/manager.ts";
+
+/** What every command needs: the CLI's commands stop here, a serving gateway builds the rest. */
+export type CoreDeps = {
+  config: Config;
+  database: Database;
+  keyring: Keyring;
+  log: Logger;
+};
+
+/** The long-lived parts a serving gateway shares, before the MCP endpoint that uses them. */
+export type ServiceDeps = CoreDeps & {
+  pool: UpstreamPool;
+  toolIndex: ToolIndex;
+  accessLog: AccessLogRecorder;
+  /** Upstream OAuth: tokens, refreshes and authorization flows. */
+  oauth: OAuthManager;
+};
+
+export type McpEndpoint = {
+  handle(request: Request): Promise<Response>;
+  /** Tell connected clients of a workspace that its tool list changed. */
+  notifyToolsChanged(workspaceId: string): void;
+  /** What clients hold open on this replica now (see gateway/open-limits.ts). */
+  held(): { sessions: number; streams: number };
+  close(): Promise<void>;
+};
+
+export type AppDeps = ServiceDeps & { mcp: McpEndpoint };

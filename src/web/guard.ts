@@ -1,0 +1,101 @@
+import type { Config } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import type { Keyring } from "../crypto/encryption.ts";
+import type { Logger } from "../log.ts";
+import { HttpError } from "./http.ts";
+import { hashToken } from "../crypto/tokens.ts";
+import { resolveApiKey, validateApiKey } from "../accounts/api-keys.ts";
+import { ACCESS_TOKEN_PREFIX, resolveAccessToken } from "../oauth-server/tokens.ts";
+import { rememberedPrincipal } from "../accounts/principal-cache.ts";
+import { isAdmin, type Principal } from "../accounts/principal.ts";
+import { validateSessionToken } from "../accounts/sessions.ts";
+import { revalidateSsoMember } from "../sso/revalidate.ts";
+
+type GuardDeps = { config: Config; database: Database; keyring: Keyring; log: Logger };
+
+export function sessionCookieName(config: Config): string {
+  // __Host- needs Secure, which needs https.
+  return config.baseUrl.startsWith("https:") ? "__Host-mgw_session" : "mgw_session";
+}
+
+export function sessionCookie(config: Config, token: string, expiresAt: number): string {
+  const secure = config.baseUrl.startsWith("https:") ? "; Secure" : "";
+  return `${sessionCookieName(config)}=${token}; Path=/; HttpOnly; SameSite=Lax; Expires=${new Date(expiresAt).toUTCString()}${secure}`;
+}
+
+export function clearSessionCookie(config: Config): string {
+  const secure = config.baseUrl.startsWith("https:") ? "; Secure" : "";
+  return `${sessionCookieName(config)}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure}`;
+}
+
+export function readSessionToken(config: Config, request: Request): string | null {
+  const header = request.headers.get("cookie");
+  if (!header) return null;
+  return new Bun.CookieMap(header).get(sessionCookieName(config));
+}
+
+/** The signed-in dashboard user, or null. */
+export async function findSessionPrincipal(deps: GuardDeps, request: Request): Promise<Principal | null> {
+  const token = readSessionToken(deps.config, request);
+  if (!token) return null;
+  const session = await validateSessionToken(deps.database, token);
+  if (!session) return null;
+  // An SSO member is re-checked at the IdP now and then; a refusal ends the session here.
+  return (await revalidateSsoMember(deps, session.principal.userId)) ? session.principal : null;
+}
+
+/** Dashboard pages: a 401 here becomes a redirect to sign-in in the error handler. */
+export async function requireMember(deps: GuardDeps, request: Request): Promise<Principal> {
+  const principal = await findSessionPrincipal(deps, request);
+  if (!principal) throw new HttpError(401, "Sign in to continue.");
+  return principal;
+}
+
+export async function requireAdmin(deps: GuardDeps, request: Request): Promise<Principal> {
+  const principal = await requireMember(deps, request);
+  if (!isAdmin(principal)) throw new HttpError(403, "Only workspace admins can do this.");
+  return principal;
+}
+
+export function readBearer(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1] ?? null;
+}
+
+/** Whose key this is, or null: unknown, revoked, expired, or its SSO member was just refused by the IdP. */
+export async function findApiKeyPrincipal(deps: GuardDeps, key: string): Promise<Principal | null> {
+  const principal = await validateApiKey(deps.database, key);
+  return principal && (await revalidateSsoMember(deps, principal.userId)) ? principal : null;
+}
+
+/**
+ * The MCP endpoint: a gateway API key, or an access token the gateway issued for `resource` after a
+ * member approved a client. Both resolve to the member, with the same SSO re-check.
+ */
+export async function findMcpPrincipal(deps: GuardDeps, token: string, resource: string): Promise<Principal | null> {
+  if (token.length > 200) return null;
+  // Remembered for AUTH_CACHE_MS at most, and forgotten at once when access changes (principal-cache.ts).
+  return rememberedPrincipal(deps.database, `${resource} ${hashToken(token)}`, deps.config.authCacheMs, async () => {
+    const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
+    return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
+  });
+}
+
+/** JSON API: a gateway API key in `Authorization: Bearer`. */
+export async function requireApiKey(deps: GuardDeps, request: Request): Promise<Principal> {
+  const key = readBearer(request);
+  const principal = key ? await findApiKeyPrincipal(deps, key) : null;
+  if (!principal) {
+    throw new HttpError(401, key ? "The API key is unknown, revoked or expired." : "Send a gateway API key as Authorization: Bearer mgw_…", {
+      "www-authenticate": 'Bearer realm="mcp-gateway"',
+    });
+  }
+  return principal;
+}
+
+export async function requireApiAdmin(deps: GuardDeps, request: Request): Promise<Principal> {
+  const principal = await requireApiKey(deps, request);
+  if (!isAdmin(principal)) throw new HttpError(403, "This needs an API key of a workspace admin.");
+  return principal;
+}
