@@ -3,7 +3,7 @@ import { STATUS_LABEL } from "../src/connections/status.ts";
 import { FieldError } from "./layout.tsx";
 import { formatTime } from "./format.ts";
 import { OAuthClientFields } from "./oauth.tsx";
-import type { AuthKind, AuthKindInfo } from "../src/connections/auth-kinds.ts";
+import type { AuthKind, AuthKindInfo } from "../src/connections/auth-kinds/kinds.ts";
 
 const BADGE_CLASS: Record<ConnectionMeta["status"], string> = {
   connected: "badge badge-ok",

@@ -8,7 +8,7 @@ import { AuthFields, StatusBadge, Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
 import { OAuthSection } from "./oauth.tsx";
-import { pastedAuthKinds } from "../src/connections/auth-kinds.ts";
+import { pastedAuthKinds } from "../src/connections/auth-kinds/kinds.ts";
 import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
 
 export type SyncOutcome = { report: SyncReport } | { error: string };

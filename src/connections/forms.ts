@@ -1,9 +1,9 @@
 import type { AuthInput } from "./service.ts";
-import { authKindApiMessage, chooseAuthMessage, isAuthKind, type AuthKind } from "./auth-kinds.ts";
+import { authKindApiMessage, chooseAuthMessage, isAuthKind, type AuthKind } from "./auth-kinds/kinds.ts";
 
 /** What the dashboard's connection forms and the JSON API post, read into service input. */
 
-export type { AuthKind } from "./auth-kinds.ts";
+export type { AuthKind } from "./auth-kinds/kinds.ts";
 
 /** The fields a credential is made of; the dashboard names ID-JAG's client apart from OAuth's. */
 type AuthField = "token" | "header" | "value" | "key" | "clientId" | "clientSecret" | "idjagClientId" | "idjagClientSecret";

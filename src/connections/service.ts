@@ -19,7 +19,7 @@ import { deleteMemberCredentials, findDiscoveryMember } from "./member-credentia
 import { CREDENTIAL_FOR_OLD_SERVER, relocatePerMember, sameOrigin, type MemberCredentialChange } from "./relocation.ts";
 import { createGuardedFetch } from "../net/guarded-fetch.ts";
 import type { Exposure } from "./exposure.ts";
-import { chooseAuthMessage } from "./auth-kinds.ts";
+import { chooseAuthMessage } from "./auth-kinds/kinds.ts";
 import { discoverIdJagIssuer } from "../upstream/oauth/id-jag.ts";
 
 export type ConnectionDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex">;

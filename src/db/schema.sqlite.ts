@@ -1,3 +1,4 @@
+import { AUTH_KIND_IDS } from "../connections/auth-kinds/list.ts";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Keep column names and JS types identical to schema.pg.ts: services are written once against
@@ -71,7 +72,7 @@ export const connections = sqliteTable(
     workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     url: text("url").notNull(),
-    authKind: text("auth_kind", { enum: ["none", "bearer", "header", "url", "oauth", "id-jag"] }).notNull(),
+    authKind: text("auth_kind", { enum: AUTH_KIND_IDS }).notNull(),
     authHeader: text("auth_header"),
     status: text("status", { enum: ["connected", "needs_reauth", "error", "paused"] }).notNull(),
     statusDetail: text("status_detail"),
