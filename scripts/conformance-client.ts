@@ -14,14 +14,13 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { prepareDeps } from "../src/runtime.ts";
-import type { AppDeps } from "../src/deps.ts";
+import type { ServiceDeps } from "../src/deps.ts";
 import { setupOwner } from "../src/accounts/accounts.ts";
 import type { Principal } from "../src/accounts/principal.ts";
 import { addConnection, getConnection } from "../src/connections/service.ts";
 import { ToolIndex } from "../src/gateway/tool-index.ts";
 import { UpstreamPool } from "../src/upstream/pool.ts";
 import { AccessLogRecorder } from "../src/accesslog/recorder.ts";
-import type { McpEndpoint } from "../src/deps.ts";
 import { callTool } from "../src/gateway/call.ts";
 import { OAuthManager } from "../src/upstream/oauth/manager.ts";
 import { finishAuthorization, startAuthorization } from "../src/upstream/oauth/authorize.ts";
@@ -47,7 +46,7 @@ async function main(): Promise<number> {
   // assembleDeps, minus the MCP endpoint, with the metadata-document URL the suite expects.
   const oauth = new OAuthManager({ database: core.database, keyring: core.keyring, allow: config.upstreamAllow, log, clientMetadataUrl: CLIENT_METADATA_URL });
   const pool = new UpstreamPool({ database: core.database, keyring: core.keyring, allow: config.upstreamAllow, log, authProviderFor: (c) => oauth.authProviderFor(c) });
-  const deps: AppDeps = { ...core, toolIndex: new ToolIndex(core.database), pool, oauth, accessLog: new AccessLogRecorder(core.database, log), mcp: null as unknown as McpEndpoint };
+  const deps: ServiceDeps = { ...core, toolIndex: new ToolIndex(core.database), pool, oauth, accessLog: new AccessLogRecorder(core.database, log) };
   try {
     const owner = await setupOwner(deps.database, { email: "conformance@example.com", password: "conformance password" });
     if (!owner.ok) throw new Error("setup failed");
@@ -79,7 +78,7 @@ async function main(): Promise<number> {
 }
 
 /** Connect: start, let the authorization server approve, bring its redirect to our callback. */
-async function authorize(deps: AppDeps, principal: Principal, id: string): Promise<boolean> {
+async function authorize(deps: ServiceDeps, principal: Principal, id: string): Promise<boolean> {
   const connection = await getConnection(deps, principal.workspaceId, id);
   if (!connection) return false;
   const started = await startAuthorization(deps, connection, { userId: principal.userId, display: "page" });

@@ -2,7 +2,7 @@ import { listenForAuthChanges } from "./accounts/principal-cache.ts";
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
-import type { AppDeps } from "./deps.ts";
+import type { AppDeps, CoreDeps, ServiceDeps } from "./deps.ts";
 import { rememberPeer } from "./web/rate-limit.ts";
 import { startSweeper } from "./db/sweep.ts";
 import { openDatabase, type Database } from "./db/client.ts";
@@ -14,7 +14,6 @@ import { ToolIndex } from "./gateway/tool-index.ts";
 import { UpstreamPool } from "./upstream/pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint } from "./gateway/mcp-endpoint.ts";
-import type { McpEndpoint } from "./deps.ts";
 import { OAuthManager } from "./upstream/oauth/manager.ts";
 import { IdJagManager } from "./upstream/oauth/id-jag.ts";
 import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
@@ -39,8 +38,6 @@ export type Gateway = {
 export class StartupError extends Error {}
 
 /** Opens the database, checks the keys, and prepares the dependencies every command needs. */
-export type CoreDeps = Pick<AppDeps, "config" | "database" | "keyring" | "log">;
-
 export async function prepareDeps(config: Config, log: Logger = createLogger(config.logLevel)): Promise<{ deps: CoreDeps; keySource: KeySource }> {
   let database: Database;
   try {
@@ -85,7 +82,7 @@ function redactUrlPassword(url: string): string {
   return parsed.toString();
 }
 
-/** The long-lived parts of a serving gateway, wired to each other. */
+/** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
 export function assembleDeps(core: CoreDeps): AppDeps {
   const toolIndex = new ToolIndex(core.database);
   const oauth = new OAuthManager({
@@ -105,43 +102,48 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     authProviderFor: (connection, userId) => (connection.authKind === "id-jag" ? idJag.authProviderFor(connection, userId) : oauth.authProviderFor(connection, userId)),
     callTimeoutMs: core.config.callTimeoutMs,
     maxCallsPerConnection: core.config.maxCallsPerConnection,
-    // Debounced per connection by the pool: a storm of list_changed costs one sync per window.
-    onToolsChanged: (connection) => resyncConnection(deps, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
+    // Debounced per connection by the pool: a storm of list_changed costs one sync per window. Only
+    // called once the pool serves calls, by which time `services` exists.
+    onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log);
-  const deps: AppDeps = { ...core, toolIndex, pool, accessLog, oauth, mcp: null as unknown as McpEndpoint };
-  deps.mcp = createMcpEndpoint(deps);
-  toolIndex.subscribe((workspaceId) => deps.mcp.notifyToolsChanged(workspaceId));
-  return deps;
+  const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth };
+  const mcp = createMcpEndpoint(services);
+  toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));
+  return { ...services, mcp };
 }
 
 export async function startGateway(config: Config, log?: Logger): Promise<Gateway> {
   const { deps: core, keySource } = await prepareDeps(config, log);
-  const deps = assembleDeps(core);
-  deps.accessLog.start();
-  let app: ReturnType<typeof createApp> | null = null;
   let draining = false;
   const requests = countRequests();
+  // Bound first (port 0 picks one, and BASE_URL may follow it), answering 503 until the app is
+  // built on top of the bound address; then the real handler takes over.
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     // SSE streams send keep-alives more often than this.
     idleTimeout: 60,
     maxRequestBodySize: config.maxBodyBytes + 1024,
+    fetch: () => startingUp(),
+  });
+  const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
+  const served: Config = !config.baseUrlExplicit && config.port === 0 ? { ...config, baseUrl: url } : config;
+  const deps = assembleDeps({ ...core, config: served });
+  deps.accessLog.start();
+  const app = createApp(deps);
+  server.reload({
     fetch: async (request, srv) => {
       if (draining) return shuttingDown();
       rememberPeer(request, srv.requestIP(request)?.address);
       requests.begin();
       try {
-        return await app!.fetch(request, srv);
+        return await app.fetch(request, srv);
       } finally {
         requests.end();
       }
     },
   });
-  const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
-  if (!config.baseUrlExplicit && config.port === 0) config.baseUrl = url;
-  app = createApp(deps);
   const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
   const stopHearingToolChanges = await deps.toolIndex.listenToReplicas();
   const stopHearingAuthChanges = await listenForAuthChanges(deps.database);
@@ -195,6 +197,10 @@ function countRequests(): { begin(): void; end(): void; idle(timeoutMs: number):
       while (active > 0 && Date.now() < deadline) await Bun.sleep(10);
     },
   };
+}
+
+function startingUp(): Response {
+  return Response.json({ error: "starting", message: "The gateway is starting; try again in a moment." }, { status: 503, headers: { "retry-after": "1" } });
 }
 
 function shuttingDown(): Response {
