@@ -18,7 +18,7 @@ import { OAuthManager } from "./upstream/oauth/manager.ts";
 import { IdJagManager } from "./upstream/oauth/id-jag.ts";
 import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
 import { startProber, type Prober } from "./upstream/prober.ts";
-import { resyncConnection } from "./connections/service.ts";
+import { resyncConnection } from "./connections/resync.ts";
 
 export type Gateway = {
   deps: AppDeps;

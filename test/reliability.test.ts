@@ -5,7 +5,7 @@ import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startFaultyUpstream, type FaultMode, type FaultyUpstream } from "./helpers/faulty-upstream.ts";
 import { api, connectClient, waitFor } from "./helpers/client.ts";
 import { MAX_UPSTREAM_RESPONSE_BYTES } from "../src/upstream/client.ts";
-import { retryConnectionNow } from "../src/connections/service.ts";
+import { retryConnectionNow } from "../src/connections/resync.ts";
 import { listStatusEvents } from "../src/connections/status.ts";
 
 const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");

@@ -8,7 +8,7 @@ import { AuthFields, StatusBadge, Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
 import { OAuthSection } from "./oauth.tsx";
-import { pastedAuthKinds } from "../src/connections/auth-kinds/kinds.ts";
+import { pastedAuthKinds } from "../src/connections/auth-kinds/registry.ts";
 import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
 
 export type SyncOutcome = { report: SyncReport } | { error: string };
@@ -35,7 +35,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
   const admin = props.user.admin;
   // OAuth and ID-JAG are re-authorized through their provider; the other kinds are pasted here.
   const perMember = c.sharing === "per_member";
-  const canReauth = !perMember && pastedAuthKinds().some((entry) => entry.kind === c.authKind);
+  const canReauth = !perMember && pastedAuthKinds().some((entry) => entry.id === c.authKind);
   return (
     <Layout title={c.name} user={props.user} active="connections">
       <p>
@@ -213,7 +213,7 @@ function ToolToggle(props: { connection: ConnectionMeta; tool: ToolRow; index: n
 export function ReauthForm(props: { connection: ConnectionMeta; errors: Record<string, string> }): JSX.Element {
   const c = props.connection;
   const kinds = pastedAuthKinds();
-  const kind = kinds.find((entry) => entry.kind === c.authKind)?.kind ?? "none";
+  const kind = kinds.find((entry) => entry.id === c.authKind)?.id ?? "none";
   return (
     <form id="reauth" method="post" action={`${connectionPath(c)}/reauth`} hx-post={`${connectionPath(c)}/reauth`} hx-target="this" hx-swap="outerHTML" hx-disable="find button" class="card stack">
       <h2>Re-authorize</h2>

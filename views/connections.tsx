@@ -4,7 +4,7 @@ import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, ExposeAllChoice, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";
 import { OAuthConnectButton } from "./oauth.tsx";
-import { AUTH_KINDS } from "../src/connections/auth-kinds/kinds.ts";
+import { AUTH_KINDS } from "../src/connections/auth-kinds/registry.ts";
 
 
 export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string }): JSX.Element {

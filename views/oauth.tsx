@@ -1,5 +1,5 @@
 import type { Viewer } from "../src/web/viewer.ts";
-import { FieldError, Layout } from "./layout.tsx";
+import { Layout } from "./layout.tsx";
 
 export type OAuthConnectionView = { id: string; name: string; status: string; lastSyncedAt: number | null };
 
@@ -57,23 +57,6 @@ export function OAuthResultPage(props: OAuthResultProps): JSX.Element {
         </p>
       </section>
     </Layout>
-  );
-}
-
-/**
- * The OAuth part of Add server: nothing to paste, optionally a client the operator registered with
- * the provider (stored encrypted). Shown by AuthFields when OAuth is chosen.
- */
-export function OAuthClientFields(props: { errors: Record<string, string> }): JSX.Element {
-  return (
-    <div class="auth-oauth stack">
-      <p class="muted hint">After adding, Connect opens the provider to approve access. The gateway identifies itself (client metadata document on https, else dynamic registration) unless you give a client registered with the provider:</p>
-      <label for="auth-client-id">Client ID (optional)</label>
-      <input id="auth-client-id" name="clientId" autocomplete="off" spellcheck="false" value="" aria-describedby="clientId-error" aria-invalid={props.errors.clientId ? "true" : undefined} />
-      <FieldError errors={props.errors} field="clientId" />
-      <label for="auth-client-secret">Client secret (optional)</label>
-      <input id="auth-client-secret" name="clientSecret" type="password" autocomplete="off" spellcheck="false" value="" />
-    </div>
   );
 }
 

@@ -2,7 +2,7 @@ import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
 import { requireMember } from "../web/guard.ts";
 import { isAdmin, type Principal } from "../accounts/principal.ts";
-import { listConnections } from "../connections/service.ts";
+import { listConnections } from "../connections/queries.ts";
 import { NATIVE_PREFIX } from "../connections/names.ts";
 import { htmlResponse } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";

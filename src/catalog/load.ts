@@ -4,24 +4,25 @@ import { z } from "zod";
 import type { Logger } from "../log.ts";
 import { CONNECTION_NAME } from "../connections/names.ts";
 import { hasUrlKeyPlaceholder } from "../connections/secret.ts";
+import type { AuthKindId } from "../connections/auth-kinds/list.ts";
+import { AUTH_KINDS, authKindFor, isAuthKind, type AnyAuthKind } from "../connections/auth-kinds/registry.ts";
 import { BUILT_IN_CATALOG, type CatalogEntry } from "./catalog.ts";
 
 export const CATALOG_FILE = "catalog.json";
 
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 const text = (max: number) => z.string().trim().min(1).max(max);
 const httpUrl = z
   .string()
   .trim()
   .refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), "must be an http(s) URL");
 
-const signIn = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("none"), url: httpUrl.optional() }).strict(),
-  z.object({ kind: z.literal("oauth"), clientRequired: z.boolean().optional(), help: text(300).optional(), url: httpUrl.optional() }).strict(),
-  z.object({ kind: z.literal("bearer"), label: text(80), help: text(300).optional(), url: httpUrl.optional() }).strict(),
-  z.object({ kind: z.literal("header"), header: z.string().regex(HEADER_NAME, "must be a header name"), label: text(80), help: text(300).optional(), url: httpUrl.optional() }).strict(),
-  z.object({ kind: z.literal("url"), label: text(80), help: text(300).optional(), url: httpUrl.optional() }).strict(),
-]);
+/** One sign-in per auth kind the catalog can offer: the kind's own fields, and optionally a URL of its own. */
+function signInSchema(kind: AnyAuthKind, fields: z.ZodRawShape): SignInSchema {
+  return z.object({ kind: z.literal(kind.id), ...fields, url: httpUrl.optional() }).strict() as unknown as SignInSchema;
+}
+type SignInSchema = z.ZodObject<{ kind: z.ZodLiteral<AuthKindId>; url: z.ZodOptional<typeof httpUrl> }>;
+const signInSchemas = AUTH_KINDS.flatMap((kind) => (kind.catalogSignIn ? [signInSchema(kind, kind.catalogSignIn)] : []));
+const signIn = z.discriminatedUnion("kind", signInSchemas as [SignInSchema, ...SignInSchema[]]);
 
 const entrySchema = z
   .object({
@@ -36,10 +37,11 @@ const entrySchema = z
   .superRefine((entry, ctx) => {
     for (const [i, option] of entry.signIn.entries()) {
       const url = option.url ?? entry.url;
-      if (option.kind === "url" && !hasUrlKeyPlaceholder(url)) {
+      const keyInUrl = isAuthKind(option.kind) && authKindFor(option.kind).keyInUrl === true;
+      if (keyInUrl && !hasUrlKeyPlaceholder(url)) {
         ctx.addIssue({ code: "custom", path: ["signIn", i], message: "a \"url\" sign-in needs {key} in its URL, where the key goes" });
       }
-      if (option.kind !== "url" && hasUrlKeyPlaceholder(url)) {
+      if (!keyInUrl && hasUrlKeyPlaceholder(url)) {
         ctx.addIssue({ code: "custom", path: ["signIn", i], message: "{key} in the URL only makes sense with a \"url\" sign-in" });
       }
     }

@@ -1,7 +1,8 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
 import { requireAdmin, requireApiKey } from "../web/guard.ts";
-import { addConnection, type AuthInput } from "../connections/service.ts";
+import { addConnection } from "../connections/add.ts";
+import type { AuthInput } from "../connections/auth-kinds/registry.ts";
 import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { CatalogAddForm, CatalogAddPage, CatalogPage, type CatalogAddProps } from "../../views/catalog.tsx";

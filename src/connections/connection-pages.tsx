@@ -10,7 +10,10 @@ import { loadOwnConnection } from "./pages.tsx";
 import { memberAccountRoutes } from "./member-routes.tsx";
 import { memberStatus } from "./member-service.ts";
 import { listStatusEvents } from "./status.ts";
-import { deleteConnection, listConnectionTools, retryConnectionNow, setToolEnabled, syncConnection, updateConnection, type UpdateConnectionInput } from "./service.ts";
+import { deleteConnection } from "./remove.ts";
+import { listConnectionTools, setToolEnabled } from "./tools.ts";
+import { retryConnectionNow, syncConnection } from "./resync.ts";
+import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, id: string, extra: Partial<ConnectionPageProps>, status = 200): Promise<Response> {

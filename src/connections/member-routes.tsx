@@ -7,7 +7,7 @@ import { answerAuthorizationStart, checkedUrl, wantsJson } from "../upstream/oau
 import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { MemberAccountSection } from "../../views/member-account.tsx";
 import { connectMemberToken, disconnectMember, memberStatus } from "./member-service.ts";
-import { getConnection } from "./service.ts";
+import { getConnection } from "./queries.ts";
 
 async function perMember(deps: AppDeps, principal: Principal, id: string) {
   const connection = await getConnection(deps, principal.workspaceId, id);

@@ -1,29 +1,18 @@
 import type { Principal } from "../accounts/principal.ts";
 import { storeCredential } from "./credentials.ts";
-import type { UpstreamSecret } from "./secret.ts";
+import { checkAuthInput, memberAuthInput, toSecret } from "./auth-kinds/input.ts";
+import type { FieldErrors } from "./checks.ts";
+import type { ConnectionDeps } from "./connection-deps.ts";
 import { deleteMemberCredential, memberCredentialStatus, type MemberCredentialStatus } from "./member-credentials.ts";
-import { checkAuthInput, getConnection, probe, resyncConnection, type AuthInput, type ConnectionDeps, type FieldErrors } from "./service.ts";
+import { probe } from "./probe.ts";
+import { getConnection } from "./queries.ts";
+import { resyncConnection } from "./resync.ts";
 import type { ConnectionMeta } from "./types.ts";
 
 /** What a member pastes for their own account: the value that goes where the connection says. */
 export type MemberSecretInput = { secret: string };
 
 export type ConnectMemberResult = { ok: true } | { ok: false; errors: FieldErrors } | { ok: false; notFound: true };
-
-/** The member's own credential on a per-member connection: the input the connection's kind takes. */
-function memberAuth(connection: ConnectionMeta, value: string): AuthInput | null {
-  if (connection.authKind === "bearer") return { kind: "bearer", token: value };
-  if (connection.authKind === "header") return { kind: "header", header: connection.authHeader ?? "", value };
-  if (connection.authKind === "url") return { kind: "url", key: value };
-  return null;
-}
-
-function toMemberSecret(auth: AuthInput): UpstreamSecret | null {
-  if (auth.kind === "bearer") return { kind: "bearer", token: auth.token.trim() };
-  if (auth.kind === "header") return { kind: "header", header: auth.header, value: auth.value.trim() };
-  if (auth.kind === "url") return { kind: "url", key: auth.key.trim() };
-  return null;
-}
 
 async function perMemberConnection(deps: ConnectionDeps, principal: Principal, id: string): Promise<ConnectionMeta | null> {
   const connection = await getConnection(deps, principal.workspaceId, id);
@@ -37,12 +26,12 @@ async function perMemberConnection(deps: ConnectionDeps, principal: Principal, i
 export async function connectMemberToken(deps: ConnectionDeps, principal: Principal, id: string, input: MemberSecretInput, now = Date.now()): Promise<ConnectMemberResult> {
   const connection = await perMemberConnection(deps, principal, id);
   if (!connection) return { ok: false, notFound: true };
-  const auth = memberAuth(connection, input.secret);
+  const auth = memberAuthInput(connection, input.secret);
   if (!auth) return { ok: false, errors: { secret: `${connection.name} is connected with ${connection.authKind === "oauth" ? "OAuth: use Connect" : "your identity provider"}, not a pasted token.` } };
   const errors = checkAuthInput(auth);
   const first = Object.values(errors)[0];
   if (first) return { ok: false, errors: { secret: first } };
-  const secret = toMemberSecret(auth);
+  const secret = toSecret(auth);
   const probed = await probe(deps, connection.url, secret);
   if (!probed.ok) return { ok: false, errors: { secret: Object.values(probed.errors)[0] ?? "The server refused this credential." } };
   const ids = { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId };

@@ -10,7 +10,9 @@ import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from
 import { toViewer } from "../web/viewer.ts";
 import { AddServerForm, AddServerPage, ConnectionsPage, PickTools, PickToolsPage, type AddServerValues } from "../../views/connections.tsx";
 import { readAuthForm, readTimeoutForm } from "./forms.ts";
-import { addConnection, getConnection, listConnections, listConnectionTools } from "./service.ts";
+import { addConnection } from "./add.ts";
+import { getConnection, listConnections } from "./queries.ts";
+import { listConnectionTools } from "./tools.ts";
 import { saveToolPick } from "./exposure.ts";
 
 /** Identifies a tool in the pick form without putting its (untrusted, any-character) name there. */

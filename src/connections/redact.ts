@@ -1,4 +1,5 @@
 import type { UpstreamSecret } from "./secret.ts";
+import { secretValues } from "./auth-kinds/upstream.ts";
 
 /**
  * What an upstream may echo back of the credential we sent it, and the rule that keeps it from
@@ -109,25 +110,6 @@ export function redactorFor(secret: UpstreamSecret | null): Redactor {
   const redactor = new Redactor();
   for (const value of secretValues(secret)) redactor.add(value);
   return redactor;
-}
-
-export function secretValues(secret: UpstreamSecret | null): string[] {
-  switch (secret?.kind) {
-    case "bearer":
-      return [secret.token];
-    case "header":
-      return [secret.value];
-    case "url":
-      return [secret.key];
-    case "oauth": {
-      const data = secret.data as { tokens?: Record<string, unknown>; client?: Record<string, unknown> };
-      return [data.tokens?.access_token, data.tokens?.refresh_token, data.tokens?.id_token, data.client?.client_secret].filter((v): v is string => typeof v === "string");
-    }
-    case "id-jag":
-      return [secret.data.accessToken, secret.data.clientSecret].filter((v): v is string => typeof v === "string");
-    default:
-      return [];
-  }
 }
 
 /** Every form of one secret an echo could carry. Derived forms shorter than a fragment are left out (they would match by chance). */

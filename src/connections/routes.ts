@@ -8,18 +8,12 @@ import { publicConnection } from "./public.ts";
 import { readAuthJson } from "./forms.ts";
 import { readExposure, saveToolPick } from "./exposure.ts";
 import { listStatusEvents } from "./status.ts";
-import {
-  addConnection,
-  deleteConnection,
-  getConnection,
-  listConnections,
-  listConnectionTools,
-  retryConnectionNow,
-  setToolEnabled,
-  syncConnection,
-  updateConnection,
-  type UpdateConnectionInput,
-} from "./service.ts";
+import { addConnection } from "./add.ts";
+import { deleteConnection } from "./remove.ts";
+import { getConnection, listConnections } from "./queries.ts";
+import { listConnectionTools, setToolEnabled } from "./tools.ts";
+import { retryConnectionNow, syncConnection } from "./resync.ts";
+import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 
 async function readJson(request: Request): Promise<Record<string, unknown>> {
   if (!(request.headers.get("content-type") ?? "").includes("application/json")) throw new HttpError(415, "Send a JSON body with Content-Type: application/json.");

@@ -13,6 +13,12 @@ export const STATUS_LABEL: Record<ConnectionStatus, string> = {
   paused: "Paused",
 };
 
+/** Why an OAuth connection has no tools yet. */
+export const OAUTH_NOT_CONNECTED = "Connect to authorize";
+
+/** Why a per-member connection has no tools yet. */
+export const NO_MEMBER_CONNECTED = "No member has connected their account yet";
+
 type StatusDeps = { database: Database; toolIndex: ToolIndex };
 
 /** The health columns of a connection as they are in the database right now. */

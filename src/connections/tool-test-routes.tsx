@@ -9,7 +9,7 @@ import { HttpError, htmlResponse, isHtmx, readForm } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { ToolTestPage, ToolTestPanel, type ToolTestProps } from "../../views/tool-test.tsx";
 import { loadOwnConnection } from "./pages.tsx";
-import { listConnectionTools } from "./service.ts";
+import { listConnectionTools } from "./tools.ts";
 import { argFields, initialValues, readArgs } from "./tool-form.ts";
 
 async function loadTool(deps: AppDeps, principal: Principal, id: string, request: Request): Promise<Omit<ToolTestProps, "values">> {

@@ -3,7 +3,8 @@ import { createGuardedFetch, ResponseTooLarge, UpstreamUrlRefused, type Response
 import { formatBytes } from "../net/response-budget.ts";
 import type { UpstreamAllowList } from "../net/url-policy.ts";
 import { DecryptionError } from "../crypto/encryption.ts";
-import { credentialHeaders, upstreamUrl, type UpstreamSecret } from "../connections/secret.ts";
+import type { UpstreamSecret } from "../connections/secret.ts";
+import { credentialHeaders, upstreamUrl } from "../connections/auth-kinds/upstream.ts";
 import { NeedsReauthorization } from "./oauth/errors.ts";
 import { AnswerCutOff, AnswerWatch, WATCH_HEADER } from "./answer-watch.ts";
 import type { Redactor } from "../connections/redact.ts";

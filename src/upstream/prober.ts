@@ -1,6 +1,7 @@
 import { and, inArray, isNull, lte, or } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
-import { resyncConnection, type ConnectionDeps, type SyncResult } from "../connections/service.ts";
+import { resyncConnection, type SyncResult } from "../connections/resync.ts";
+import type { ConnectionDeps } from "../connections/connection-deps.ts";
 
 export type Prober = {
   /** One round: probes every connection that is due, and resolves when those probes are done. */

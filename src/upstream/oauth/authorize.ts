@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import type { AppDeps } from "../../deps.ts";
 import type { ConnectionRow } from "../../connections/types.ts";
 import { setConnectionStatus } from "../../connections/status.ts";
-import { syncConnection } from "../../connections/service.ts";
+import { syncConnection } from "../../connections/resync.ts";
 import { describeUpstreamError } from "../client.ts";
 import { clientMetadata, redirectUri } from "./client-identity.ts";
 import { AuthorizationServerRefused } from "./errors.ts";

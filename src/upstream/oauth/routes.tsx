@@ -2,7 +2,7 @@ import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../../deps.ts";
 import { findSessionPrincipal, requireAdmin, requireApiAdmin } from "../../web/guard.ts";
 import { isAdmin, type Principal } from "../../accounts/principal.ts";
-import { getConnection } from "../../connections/service.ts";
+import { getConnection } from "../../connections/queries.ts";
 import type { ConnectionMeta } from "../../connections/types.ts";
 import { HttpError, htmlResponse, jsonResponse } from "../../web/http.ts";
 import { toViewer } from "../../web/viewer.ts";

@@ -1,0 +1,36 @@
+import { checkUpstreamUrl } from "../net/url-policy.ts";
+import { connectUpstream, describeUpstreamError } from "../upstream/client.ts";
+import type { FieldErrors } from "./checks.ts";
+import type { ConnectionDeps } from "./connection-deps.ts";
+import { redactSecret } from "./redact.ts";
+import type { UpstreamSecret } from "./secret.ts";
+import { discoverTools } from "./sync.ts";
+import type { ToolDefinition } from "./tool-defs.ts";
+
+/** Proving a URL (and a credential) before a connection is stored with them. */
+
+export type ProbeResult = { ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors };
+
+/** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
+export async function checkUrlOnly(deps: Pick<ConnectionDeps, "config">, url: string): Promise<ProbeResult> {
+  const checked = await checkUpstreamUrl(url, deps.config.upstreamAllow);
+  return checked.ok ? { ok: true, tools: [] } : { ok: false, errors: { url: checked.reason } };
+}
+
+/** Connects once with the given credential and lists the tools: proves URL and credential work. */
+export async function probe(deps: Pick<ConnectionDeps, "config">, url: string, secret: UpstreamSecret | null): Promise<ProbeResult> {
+  const checked = await checkUpstreamUrl(url, deps.config.upstreamAllow);
+  if (!checked.ok) return { ok: false, errors: { url: checked.reason } };
+  try {
+    const client = await connectUpstream({ url: checked.url.toString(), secret, allow: deps.config.upstreamAllow });
+    try {
+      return { ok: true, tools: await discoverTools(client, deps.config.callTimeoutMs) };
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  } catch (error) {
+    const failure = describeUpstreamError(error);
+    const message = redactSecret(`The gateway could not use this server: ${failure.message}.`, secret);
+    return { ok: false, errors: failure.kind === "auth" ? { auth: message } : { url: message } };
+  }
+}

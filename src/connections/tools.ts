@@ -1,0 +1,27 @@
+import { and, eq } from "drizzle-orm";
+import type { ConnectionDeps } from "./connection-deps.ts";
+import { getConnection } from "./queries.ts";
+import type { ToolRow } from "./types.ts";
+
+/** A connection's tools as its page shows them: each with whether it is exposed and the name agents see. */
+export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, connectionId: string): Promise<ToolRow[]> {
+  const index = await deps.toolIndex.get(workspaceId);
+  return [...index.routes.values()]
+    .filter((r) => r.connectionId === connectionId)
+    .map((r) => ({ ...r.definition, enabled: r.enabled, exposedName: r.exposedName }));
+}
+
+/** Exposes or hides one of a connection's tools; false when the connection or the tool is not there. */
+export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, connectionId: string, toolName: string, enabled: boolean): Promise<boolean> {
+  const { t } = deps.database;
+  const connection = await getConnection(deps, workspaceId, connectionId);
+  if (!connection) return false;
+  const updated = await deps.database.db
+    .update(t.tools)
+    .set({ enabled })
+    .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName)))
+    .returning({ name: t.tools.name });
+  if (updated.length === 0) return false;
+  deps.toolIndex.changed(workspaceId);
+  return true;
+}
