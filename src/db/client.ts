@@ -14,9 +14,10 @@ import { StatementGate } from "./statement-gate.ts";
 import { drizzleGated } from "./gated-session.ts";
 
 /**
- * Services are written once against the SQLite schema's types. The Postgres schema has the same
- * tables, columns and JS types, so the same query-builder calls run on either dialect. Use only the
- * builder calls both share (`await` a builder, `.returning()`, `onConflictDo…`), never `.run()`/`.get()`.
+ * Services are written once against the SQLite schema's types. Both schemas come from one definition
+ * (schema.ts) and dialects-agree.ts proves every table's rows have the same types on Postgres, so the
+ * same query-builder calls run on either dialect. Use only the builder calls both share (`await` a
+ * builder, `.returning()`, `onConflictDo…`), never `.run()`/`.get()`.
  */
 export type Db = BunSQLiteDatabase<typeof sqliteSchema>;
 export type Tables = typeof sqliteSchema;
@@ -156,6 +157,8 @@ async function openPostgres(url: string): Promise<Database> {
   const pg = drizzlePg({ client, schema: pgSchema });
   const internals = pg as unknown as DrizzleInternals;
   await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {});
+  // Postgres seen through the SQLite types services are written against: sound for the rows
+  // (dialects-agree.ts) and for the builder calls both dialects share (see Db above).
   const db = pg as unknown as Db;
   // Lock holders wait on the provider while `fn` queries through `client`: on a pool of their own,
   // a burst of refreshes can never take every connection `fn` needs (a deadlock on one pool).
