@@ -21,7 +21,7 @@ import {
 } from "./service.ts";
 
 /** The credential, read by its kind's own rules (forms.ts); a bad one is the `auth` field's message. */
-const authField = z.unknown().transform((value, context) => {
+const authField = z.unknown().optional().transform((value, context) => {
   const auth = readAuthJson(value);
   if (!("invalid" in auth)) return auth;
   context.addIssue({ code: "custom", message: auth.invalid });
@@ -29,7 +29,7 @@ const authField = z.unknown().transform((value, context) => {
 });
 
 // Nothing is exposed unless the request says "all"; otherwise pick with PUT …/tools.
-const exposeField = z.unknown().transform((value, context) => {
+const exposeField = z.unknown().optional().transform((value, context) => {
   const expose = readExposure(value);
   if (typeof expose !== "object") return expose;
   context.addIssue({ code: "custom", message: expose.invalid });
