@@ -57,21 +57,24 @@ async function requireOwnConnection(deps: AppDeps, request: Request, principal: 
  *
  * The guards run before the body is read (handlers read it themselves, see body.ts), so a stranger
  * learns nothing from how a body is judged.
+ *
+ * Its return type is Elysia's, inferred from the macros (spelled out, it would be longer than they
+ * are). Unnamed: Elysia registers a named plugin once, and each feature needs the macros itself.
  */
-// The return type is Elysia's, inferred from the macros: spelled out it would be longer than they are.
-// Unnamed on purpose: a named plugin is registered once per app, and every feature uses its own.
 export function withDeps(deps: AppDeps) {
   return new Elysia().macro({
-      member: { resolve: async ({ request }) => ({ principal: await requireMember(deps, request) }) },
-      admin: { resolve: async ({ request }) => ({ principal: await requireAdmin(deps, request) }) },
-      apiKey: { resolve: async ({ request }) => ({ principal: await requireApiKey(deps, request) }) },
-      apiAdmin: { resolve: async ({ request }) => ({ principal: await requireApiAdmin(deps, request) }) },
-      connection: {
-        resolve: async (context) => {
-          const { principal } = context as { principal?: Principal };
-          const { id } = context.params as { id?: string };
-          return { connection: await requireOwnConnection(deps, context.request, principal, id) };
-        },
+    member: { resolve: async ({ request }) => ({ principal: await requireMember(deps, request) }) },
+    admin: { resolve: async ({ request }) => ({ principal: await requireAdmin(deps, request) }) },
+    apiKey: { resolve: async ({ request }) => ({ principal: await requireApiKey(deps, request) }) },
+    apiAdmin: { resolve: async ({ request }) => ({ principal: await requireApiAdmin(deps, request) }) },
+    connection: {
+      // Property by property: a hook that spreads the context (`...rest`) makes Elysia parse the
+      // body first, and the handlers read it themselves, after the guard.
+      resolve: async (context) => {
+        const principal = (context as { principal?: Principal }).principal;
+        const id = (context.params as { id?: string }).id;
+        return { connection: await requireOwnConnection(deps, context.request, principal, id) };
       },
-    });
+    },
+  });
 }
