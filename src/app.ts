@@ -1,45 +1,29 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { Server } from "bun";
-import type { Config } from "./config.ts";
-import type { Database } from "./db/client.ts";
-import type { Keyring } from "./crypto/encryption.ts";
-import type { Logger } from "./log.ts";
+import type { AppDeps } from "./deps.ts";
 import { authRoutes } from "./accounts/routes.tsx";
 import { keysRoutes } from "./accounts/keys-routes.tsx";
-import { managedAccessRoutes } from "./accounts/managed-access.ts";
+import { accountRoutes } from "./accounts/account-routes.tsx";
+import { settingsRoutes } from "./accounts/settings-routes.tsx";
+import { ssoRoutes } from "./sso/routes.tsx";
+import { scimRoutes } from "./scim/routes.ts";
 import { connectionPages } from "./connections/pages.tsx";
 import { connectionDetailPages } from "./connections/connection-pages.tsx";
+import { memberAccountRoutes } from "./connections/member-routes.tsx";
 import { toolTestRoutes } from "./connections/tool-test-routes.tsx";
 import { accessLogRoutes } from "./accesslog/routes.tsx";
+import { accessLogApi } from "./accesslog/api.ts";
 import { assetRoutes } from "./web/assets.ts";
 import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
 import { isServedHost, misdirected } from "./web/host-check.ts";
-import type { UpstreamPool } from "./upstream/pool.ts";
-import type { ToolIndex } from "./gateway/tool-index.ts";
-import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { MCP_PATH } from "./gateway/mcp-endpoint.ts";
-import type { McpEndpoint } from "./deps.ts";
-import type { OAuthManager } from "./upstream/oauth/manager.ts";
 import { oauthRoutes } from "./upstream/oauth/routes.tsx";
 import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { connectionRoutes } from "./connections/routes.ts";
 import { CLIENT_FACING_PATHS, oauthServerRoutes } from "./oauth-server/routes.tsx";
-
-export type AppDeps = {
-  config: Config;
-  database: Database;
-  keyring: Keyring;
-  log: Logger;
-  pool: UpstreamPool;
-  toolIndex: ToolIndex;
-  accessLog: AccessLogRecorder;
-  mcp: McpEndpoint;
-  /** Upstream OAuth: tokens, refreshes and authorization flows. */
-  oauth: OAuthManager;
-};
 
 export type App = {
   fetch(request: Request, server?: Server<unknown>): Promise<Response>;
@@ -52,7 +36,10 @@ export type App = {
  */
 const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
 
-/** Mounts every feature. Tests build the same app. */
+/**
+ * Mounts every feature, each once, here. Who may call a route is said where the route is, through
+ * the plugin each feature uses (web/plugin.ts). Tests build the same app.
+ */
 export function createApp(deps: AppDeps): App {
   const elysia = new Elysia()
     .onRequest(({ request }) => {
@@ -76,11 +63,16 @@ export function createApp(deps: AppDeps): App {
     .use(catalogRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
-    .use(managedAccessRoutes(deps))
+    .use(settingsRoutes(deps))
+    .use(accountRoutes(deps))
+    .use(ssoRoutes(deps))
+    .use(scimRoutes(deps))
     .use(connectionPages(deps))
+    .use(memberAccountRoutes(deps))
     .use(connectionDetailPages(deps))
     .use(toolTestRoutes(deps))
-    .use(accessLogRoutes(deps));
+    .use(accessLogRoutes(deps))
+    .use(accessLogApi(deps));
 
   async function serveMcp(request: Request): Promise<Response> {
     try {

@@ -112,6 +112,18 @@ for (const dialect of dialects) {
       expect(unknown.status).toBe(401);
     });
 
+    test("a stranger is turned away before their body is read, however malformed it is", async () => {
+      const json = { "content-type": "application/json" };
+      for (const [method, path] of [["POST", "/api/v1/connections"], ["PATCH", "/api/v1/connections/nope"], ["PUT", "/api/v1/connections/nope/tools"]] as const) {
+        const response = await fetch(`${t.url}${path}`, { method, headers: json, body: "{not json" });
+        expect(response.status).toBe(401);
+        expect(await response.json()).toMatchObject({ error: "unauthorized" });
+      }
+      const page = await fetch(`${t.url}/connections/nope/edit`, { method: "POST", headers: { ...json, origin: t.url }, body: "{not json", redirect: "manual" });
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe("/sign-in");
+    });
+
     test("dashboard pages have a CSP, deny framing, and the session cookie is HttpOnly", async () => {
       const response = await fetch(`${t.url}/sign-in`);
       expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");

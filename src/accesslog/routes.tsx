@@ -1,6 +1,6 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
-import { requireMember } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import { isAdmin, type Principal } from "../accounts/principal.ts";
 import { listConnections } from "../connections/queries.ts";
 import { NATIVE_PREFIX } from "../connections/names.ts";
@@ -35,8 +35,8 @@ function toQuery(principal: Principal, f: LogFilterValues & { before: string | n
 
 export function accessLogRoutes(deps: AppDeps): AnyElysia {
   return new Elysia({ name: "access-log-pages" })
-    .get("/access-log", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    .use(withDeps(deps))
+    .get("/access-log", async ({ request, principal }) => {
       const filter = readFilter(new URL(request.url));
       const page = await listAccessLog(deps.database, principal.workspaceId, toQuery(principal, filter));
       const connections = [...(await listConnections(deps, principal.workspaceId)).map((c) => c.name), NATIVE_PREFIX];
@@ -44,14 +44,13 @@ export function accessLogRoutes(deps: AppDeps): AnyElysia {
       return htmlResponse(
         <AccessLogPage user={toViewer(principal)} entries={page.entries} next={page.next} before={filter.before} filter={filter} connections={connections} users={users} />,
       );
-    })
+    }, { member: true })
     // Polled by the newest page: 204 (nothing to swap) until a newer matching call is recorded.
-    .get("/access-log/entries", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    .get("/access-log/entries", async ({ request, principal }) => {
       const url = new URL(request.url);
       const filter = { ...readFilter(url), before: null };
       const page = await listAccessLog(deps.database, principal.workspaceId, toQuery(principal, filter));
       if ((page.entries[0]?.id ?? "") === (url.searchParams.get("newest") ?? "")) return new Response(null, { status: 204, headers: { vary: "HX-Request" } });
       return htmlResponse(<AccessLogEntries entries={page.entries} next={page.next} before={null} filter={filter} />);
-    });
+    }, { member: true });
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from "../deps.ts";
 import { AccountPage } from "../../views/account.tsx";
 import { continueTo } from "../web/continue-to.tsx";
 import { HttpError, htmlResponse, redirect } from "../web/http.ts";
-import { requireMember } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import type { Principal } from "./principal.ts";
 import { beginAuthorization, ssoStateCookie } from "../sso/authorize.ts";
 import { findLinkedIdentity, unlinkUserIdentities } from "../sso/identities.ts";
@@ -22,15 +22,14 @@ export function accountRoutes(deps: AppDeps): AnyElysia {
   };
 
   return new Elysia({ name: "account" })
-    .get("/account", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    .use(withDeps(deps))
+    .get("/account", async ({ principal }) => {
       const provider = await activeProvider(principal);
       const linked = provider ? await findLinkedIdentity(database, principal.userId, provider.id) : null;
       const sso = provider ? { providerName: provider.name, linkedAt: linked?.createdAt ?? null } : null;
       return htmlResponse(<AccountPage user={{ email: principal.email, role: principal.role }} sso={sso} />);
-    })
-    .post("/account/sso/link", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    }, { member: true })
+    .post("/account/sso/link", async ({ request, principal }) => {
       const provider = await activeProvider(principal);
       if (!provider) throw new HttpError(404, "Single sign-on is not switched on for this workspace.");
       const begun = await beginAuthorization(deps, provider, "link", principal.userId);
@@ -39,11 +38,10 @@ export function accountRoutes(deps: AppDeps): AnyElysia {
         throw new HttpError(502, begun.reason);
       }
       return continueTo(request, begun.url, { "set-cookie": ssoStateCookie(config, begun.state) });
-    })
-    .post("/account/sso/unlink", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    }, { member: true })
+    .post("/account/sso/unlink", async ({ request, principal }) => {
       const removed = await unlinkUserIdentities(database, principal.workspaceId, principal.userId);
       if (removed > 0) log.info("sso identity unlinked", { userId: principal.userId });
       return redirect(request, "/account");
-    });
+    }, { member: true });
 }

@@ -144,6 +144,6 @@ export async function resolveApiKey(database: Database, key: string, now = Date.
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
     await database.db.update(t.apiKeys).set({ lastUsedAt: now }).where(eq(t.apiKeys.id, row.id));
   }
-  const principal: Principal = { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, apiKeyId: row.id, apiKeyName: row.name };
+  const principal: Principal = { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, credential: { kind: "api_key", id: row.id, name: row.name } };
   return { principal, expiresAt: row.expiresAt };
 }

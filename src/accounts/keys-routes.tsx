@@ -1,9 +1,11 @@
 import { Elysia, type AnyElysia } from "elysia";
+import { z } from "zod";
+import { parseBody } from "../web/body.ts";
 import type { AppDeps } from "../deps.ts";
-import { CreateKeyForm, GrantList, KeyList, KeysPage, NewKey } from "../../views/keys.tsx";
+import { CreateKeyForm, GrantList, KeyList, KeysPage, NewKey as NewKeyView } from "../../views/keys.tsx";
 import { HttpError, htmlResponse, renderHtml, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys.ts";
-import { requireApiKey, requireMember } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import { isAdmin, type Principal } from "./principal.ts";
 import { listMemberGrants, revokeMemberGrant } from "../oauth-server/tokens.ts";
 
@@ -12,16 +14,18 @@ function visibleKeys(deps: AppDeps, principal: Principal) {
   return listApiKeys(deps.database, principal.workspaceId, isAdmin(principal) ? undefined : principal.userId);
 }
 
+/** A name of the wrong type is judged as an empty one, by createApiKey, with its message. */
+const NewKey = z.object({ name: z.string().catch("") }).catch({ name: "" });
+
 export function keysRoutes(deps: AppDeps): AnyElysia {
   const mcpUrl = `${deps.config.baseUrl}/api/v1/mcp`;
   return new Elysia({ name: "keys" })
-    .get("/keys", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    .use(withDeps(deps))
+    .get("/keys", async ({ principal }) => {
       const grants = await listMemberGrants(deps.database, principal.workspaceId, principal.userId);
       return htmlResponse(<KeysPage user={{ email: principal.email, role: principal.role }} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} />);
-    })
-    .post("/keys", async ({ request }) => {
-      const principal = await requireMember(deps, request);
+    }, { member: true })
+    .post("/keys", async ({ request, principal }) => {
       const form = await readForm(request);
       const result = await createApiKey(deps.database, { workspaceId: principal.workspaceId, userId: principal.userId, name: form.name ?? "", maxActive: deps.config.maxApiKeysPerUser });
       if (!result.ok) {
@@ -29,7 +33,7 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
         throw new HttpError(422, Object.values(result.errors).join(" "));
       }
       deps.log.info("api key created", { keyId: result.id, userId: principal.userId });
-      const fresh = <NewKey name={form.name!.trim()} apiKey={result.key} mcpUrl={mcpUrl} />;
+      const fresh = <NewKeyView name={form.name!.trim()} apiKey={result.key} mcpUrl={mcpUrl} />;
       if (isHtmx(request)) {
         // The new key replaces the form; the list below is refreshed out of band so it shows the key.
         const list = <KeyList keys={await visibleKeys(deps, principal)} />;
@@ -38,39 +42,34 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
       const created = { name: form.name!.trim(), key: result.key };
       const grants = await listMemberGrants(deps.database, principal.workspaceId, principal.userId);
       return htmlResponse(<KeysPage user={principal} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} created={created} />, 200, { "cache-control": "no-store" });
-    })
-    .post("/keys/:id/revoke", async ({ request, params }) => {
-      const principal = await requireMember(deps, request);
+    }, { member: true })
+    .post("/keys/:id/revoke", async ({ request, params, principal }) => {
       await revokeApiKey(deps.database, principal, params.id);
       if (!isHtmx(request)) return redirect(request, "/keys");
       return htmlResponse(<KeyList keys={await visibleKeys(deps, principal)} />);
-    })
-    .post("/keys/grants/:id/revoke", async ({ request, params }) => {
-      const principal = await requireMember(deps, request);
+    }, { member: true })
+    .post("/keys/grants/:id/revoke", async ({ request, params, principal }) => {
       if (await revokeMemberGrant(deps.database, principal, params.id)) deps.log.info("oauth grant revoked", { grantId: params.id, userId: principal.userId });
       if (!isHtmx(request)) return redirect(request, "/keys");
       return htmlResponse(<GrantList grants={await listMemberGrants(deps.database, principal.workspaceId, principal.userId)} />);
-    })
+    }, { member: true })
     // JSON API, for scripts that hold a key already.
-    .get("/api/v1/keys", async ({ request }) => {
-      const principal = await requireApiKey(deps, request);
+    .get("/api/v1/keys", async ({ principal }) => {
       return jsonResponse({ keys: await visibleKeys(deps, principal) });
-    })
-    .post("/api/v1/keys", async ({ request }) => {
-      const principal = await requireApiKey(deps, request);
-      const body = (await request.json().catch(() => null)) as { name?: unknown } | null;
+    }, { apiKey: true })
+    .post("/api/v1/keys", async ({ request, principal }) => {
+      const { name } = parseBody(NewKey, await request.json().catch(() => null));
       const result = await createApiKey(deps.database, {
         workspaceId: principal.workspaceId,
         userId: principal.userId,
-        name: typeof body?.name === "string" ? body.name : "",
+        name,
         maxActive: deps.config.maxApiKeysPerUser,
       });
       if (!result.ok) return jsonResponse({ error: result.errors.keys ? "too_many_keys" : "invalid_request", message: Object.values(result.errors).join(" "), fields: result.errors }, 422);
       return jsonResponse({ id: result.id, key: result.key, prefix: result.prefix }, 201, { "cache-control": "no-store" });
-    })
-    .delete("/api/v1/keys/:id", async ({ request, params }) => {
-      const principal = await requireApiKey(deps, request);
+    }, { apiKey: true })
+    .delete("/api/v1/keys/:id", async ({ params, principal }) => {
       if (!(await revokeApiKey(deps.database, principal, params.id))) throw new HttpError(404, "No such active key in this workspace.");
       return new Response(null, { status: 204 });
-    });
+    }, { apiKey: true });
 }

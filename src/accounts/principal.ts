@@ -1,16 +1,28 @@
 export type Role = "owner" | "admin" | "member";
 
-/** Who is asking: resolved from a dashboard session or a gateway API key. */
+/**
+ * What the request was signed in with. An OAuth grant stands where a key would (sessions, open
+ * limits and the access log follow it), but it is a different thing with a different id space.
+ */
+export type Credential =
+  | { kind: "api_key"; id: string; name: string }
+  | { kind: "oauth_grant"; id: string; clientName: string | null }
+  | { kind: "session" };
+
+/** Who is asking, and with which credential. */
 export type Principal = {
   workspaceId: string;
   userId: string;
   email: string;
   role: Role;
-  /** Set when the request came with an API key. */
-  apiKeyId: string | null;
-  apiKeyName: string | null;
+  credential: Credential;
 };
 
 export function isAdmin(principal: Principal): boolean {
   return principal.role === "owner" || principal.role === "admin";
+}
+
+/** The key's or grant's id; null for a dashboard session, which has no credential of its own. */
+export function credentialId(credential: Credential): string | null {
+  return credential.kind === "session" ? null : credential.id;
 }

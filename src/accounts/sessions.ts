@@ -45,7 +45,7 @@ export async function validateSessionToken(database: Database, token: string, no
     await database.db.update(t.sessions).set({ expiresAt }).where(eq(t.sessions.idHash, idHash));
   }
   return {
-    principal: { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, apiKeyId: null, apiKeyName: null },
+    principal: { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, credential: { kind: "session" } },
     expiresAt,
   };
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from "../deps.ts";
 import { MemberList, ScimSettings, SettingsPage, SsoSettings, type ScimSettingsProps, type SsoSettingsProps } from "../../views/settings.tsx";
 import { continueTo } from "../web/continue-to.tsx";
 import { HttpError, htmlResponse, isHtmx, readForm, redirect } from "../web/http.ts";
-import { requireAdmin } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import { changeMemberRole, listMembers } from "./members.ts";
 import type { Principal } from "./principal.ts";
 import { createScimToken, listScimTokens, revokeScimToken } from "../scim/tokens.ts";
@@ -34,12 +34,11 @@ export function settingsRoutes(deps: AppDeps): AnyElysia {
   );
 
   return new Elysia({ name: "settings" })
-    .get("/settings", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
+    .use(withDeps(deps))
+    .get("/settings", async ({ principal }) => {
       return htmlResponse(await page(principal));
-    })
-    .post("/settings/sso", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/settings/sso", async ({ request, principal }) => {
       const form = await readForm(request);
       const result = await saveSsoProvider(deps, principal.workspaceId, form);
       if (!result.ok) {
@@ -52,23 +51,20 @@ export function settingsRoutes(deps: AppDeps): AnyElysia {
       if (!isHtmx(request)) return redirect(request, "/settings");
       const notice = result.provider.status === "pending" ? "Saved. Now run a test sign-in to switch single sign-on on." : "Saved.";
       return htmlResponse(<SsoSettings {...await ssoProps(principal, { notice })} />);
-    })
-    .post("/settings/sso/test", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/settings/sso/test", async ({ request, principal }) => {
       const provider = await getSsoProvider(database, principal.workspaceId);
       if (!provider) throw new HttpError(404, "Save an identity provider first.");
       const begun = await beginAuthorization(deps, provider, "test", principal.userId);
       if (!begun.ok) throw new HttpError(502, `The identity provider could not be used: ${begun.reason}`);
       return continueTo(request, begun.url, { "set-cookie": ssoStateCookie(config, begun.state) });
-    })
-    .post("/settings/sso/remove", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/settings/sso/remove", async ({ request, principal }) => {
       if (await removeSsoProvider(database, principal.workspaceId)) log.info("sso provider removed", { workspaceId: principal.workspaceId });
       if (!isHtmx(request)) return redirect(request, "/settings");
       return htmlResponse(<SsoSettings {...await ssoProps(principal, { notice: "The identity provider was removed." })} />);
-    })
-    .post("/settings/scim/tokens", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/settings/scim/tokens", async ({ request, principal }) => {
       const form = await readForm(request);
       const result = await createScimToken(database, principal.workspaceId, form.name ?? "");
       if (!result.ok) {
@@ -79,20 +75,18 @@ export function settingsRoutes(deps: AppDeps): AnyElysia {
       const scim = { created: { name: form.name!.trim(), token: result.token } };
       const body = isHtmx(request) ? <ScimSettings {...await scimProps(principal, scim)} /> : await page(principal, { scim });
       return htmlResponse(body, 200, { "cache-control": "no-store" });
-    })
-    .post("/settings/scim/tokens/:id/revoke", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/settings/scim/tokens/:id/revoke", async ({ request, params, principal }) => {
       if (await revokeScimToken(database, principal.workspaceId, params.id)) log.info("scim token revoked", { tokenId: params.id });
       if (!isHtmx(request)) return redirect(request, "/settings");
       return htmlResponse(<ScimSettings {...await scimProps(principal)} />);
-    })
-    .post("/settings/members/:id/role", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/settings/members/:id/role", async ({ request, params, principal }) => {
       const form = await readForm(request);
       const result = await changeMemberRole(database, principal, params.id, form.role ?? "");
       const error = result.ok ? undefined : result.error;
       if (result.ok) log.info("member role changed", { userId: params.id, role: form.role });
       if (!isHtmx(request)) return result.ok ? redirect(request, "/settings") : htmlResponse(await page(principal, { membersError: error }), 422);
       return htmlResponse(<MemberList members={await listMembers(database, principal.workspaceId)} error={error} />, result.ok ? 200 : 422);
-    });
+    }, { admin: true });
 }

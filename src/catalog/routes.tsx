@@ -1,6 +1,6 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
-import { requireAdmin, requireApiKey } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import { addConnection } from "../connections/add.ts";
 import type { AuthInput } from "../connections/auth-kinds/registry.ts";
 import { HttpError, htmlResponse, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
@@ -45,21 +45,14 @@ export function catalogRoutes(deps: AppDeps): AnyElysia {
   });
 
   return new Elysia({ name: "catalog" })
-    .get("/api/v1/catalog", async ({ request }) => {
-      await requireApiKey(deps, request);
-      return jsonResponse({ entries });
-    })
-    .get("/catalog", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
-      return htmlResponse(<CatalogPage user={toViewer(principal)} entries={entries} />);
-    })
-    .get("/catalog/:id", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
+    .use(withDeps(deps))
+    .get("/api/v1/catalog", () => jsonResponse({ entries }), { apiKey: true })
+    .get("/catalog", ({ principal }) => htmlResponse(<CatalogPage user={toViewer(principal)} entries={entries} />), { admin: true })
+    .get("/catalog/:id", async ({ params, principal }) => {
       const entry = find(params.id);
       return htmlResponse(<CatalogAddPage user={toViewer(principal)} {...formProps(entry, { name: entry.id, signIn: 0 }, {})} />);
-    })
-    .post("/catalog/:id", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
+    }, { admin: true })
+    .post("/catalog/:id", async ({ request, params, principal }) => {
       const entry = find(params.id);
       const form = await readForm(request);
       const index = Number(form.signIn ?? "0");
@@ -83,5 +76,5 @@ export function catalogRoutes(deps: AppDeps): AnyElysia {
       // then leads to the pick). "Expose every tool" skips the pick.
       const path = `/connections/${encodeURIComponent(result.connection.id)}`;
       return redirect(request, result.connection.authKind === "oauth" || result.connection.exposeNewTools ? path : `${path}/expose`);
-    });
+    }, { admin: true });
 }

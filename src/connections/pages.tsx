@@ -3,7 +3,8 @@ import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import type { AppDeps } from "../deps.ts";
 import { isSetupDone } from "../accounts/accounts.ts";
-import { findSessionPrincipal, requireAdmin } from "../web/guard.ts";
+import { findSessionPrincipal } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import type { Principal } from "../accounts/principal.ts";
 import type { ConnectionMeta } from "./types.ts";
 import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from "../web/http.ts";
@@ -31,6 +32,7 @@ export async function loadOwnConnection(deps: AppDeps, principal: Principal, id:
 export function connectionPages(deps: AppDeps): AnyElysia {
   const mcpUrl = `${deps.config.baseUrl}/api/v1/mcp`;
   return new Elysia({ name: "connection-pages" })
+    .use(withDeps(deps))
     .get("/", async ({ request }) => {
       if (!(await isSetupDone(deps.database))) return redirect(request, "/setup");
       const principal = await findSessionPrincipal(deps, request);
@@ -38,12 +40,8 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const connections = await listConnections(deps, principal.workspaceId);
       return htmlResponse(<ConnectionsPage user={toViewer(principal)} connections={connections} mcpUrl={mcpUrl} />);
     })
-    .get("/connections/new", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
-      return htmlResponse(<AddServerPage user={toViewer(principal)} />);
-    })
-    .post("/connections", async ({ request }) => {
-      const principal = await requireAdmin(deps, request);
+    .get("/connections/new", ({ principal }) => htmlResponse(<AddServerPage user={toViewer(principal)} />), { admin: true })
+    .post("/connections", async ({ request, principal }) => {
       const form = await readForm(request);
       const auth = readAuthForm(form);
       const values: AddServerValues = {
@@ -80,16 +78,12 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
       // The pick step gets its own address, so a reload shows it again rather than an empty form.
       return htmlResponse(<PickTools connection={connection} tools={tools} keys={tools.map((t) => toolKey(t.name))} />, 200, { "hx-push-url": path });
-    })
-    .get("/connections/:id/expose", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
-      const connection = await loadOwnConnection(deps, principal, params.id);
+    }, { admin: true })
+    .get("/connections/:id/expose", async ({ principal, connection }) => {
       const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
       return htmlResponse(<PickToolsPage user={toViewer(principal)} connection={connection} tools={tools} keys={tools.map((t) => toolKey(t.name))} />);
-    })
-    .post("/connections/:id/expose", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
-      const connection = await loadOwnConnection(deps, principal, params.id);
+    }, { admin: true, connection: true })
+    .post("/connections/:id/expose", async ({ request, principal, connection }) => {
       const keys = new Set((await readFormAll(request)).getAll("tool").filter((v): v is string => typeof v === "string"));
       const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
       const chosen = new Set(tools.filter((tool) => keys.has(toolKey(tool.name))).map((tool) => tool.name));
@@ -98,5 +92,5 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       // A re-sync removed a tool while the page was open: show the list as it is now.
       if (!saved.ok) return redirect(request, `/connections/${encodeURIComponent(connection.id)}/expose`);
       return redirect(request, `/connections/${encodeURIComponent(connection.id)}`);
-    });
+    }, { admin: true, connection: true });
 }

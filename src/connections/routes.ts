@@ -1,9 +1,9 @@
 import { Elysia, type AnyElysia } from "elysia";
+import { z } from "zod";
 import type { AppDeps } from "../deps.ts";
-import { requireApiAdmin, requireApiKey } from "../web/guard.ts";
-import { HttpError, jsonResponse } from "../web/http.ts";
-import { listAccessLog, OUTCOMES, userScope } from "../accesslog/query.ts";
-import type { Outcome } from "../accesslog/recorder.ts";
+import { withDeps } from "../web/plugin.ts";
+import { parseBody, readJsonObject } from "../web/body.ts";
+import { HttpError, invalidRequest, jsonResponse } from "../web/http.ts";
 import { publicConnection } from "./public.ts";
 import { readAuthJson } from "./forms.ts";
 import { readExposure, saveToolPick } from "./exposure.ts";
@@ -13,135 +13,139 @@ import { deleteConnection } from "./remove.ts";
 import { getConnection, listConnections } from "./queries.ts";
 import { listConnectionTools, setToolEnabled } from "./tools.ts";
 import { retryConnectionNow, syncConnection } from "./resync.ts";
-import { updateConnection, type UpdateConnectionInput } from "./update.ts";
+import { updateConnection } from "./update.ts";
 
-async function readJson(request: Request): Promise<Record<string, unknown>> {
-  if (!(request.headers.get("content-type") ?? "").includes("application/json")) throw new HttpError(415, "Send a JSON body with Content-Type: application/json.");
-  const body = await request.json().catch(() => null);
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "The body must be a JSON object.");
-  return body as Record<string, unknown>;
-}
+/** The credential, read by its kind's own rules (forms.ts); a bad one is the `auth` field's message. */
+const authField = z.unknown().optional().transform((value, context) => {
+  const auth = readAuthJson(value);
+  if (!("invalid" in auth)) return auth;
+  context.addIssue({ code: "custom", message: auth.invalid });
+  return z.NEVER;
+});
 
-function invalid(errors: Record<string, string>): Response {
-  return jsonResponse({ error: "invalid_request", message: Object.values(errors).join(" "), fields: errors }, 422);
-}
+// Nothing is exposed unless the request says "all"; otherwise pick with PUT …/tools.
+const exposeField = z.unknown().optional().transform((value, context) => {
+  const expose = readExposure(value);
+  if (typeof expose !== "object") return expose;
+  context.addIssue({ code: "custom", message: expose.invalid });
+  return z.NEVER;
+});
+
+/** A name or URL of the wrong type is judged as an empty one, by the service, with its message. */
+const NewConnection = z.object({
+  name: z.string().catch(""),
+  url: z.string().catch(""),
+  auth: authField,
+  callTimeoutMs: z.number().nullable().catch(null),
+  sharing: z.enum(["shared", "per_member"], { error: 'sharing must be "shared" or "per_member"' }).default("shared"),
+  expose: exposeField,
+});
+
+/** Only what the body names changes. The service judges the timeout (a non-number becomes NaN, which it refuses with its message). */
+const ConnectionChanges = z.object({
+  name: z.coerce.string().optional(),
+  url: z.coerce.string().optional(),
+  callTimeoutMs: z.union([z.null(), z.coerce.number().catch(Number.NaN)]).optional(),
+  auth: authField.optional(),
+});
+
+const PICK_MESSAGE = 'Send { "enabled": ["tool", …] }: the names of the tools to expose.';
+const ToolPick = z.object({ enabled: z.array(z.string({ error: PICK_MESSAGE }), { error: PICK_MESSAGE }) });
+const ToolSwitch = z.object({ enabled: z.boolean({ error: 'Send { "enabled": true } or { "enabled": false }.' }) });
+
+const NOT_FOUND = "No such connection in this workspace.";
 
 /** The JSON admin API: the dashboard pages call the same service functions. */
 export function connectionRoutes(deps: AppDeps): AnyElysia {
   return new Elysia({ name: "connections-api" })
-    .get("/api/v1/connections", async ({ request }) => {
-      const principal = await requireApiKey(deps, request);
-      return jsonResponse({ connections: (await listConnections(deps, principal.workspaceId)).map(publicConnection) });
-    })
-    .post("/api/v1/connections", async ({ request }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const body = await readJson(request);
-      const auth = readAuthJson(body.auth);
-      if ("invalid" in auth) return invalid({ auth: auth.invalid });
-      if (body.sharing !== undefined && body.sharing !== "shared" && body.sharing !== "per_member") return invalid({ sharing: 'sharing must be "shared" or "per_member"' });
-      // Nothing is exposed unless the request says "all"; otherwise pick with PUT …/tools.
-      const expose = readExposure(body.expose);
-      if (typeof expose === "object") return invalid({ expose: expose.invalid });
-      const result = await addConnection(deps, principal, {
-        name: typeof body.name === "string" ? body.name : "",
-        url: typeof body.url === "string" ? body.url : "",
-        auth,
-        callTimeoutMs: typeof body.callTimeoutMs === "number" ? body.callTimeoutMs : null,
-        sharing: body.sharing === "per_member" ? "per_member" : "shared",
-        expose,
-      });
-      if (!result.ok) return invalid(result.errors);
-      const connection = await getConnection(deps, principal.workspaceId, result.connection.id);
-      return jsonResponse({ connection: connection && publicConnection(connection), tools: result.tools.map((t) => t.name), report: result.report }, 201);
-    })
-    .get("/api/v1/connections/:id", async ({ request, params }) => {
-      const principal = await requireApiKey(deps, request);
-      const connection = await getConnection(deps, principal.workspaceId, params.id);
-      if (!connection) throw new HttpError(404, "No such connection in this workspace.");
-      return jsonResponse({
-        connection: publicConnection(connection),
-        tools: await listConnectionTools(deps, principal.workspaceId, params.id),
-        events: await listStatusEvents(deps.database, principal.workspaceId, params.id, 20),
-      });
-    })
-    .patch("/api/v1/connections/:id", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const body = await readJson(request);
-      const input: UpdateConnectionInput = {};
-      if (body.name !== undefined) input.name = String(body.name);
-      if (body.url !== undefined) input.url = String(body.url);
-      if (body.callTimeoutMs !== undefined) input.callTimeoutMs = body.callTimeoutMs === null ? null : Number(body.callTimeoutMs);
-      if (body.auth !== undefined) {
-        const auth = readAuthJson(body.auth);
-        if ("invalid" in auth) return invalid({ auth: auth.invalid });
-        input.auth = auth;
-      }
-      const result = await updateConnection(deps, principal, params.id, input);
-      if (!result.ok) {
-        if ("notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
-        return invalid(result.errors);
-      }
-      const connection = await getConnection(deps, principal.workspaceId, params.id);
-      return jsonResponse({ connection: connection && publicConnection(connection), report: result.report });
-    })
-    .delete("/api/v1/connections/:id", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      if (!(await deleteConnection(deps, principal, params.id))) throw new HttpError(404, "No such connection in this workspace.");
-      return new Response(null, { status: 204 });
-    })
-    .post("/api/v1/connections/:id/sync", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const result = await syncConnection(deps, principal.workspaceId, params.id);
-      if (!result.ok) {
-        if ("notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
-        return jsonResponse({ error: "upstream_error", message: result.error }, 502);
-      }
-      return jsonResponse({ report: result.report });
-    })
-    .post("/api/v1/connections/:id/retry", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const result = await retryConnectionNow(deps, principal.workspaceId, params.id);
-      if (!result.ok && "notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
-      const connection = await getConnection(deps, principal.workspaceId, params.id);
-      return jsonResponse({ connection: connection && publicConnection(connection), ...(result.ok ? { report: result.report } : { error: result.error }) });
-    })
+    .use(withDeps(deps))
+    .get("/api/v1/connections", async ({ principal }) => jsonResponse({ connections: (await listConnections(deps, principal.workspaceId)).map(publicConnection) }), { apiKey: true })
+    .post(
+      "/api/v1/connections",
+      async ({ request, principal }) => {
+        const body = parseBody(NewConnection, await readJsonObject(request));
+        const result = await addConnection(deps, principal, body);
+        if (!result.ok) return invalidRequest(result.errors);
+        const connection = await getConnection(deps, principal.workspaceId, result.connection.id);
+        return jsonResponse({ connection: connection && publicConnection(connection), tools: result.tools.map((t) => t.name), report: result.report }, 201);
+      },
+      { apiAdmin: true },
+    )
+    .get(
+      "/api/v1/connections/:id",
+      async ({ principal, connection }) =>
+        jsonResponse({
+          connection: publicConnection(connection),
+          tools: await listConnectionTools(deps, principal.workspaceId, connection.id),
+          events: await listStatusEvents(deps.database, principal.workspaceId, connection.id, 20),
+        }),
+      { apiKey: true, connection: true },
+    )
+    .patch(
+      "/api/v1/connections/:id",
+      async ({ request, params, principal }) => {
+        const input = parseBody(ConnectionChanges, await readJsonObject(request));
+        const result = await updateConnection(deps, principal, params.id, input);
+        if (!result.ok) {
+          if ("notFound" in result) throw new HttpError(404, NOT_FOUND);
+          return invalidRequest(result.errors);
+        }
+        const connection = await getConnection(deps, principal.workspaceId, params.id);
+        return jsonResponse({ connection: connection && publicConnection(connection), report: result.report });
+      },
+      { apiAdmin: true },
+    )
+    .delete(
+      "/api/v1/connections/:id",
+      async ({ params, principal }) => {
+        if (!(await deleteConnection(deps, principal, params.id))) throw new HttpError(404, NOT_FOUND);
+        return new Response(null, { status: 204 });
+      },
+      { apiAdmin: true },
+    )
+    .post(
+      "/api/v1/connections/:id/sync",
+      async ({ params, principal }) => {
+        const result = await syncConnection(deps, principal.workspaceId, params.id);
+        if (!result.ok) {
+          if ("notFound" in result) throw new HttpError(404, NOT_FOUND);
+          return jsonResponse({ error: "upstream_error", message: result.error }, 502);
+        }
+        return jsonResponse({ report: result.report });
+      },
+      { apiAdmin: true },
+    )
+    .post(
+      "/api/v1/connections/:id/retry",
+      async ({ params, principal }) => {
+        const result = await retryConnectionNow(deps, principal.workspaceId, params.id);
+        if (!result.ok && "notFound" in result) throw new HttpError(404, NOT_FOUND);
+        const connection = await getConnection(deps, principal.workspaceId, params.id);
+        return jsonResponse({ connection: connection && publicConnection(connection), ...(result.ok ? { report: result.report } : { error: result.error }) });
+      },
+      { apiAdmin: true },
+    )
     // The API's pick: exactly these tools on, the others off (the dashboard's "Choose tools").
-    .put("/api/v1/connections/:id/tools", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const body = await readJson(request);
-      if (!Array.isArray(body.enabled) || !body.enabled.every((name) => typeof name === "string")) {
-        return invalid({ enabled: 'Send { "enabled": ["tool", …] }: the names of the tools to expose.' });
-      }
-      const result = await saveToolPick(deps, principal.workspaceId, params.id, new Set(body.enabled as string[]));
-      if (!result.ok) {
-        if ("notFound" in result) throw new HttpError(404, "No such connection in this workspace.");
-        return invalid({ enabled: `This connection has no tool named ${result.unknown.map((name) => JSON.stringify(name)).join(", ")}.` });
-      }
-      return jsonResponse({ enabled: result.enabled });
-    })
-    .patch("/api/v1/connections/:id/tools/:tool", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const body = await readJson(request);
-      if (typeof body.enabled !== "boolean") return invalid({ enabled: "Send { \"enabled\": true } or { \"enabled\": false }." });
-      if (!(await setToolEnabled(deps, principal.workspaceId, params.id, params.tool, body.enabled))) {
-        throw new HttpError(404, "No such tool on this connection.");
-      }
-      return jsonResponse({ tool: params.tool, enabled: body.enabled });
-    })
-    .get("/api/v1/access-log", async ({ request }) => {
-      const principal = await requireApiKey(deps, request);
-      const query = new URL(request.url).searchParams;
-      const outcome = query.get("outcome");
-      if (outcome && !OUTCOMES.includes(outcome as Outcome)) return invalid({ outcome: `outcome must be one of ${OUTCOMES.join(", ")}` });
-      const page = await listAccessLog(deps.database, principal.workspaceId, {
-        connection: query.get("connection") ?? undefined,
-        tool: query.get("tool") ?? undefined,
-        outcome: (outcome as Outcome) || undefined,
-        // A member's key reads their own calls only, as the dashboard shows them.
-        userId: userScope(principal, query.get("user") ?? undefined),
-        before: query.get("before") ?? undefined,
-        limit: query.has("limit") ? Number(query.get("limit")) || 50 : undefined,
-      });
-      return jsonResponse(page);
-    });
+    .put(
+      "/api/v1/connections/:id/tools",
+      async ({ request, params, principal }) => {
+        const { enabled } = parseBody(ToolPick, await readJsonObject(request));
+        const result = await saveToolPick(deps, principal.workspaceId, params.id, new Set(enabled));
+        if (!result.ok) {
+          if ("notFound" in result) throw new HttpError(404, NOT_FOUND);
+          return invalidRequest({ enabled: `This connection has no tool named ${result.unknown.map((name) => JSON.stringify(name)).join(", ")}.` });
+        }
+        return jsonResponse({ enabled: result.enabled });
+      },
+      { apiAdmin: true },
+    )
+    .patch(
+      "/api/v1/connections/:id/tools/:tool",
+      async ({ request, params, principal }) => {
+        const { enabled } = parseBody(ToolSwitch, await readJsonObject(request));
+        if (!(await setToolEnabled(deps, principal.workspaceId, params.id, params.tool, enabled))) throw new HttpError(404, "No such tool on this connection.");
+        return jsonResponse({ tool: params.tool, enabled });
+      },
+      { apiAdmin: true },
+    );
 }

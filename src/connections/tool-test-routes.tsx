@@ -1,19 +1,18 @@
 import { Elysia, type AnyElysia } from "elysia";
 import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import type { AppDeps } from "../deps.ts";
-import { requireMember } from "../web/guard.ts";
+import { withDeps } from "../web/plugin.ts";
 import type { Principal } from "../accounts/principal.ts";
 import { callTool } from "../gateway/call.ts";
 import { errorResult } from "../gateway/results.ts";
 import { HttpError, htmlResponse, isHtmx, readForm } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { ToolTestPage, ToolTestPanel, type ToolTestProps } from "../../views/tool-test.tsx";
-import { loadOwnConnection } from "./pages.tsx";
+import type { ConnectionMeta } from "./types.ts";
 import { listConnectionTools } from "./tools.ts";
 import { argFields, initialValues, readArgs } from "./tool-form.ts";
 
-async function loadTool(deps: AppDeps, principal: Principal, id: string, request: Request): Promise<Omit<ToolTestProps, "values">> {
-  const connection = await loadOwnConnection(deps, principal, id);
+async function loadTool(deps: AppDeps, principal: Principal, connection: ConnectionMeta, request: Request): Promise<Omit<ToolTestProps, "values">> {
   const name = new URL(request.url).searchParams.get("tool") ?? "";
   const tool = (await listConnectionTools(deps, principal.workspaceId, connection.id)).find((t) => t.name === name);
   if (!tool) throw new HttpError(404, "There is no such tool on this connection. It may have gone at the last sync.");
@@ -26,14 +25,13 @@ async function loadTool(deps: AppDeps, principal: Principal, id: string, request
  */
 export function toolTestRoutes(deps: AppDeps): AnyElysia {
   return new Elysia({ name: "tool-test" })
-    .get("/connections/:id/test", async ({ request, params }) => {
-      const principal = await requireMember(deps, request);
-      const loaded = await loadTool(deps, principal, params.id, request);
+    .use(withDeps(deps))
+    .get("/connections/:id/test", async ({ request, principal, connection }) => {
+      const loaded = await loadTool(deps, principal, connection, request);
       return htmlResponse(<ToolTestPage user={toViewer(principal)} {...loaded} values={initialValues(loaded.fields)} />);
-    })
-    .post("/connections/:id/test", async ({ request, params }) => {
-      const principal = await requireMember(deps, request);
-      const loaded = await loadTool(deps, principal, params.id, request);
+    }, { member: true, connection: true })
+    .post("/connections/:id/test", async ({ request, principal, connection }) => {
+      const loaded = await loadTool(deps, principal, connection, request);
       const values = await readForm(request);
       const read = readArgs(loaded.fields, values);
       let props: ToolTestProps;
@@ -46,7 +44,7 @@ export function toolTestRoutes(deps: AppDeps): AnyElysia {
       }
       if (isHtmx(request)) return htmlResponse(<ToolTestPanel {...props} />, status);
       return htmlResponse(<ToolTestPage user={toViewer(principal)} {...props} />, status);
-    });
+    }, { member: true, connection: true });
 }
 
 async function run(deps: AppDeps, principal: Principal, exposedName: string, args: Record<string, unknown>): Promise<CallToolResult> {

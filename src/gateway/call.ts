@@ -1,7 +1,7 @@
 import { ProtocolError, ProtocolErrorCode, type CallToolResult } from "@modelcontextprotocol/server";
 import { InsufficientScopeError } from "@modelcontextprotocol/client";
 import { errorResult, type CallContext, type CallDeps, type Progress } from "./results.ts";
-import type { Principal } from "../accounts/principal.ts";
+import { credentialId, type Principal } from "../accounts/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { loadCredential } from "../connections/credentials.ts";
@@ -44,7 +44,8 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
       at: Date.now(),
       workspaceId: principal.workspaceId,
       userId: principal.userId,
-      apiKeyId: principal.apiKeyId,
+      // The access log keeps one column for either id; its reader tells them apart by joining both.
+      apiKeyId: credentialId(principal.credential),
       connectionName: target.connectionName,
       tool: target.tool,
       outcome: answer.outcome,

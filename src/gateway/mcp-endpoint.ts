@@ -8,7 +8,7 @@ import {
   type McpHttpHandler,
   type Server,
 } from "@modelcontextprotocol/server";
-import type { Principal } from "../accounts/principal.ts";
+import { credentialId, type Principal } from "../accounts/principal.ts";
 import { findMcpPrincipal, readBearer } from "../web/guard.ts";
 import { generateToken } from "../crypto/tokens.ts";
 import { isOwnOrigin } from "../web/host-check.ts";
@@ -93,7 +93,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
       const session = sessions.get(sessionId);
       // Unknown here (another replica, a restart, or closed as the idlest): serve statelessly rather than break the client.
       if (!session) return stateless(request, options);
-      if (session.principal.apiKeyId !== principal.apiKeyId) return jsonRpcError(404, -32001, "Session not found");
+      if (credentialId(session.principal.credential) !== credentialId(principal.credential)) return jsonRpcError(404, -32001, "Session not found");
       touchSession(sessionId, session);
       if (request.method !== "GET") return session.transport.handleRequest(request, options);
       // The session's GET stream (one at most, the SDK answers 409 to a second) holds a stream slot.
@@ -150,7 +150,8 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
       if (parsedBody === undefined) request = new Request(request.url, { method: "POST", headers: request.headers, body: bytes, signal: request.signal });
     }
 
-    const authInfo: AuthInfo = { token: principal.apiKeyId ?? "", clientId: principal.apiKeyId ?? principal.userId, scopes: [], extra: { principal } };
+    const credential = credentialId(principal.credential);
+    const authInfo: AuthInfo = { token: credential ?? "", clientId: credential ?? principal.userId, scopes: [], extra: { principal } };
     const response = (await isLegacyRequest(request, parsedBody, { maxRequestBodySize }))
       ? await serveLegacy(request, principal, authInfo, parsedBody)
       : await serveModern(request, principal, authInfo, parsedBody);

@@ -1,5 +1,5 @@
 import type { HoldLimits } from "../config.ts";
-import type { Principal } from "../accounts/principal.ts";
+import { credentialId, type Principal } from "../accounts/principal.ts";
 
 /**
  * Caps on what one caller can hold open at the MCP endpoint (2025 sessions, 2025 GET streams and
@@ -20,7 +20,7 @@ const RETRY_AFTER_SECONDS = { sessions: 60, streams: 30 };
 
 /** Who holds a thing: the key (an OAuth grant stands in for one) and the member. */
 export function holderOf(principal: Principal): Holder {
-  return { key: principal.apiKeyId ?? `user:${principal.userId}`, user: principal.userId };
+  return { key: credentialId(principal.credential) ?? `user:${principal.userId}`, user: principal.userId };
 }
 
 /** The first cap one more would pass, or null when there is room. */

@@ -1,6 +1,6 @@
 import type { AppDeps } from "../deps.ts";
 import { ErrorPage } from "../../views/auth.tsx";
-import { HttpError, htmlResponse, isHtmx, jsonResponse } from "./http.ts";
+import { HttpError, htmlResponse, invalidRequest, InvalidRequest, isHtmx, jsonResponse } from "./http.ts";
 
 /** Every error surfaces here once: JSON for the API, a page or a fragment for the dashboard. */
 export function handleError(deps: AppDeps, request: Request, error: unknown, code: unknown): Response {
@@ -23,6 +23,7 @@ export function handleError(deps: AppDeps, request: Request, error: unknown, cod
     deps.log.error("unhandled error", { path: url.pathname, error: error instanceof Error ? error.stack ?? error.message : String(error) });
   }
 
+  if (api && error instanceof InvalidRequest) return invalidRequest(error.fields);
   if (api) return jsonResponse({ error: errorCode(status), message }, status, headers);
   if (status === 401) {
     if (isHtmx(request)) return new Response(null, { status: 204, headers: { "hx-redirect": "/sign-in" } });

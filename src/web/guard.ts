@@ -2,15 +2,16 @@ import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { Keyring } from "../crypto/encryption.ts";
 import type { Logger } from "../log.ts";
-import { HttpError } from "./http.ts";
 import { hashToken } from "../crypto/tokens.ts";
 import { resolveApiKey, validateApiKey } from "../accounts/api-keys.ts";
 import { ACCESS_TOKEN_PREFIX, resolveAccessToken } from "../oauth-server/tokens.ts";
 import { rememberedPrincipal } from "../accounts/principal-cache.ts";
-import { isAdmin, type Principal } from "../accounts/principal.ts";
+import type { Principal } from "../accounts/principal.ts";
 import { validateSessionToken } from "../accounts/sessions.ts";
 import { revalidateSsoMember } from "../sso/revalidate.ts";
 
+// Who is asking, found from a session cookie, an API key or an access token. The guards that turn
+// "nobody" into 401 and "not an admin" into 403 are the plugin's macros (plugin.ts).
 type GuardDeps = { config: Config; database: Database; keyring: Keyring; log: Logger };
 
 export function sessionCookieName(config: Config): string {
@@ -44,19 +45,6 @@ export async function findSessionPrincipal(deps: GuardDeps, request: Request): P
   return (await revalidateSsoMember(deps, session.principal.userId)) ? session.principal : null;
 }
 
-/** Dashboard pages: a 401 here becomes a redirect to sign-in in the error handler. */
-export async function requireMember(deps: GuardDeps, request: Request): Promise<Principal> {
-  const principal = await findSessionPrincipal(deps, request);
-  if (!principal) throw new HttpError(401, "Sign in to continue.");
-  return principal;
-}
-
-export async function requireAdmin(deps: GuardDeps, request: Request): Promise<Principal> {
-  const principal = await requireMember(deps, request);
-  if (!isAdmin(principal)) throw new HttpError(403, "Only workspace admins can do this.");
-  return principal;
-}
-
 export function readBearer(request: Request): string | null {
   const header = request.headers.get("authorization");
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -80,22 +68,4 @@ export async function findMcpPrincipal(deps: GuardDeps, token: string, resource:
     const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
     return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
   });
-}
-
-/** JSON API: a gateway API key in `Authorization: Bearer`. */
-export async function requireApiKey(deps: GuardDeps, request: Request): Promise<Principal> {
-  const key = readBearer(request);
-  const principal = key ? await findApiKeyPrincipal(deps, key) : null;
-  if (!principal) {
-    throw new HttpError(401, key ? "The API key is unknown, revoked or expired." : "Send a gateway API key as Authorization: Bearer mgw_…", {
-      "www-authenticate": 'Bearer realm="mcp-gateway"',
-    });
-  }
-  return principal;
-}
-
-export async function requireApiAdmin(deps: GuardDeps, request: Request): Promise<Principal> {
-  const principal = await requireApiKey(deps, request);
-  if (!isAdmin(principal)) throw new HttpError(403, "This needs an API key of a workspace admin.");
-  return principal;
 }

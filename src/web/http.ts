@@ -68,3 +68,16 @@ export async function readFormAll(request: Request): Promise<FormData> {
   checkFormType(request);
   return request.formData();
 }
+
+/** A body that does not have the shape a route asks for: 422 with a message per field (errors.tsx). */
+export class InvalidRequest extends HttpError {
+  constructor(readonly fields: Record<string, string>) {
+    super(422, Object.values(fields).join(" "));
+    this.name = "InvalidRequest";
+  }
+}
+
+/** The one 422 the JSON API answers, whether the shape or a service found the fields wrong. */
+export function invalidRequest(fields: Record<string, string>): Response {
+  return jsonResponse({ error: "invalid_request", message: Object.values(fields).join(" "), fields }, 422);
+}

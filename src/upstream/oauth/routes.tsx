@@ -1,8 +1,8 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../../deps.ts";
-import { findSessionPrincipal, requireAdmin, requireApiAdmin } from "../../web/guard.ts";
+import { findSessionPrincipal } from "../../web/guard.ts";
+import { withDeps } from "../../web/plugin.ts";
 import { isAdmin, type Principal } from "../../accounts/principal.ts";
-import { getConnection } from "../../connections/queries.ts";
 import type { ConnectionMeta } from "../../connections/types.ts";
 import { HttpError, htmlResponse, jsonResponse } from "../../web/http.ts";
 import { toViewer } from "../../web/viewer.ts";
@@ -12,9 +12,8 @@ import { CALLBACK_PATH, CLIENT_METADATA_PATH, clientMetadataDocument } from "./c
 import { finishAuthorization, startAuthorization } from "./authorize.ts";
 import type { FlowDisplay } from "./flows.ts";
 
-async function ownOAuthConnection(deps: AppDeps, principal: Principal, id: string) {
-  const connection = await getConnection(deps, principal.workspaceId, id);
-  if (!connection) throw new HttpError(404, "There is no such connection in this workspace.");
+/** Connect and Re-authorize are for connections that sign in with OAuth. */
+function oauthConnection(connection: ConnectionMeta): ConnectionMeta {
   if (connection.authKind !== "oauth") throw new HttpError(409, `${connection.name} does not sign in with OAuth.`);
   return connection;
 }
@@ -50,27 +49,26 @@ export function answerAuthorizationStart(
 /** Connect / Re-authorize, the callback, and our Client ID Metadata Document. */
 export function oauthRoutes(deps: AppDeps): AnyElysia {
   return new Elysia({ name: "oauth" })
+    .use(withDeps(deps))
     .get(CLIENT_METADATA_PATH, () => {
       const document = clientMetadataDocument(deps.config);
       if (!document) throw new HttpError(404, "The client metadata document is served only when BASE_URL is https.");
       return jsonResponse(document, 200, { "cache-control": "public, max-age=3600" });
     })
     // The dashboard: JSON for the popup script, a forwarding page for a plain form post.
-    .post("/connections/:id/oauth/start", async ({ request, params }) => {
-      const principal = await requireAdmin(deps, request);
-      const connection = await ownOAuthConnection(deps, principal, params.id);
+    .post("/connections/:id/oauth/start", async ({ request, principal, connection: own }) => {
+      const connection = oauthConnection(own);
       const display: FlowDisplay = wantsJson(request) ? "popup" : "page";
       const started = await startAuthorization(deps, connection, { userId: principal.userId, display });
       return answerAuthorizationStart(request, principal, connection, started);
-    })
+    }, { admin: true, connection: true })
     // The API: the URL to open in a browser signed in to the dashboard as the same user.
-    .post("/api/v1/connections/:id/oauth/start", async ({ request, params }) => {
-      const principal = await requireApiAdmin(deps, request);
-      const connection = await ownOAuthConnection(deps, principal, params.id);
+    .post("/api/v1/connections/:id/oauth/start", async ({ principal, connection: own }) => {
+      const connection = oauthConnection(own);
       const started = await startAuthorization(deps, connection, { userId: principal.userId, display: "page" });
       if (!started.ok) return jsonResponse({ error: "authorization_failed", message: started.reason }, 502);
       return jsonResponse({ authorizationUrl: checkedUrl(started.authorizationUrl), expiresAt: started.expiresAt });
-    })
+    }, { apiAdmin: true, connection: true })
     .get(CALLBACK_PATH, async ({ request }) => {
       // The session is checked before the state is spent: signing in and reloading still works.
       const principal = await findSessionPrincipal(deps, request);
