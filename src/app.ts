@@ -27,6 +27,7 @@ import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { connectionRoutes } from "./connections/routes.ts";
 import { CLIENT_FACING_PATHS, oauthServerRoutes } from "./oauth-server/routes.tsx";
+import type { Clock } from "./clock.ts";
 
 export type AppDeps = {
   config: Config;
@@ -39,6 +40,7 @@ export type AppDeps = {
   mcp: McpEndpoint;
   /** Upstream OAuth: tokens, refreshes and authorization flows. */
   oauth: OAuthManager;
+  clock: Clock;
 };
 
 export type App = {

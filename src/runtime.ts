@@ -20,6 +20,7 @@ import { IdJagManager } from "./upstream/oauth/id-jag.ts";
 import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
 import { startProber, type Prober } from "./upstream/prober.ts";
 import { resyncConnection } from "./connections/service.ts";
+import { systemClock, type Clock } from "./clock.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -86,7 +87,7 @@ function redactUrlPassword(url: string): string {
 }
 
 /** The long-lived parts of a serving gateway, wired to each other. */
-export function assembleDeps(core: CoreDeps): AppDeps {
+export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDeps {
   const toolIndex = new ToolIndex(core.database);
   const oauth = new OAuthManager({
     database: core.database,
@@ -94,9 +95,10 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     allow: core.config.upstreamAllow,
     log: core.log,
     clientMetadataUrl: clientMetadataUrl(core.config),
+    now: clock,
   });
   // ID-JAG talks to the upstream's authorization server through the same SSRF-guarded fetch.
-  const idJag = new IdJagManager({ database: core.database, keyring: core.keyring, config: core.config, log: core.log, fetch: oauth.fetch });
+  const idJag = new IdJagManager({ database: core.database, keyring: core.keyring, config: core.config, log: core.log, fetch: oauth.fetch, now: clock });
   const pool = new UpstreamPool({
     database: core.database,
     keyring: core.keyring,
@@ -109,15 +111,16 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     onToolsChanged: (connection) => resyncConnection(deps, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log);
-  const deps: AppDeps = { ...core, toolIndex, pool, accessLog, oauth, mcp: null as unknown as McpEndpoint };
+  const deps: AppDeps = { ...core, toolIndex, pool, accessLog, oauth, clock, mcp: null as unknown as McpEndpoint };
   deps.mcp = createMcpEndpoint(deps);
   toolIndex.subscribe((workspaceId) => deps.mcp.notifyToolsChanged(workspaceId));
   return deps;
 }
 
-export async function startGateway(config: Config, log?: Logger): Promise<Gateway> {
+/** `clock` is for tests that move time forward; a real gateway runs on the system clock. */
+export async function startGateway(config: Config, log?: Logger, clock: Clock = systemClock): Promise<Gateway> {
   const { deps: core, keySource } = await prepareDeps(config, log);
-  const deps = assembleDeps(core);
+  const deps = assembleDeps(core, clock);
   deps.accessLog.start();
   let app: ReturnType<typeof createApp> | null = null;
   let draining = false;
@@ -142,7 +145,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
   if (!config.baseUrlExplicit && config.port === 0) config.baseUrl = url;
   app = createApp(deps);
-  const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
+  const prober = startProber(deps, { intervalMs: config.probeIntervalMs, now: deps.clock });
   const stopHearingToolChanges = await deps.toolIndex.listenToReplicas();
   const stopHearingAuthChanges = await listenForAuthChanges(deps.database);
   const stopHearingReplicas = async (): Promise<void> => {

@@ -172,7 +172,7 @@ for (const dialect of dialects) {
       expect((await callAs(bob, "short-lived")).isError).toBeFalsy();
       expect(redeemedBy(bob)).toBe(2);
       // Past the renewal point: the gateway exchanges again before sending, without a 401 first.
-      await Bun.sleep(1100);
+      t.clock.advance(1100);
       upstream.setAccessTokenTtl(3600);
       expect((await callAs(bob, "renewed")).isError).toBeFalsy();
       expect(redeemedBy(bob)).toBe(3);
