@@ -241,6 +241,7 @@ for (const dialect of dialects) {
         });
         const shot = (name: string) => browser.screenshot(page, `${dialect}-hostile-${name}`);
         async function check(): Promise<void> {
+          // A window in which nothing may happen: an injected script or handler would fire within it.
           await page.waitForTimeout(300);
           expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
           const dom = await page.evaluate(() => ({
@@ -314,7 +315,8 @@ for (const dialect of dialects) {
         const logText = await page.locator("#log").textContent();
         expect(logText).toContain("the tool reported an error");
         expect(logText).not.toContain("failed: <script>");
-        await page.waitForTimeout(2500); // one poll of the live log
+        // One poll of the live log, swapped in (check() then gives it time to misbehave).
+        await page.waitForResponse((r) => new URL(r.url()).pathname === "/access-log/entries", { timeout: 5000 });
         await check();
         await shot("access-log");
 

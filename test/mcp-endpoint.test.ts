@@ -91,6 +91,7 @@ for (const dialect of dialects) {
         const expiring = await createApiKey(database, { workspaceId: workspace!.id, userId: user!.id, name: "expiring", expiresAt });
         if (!expiring.ok) throw new Error("key");
         expect(await mcpPingStatus(remembering.url, expiring.key)).toBe(200);
+        // Real time: a key's expiry is checked against the system clock (accounts/api-keys.ts), not the gateway's clock.
         await Bun.sleep(expiresAt - Date.now() + 50);
         expect(await mcpPingStatus(remembering.url, expiring.key)).toBe(401);
       } finally {

@@ -198,7 +198,7 @@ for (const dialect of dialects) {
       const { db, t: tables } = t.gateway.deps.database;
       const rows = await db.select().from(tables.oauthTokens);
       expect(rows.some((r) => r.tokenHash.includes(provider.saved!.access_token))).toBe(false);
-      await Bun.sleep(400);
+      await t.gateway.deps.accessLog.flush();
       const log = await (await fetch(`${t.url}/access-log`, { headers: { cookie: ownerCookie } })).text();
       expect(log).toContain("OAuth app");
       const keys = await (await fetch(`${t.url}/keys`, { headers: { cookie: ownerCookie } })).text();

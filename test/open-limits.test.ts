@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { api, waitFor } from "./helpers/client.ts";
+import { api } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const LIMITS = {
   MAX_STREAMS_PER_KEY: "2",
@@ -93,7 +94,7 @@ function openGetStream(rig: Rig, key: string, sessionId: string): { response: Pr
 }
 
 async function heldStreams(rig: Rig, count: number): Promise<void> {
-  await waitFor(() => rig.t.gateway.deps.mcp.held().streams === count, 5000, `${count} held streams`);
+  await waitFor(() => rig.t.gateway.deps.mcp.held().streams === count, { what: `${count} held streams` });
 }
 
 async function expectTooMany(response: Response, words: RegExp): Promise<void> {
@@ -122,7 +123,7 @@ for (const dialect of dialects) {
       expect(rig.t.gateway.deps.mcp.held().streams).toBe(4);
 
       first.close();
-      await waitFor(() => rig.t.gateway.deps.mcp.held().streams === 3, 5000, "the closed stream's slot to be freed");
+      await waitFor(() => rig.t.gateway.deps.mcp.held().streams === 3, { what: "the closed stream's slot to be freed" });
       expect((await listen(rig, rig.a)).response.status).toBe(200);
     });
 

@@ -8,6 +8,8 @@ export type TestClock = {
   now: Clock;
   /** Moves this clock `ms` into the future, at once. */
   advance(ms: number): void;
+  /** Moves this clock just past `at` (a deadline the gateway wrote), or leaves it when it is there already. */
+  advancePast(at: number): void;
 };
 
 export function createTestClock(): TestClock {
@@ -16,6 +18,9 @@ export function createTestClock(): TestClock {
     now: () => Date.now() + offset,
     advance(ms) {
       offset += ms;
+    },
+    advancePast(at) {
+      offset += Math.max(0, at + 1 - (Date.now() + offset));
     },
   };
 }
