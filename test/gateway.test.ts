@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startEverything, type EverythingServer } from "./helpers/everything.ts";
 import { api, connectClient, ERAS } from "./helpers/client.ts";
 import { waitFor } from "./helpers/wait.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { text } from "./helpers/results.ts";
 
 for (const dialect of dialects) {
   describe(`the unified MCP endpoint on ${dialect}`, () => {

@@ -7,8 +7,7 @@ import { connectProvider, CookieJar, linkFromAccount, startTestIdp, walkSignIn, 
 import { startIdJagUpstream, type IdJagUpstream } from "./helpers/idjag-server.ts";
 import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+import { textOnly as text } from "./helpers/results.ts";
 
 type Person = { userId: string; key: string; subject: string | null };
 

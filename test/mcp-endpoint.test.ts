@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMcpHandler, fromJsonSchema, McpServer } from "@modelcontextprotocol/server";
 import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient, mcpPingStatus } from "./helpers/client.ts";
+import { addOtherTenant } from "./helpers/members.ts";
 
 const initialize = {
   jsonrpc: "2.0",
@@ -178,16 +178,7 @@ for (const dialect of dialects) {
     });
 
     test("workspace isolation: another workspace's key sees none of these connections, tools or log entries", async () => {
-      const { database } = t.gateway.deps;
-      // A second tenant, made directly (setup refuses a second run by design).
-      const now = Date.now();
-      const userId = newId();
-      const workspaceId = newId();
-      await database.db.insert(database.t.users).values({ id: userId, email: "b@example.com", name: "b", passwordHash: null, createdAt: now });
-      await database.db.insert(database.t.workspaces).values({ id: workspaceId, name: "B", createdAt: now });
-      await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "owner", createdAt: now });
-      const otherKey = await createApiKey(database, { workspaceId, userId, name: "b" });
-      if (!otherKey.ok) throw new Error("key");
+      const otherKey = await addOtherTenant(t);
       const asB = api(t.url, otherKey.key);
       const aConnections = (await api(t.url, key)("GET", "/api/v1/connections")).json.connections as { id: string }[];
       expect((await asB("GET", "/api/v1/connections")).json.connections).toEqual([]);
@@ -204,7 +195,7 @@ for (const dialect of dialects) {
       }
       await t.gateway.deps.accessLog.flush();
       const log = (await asB("GET", "/api/v1/access-log")).json.entries as { workspaceId: string; tool: string }[];
-      expect(log.every((e) => e.workspaceId === workspaceId)).toBe(true);
+      expect(log.every((e) => e.workspaceId === otherKey.workspaceId)).toBe(true);
     });
   });
 }

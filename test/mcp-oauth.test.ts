@@ -16,6 +16,7 @@ import { api } from "./helpers/client.ts";
 import { beginByUrl, connectWithTokens, TestOAuthProvider } from "./helpers/mcp-oauth-client.ts";
 import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 import { nextLocation } from "./helpers/continue.ts";
+import { insertMember } from "./helpers/members.ts";
 
 const PASSWORD = "member password 123";
 const s256 = (verifier: string): string => encodeBase64urlNoPadding(sha256(new TextEncoder().encode(verifier)));
@@ -38,10 +39,7 @@ for (const dialect of dialects) {
 
     /** A member of `workspaceId` with a password, signed in; returns their id and cookie. */
     async function addMember(workspaceId: string, email: string): Promise<{ userId: string; cookie: string }> {
-      const { db, t: tables } = t.gateway.deps.database;
-      const userId = newId();
-      await db.insert(tables.users).values({ id: userId, email, name: email, passwordHash: await Bun.password.hash(PASSWORD), createdAt: Date.now() });
-      await db.insert(tables.memberships).values({ workspaceId, userId, role: "member", createdAt: Date.now() });
+      const userId = await insertMember(t, workspaceId, email, { password: PASSWORD });
       return { userId, cookie: await signIn(t, email, PASSWORD) };
     }
 

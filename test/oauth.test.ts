@@ -6,8 +6,7 @@ import { startAuthServer, startProtectedUpstream, type AuthServer, type Protecte
 import { authorizeConnection } from "./helpers/oauth-flow.ts";
 import { startTlsProxy, type TlsProxy } from "./helpers/tls-proxy.ts";
 import { FLOW_TTL_MS, saveFlow, takeFlow } from "../src/upstream/oauth/flows.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { text } from "./helpers/results.ts";
 
 type ConnectionJson = { id: string; name: string; status: string; statusDetail: string | null; tools: number; url: string };
 

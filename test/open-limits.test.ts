@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api } from "./helpers/client.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { addOtherTenant } from "./helpers/members.ts";
 
 const LIMITS = {
   MAX_STREAMS_PER_KEY: "2",
@@ -34,15 +34,8 @@ async function startRig(dialect: (typeof dialects)[number]): Promise<Rig> {
   const owner = await seedOwner(t);
   const { database } = t.gateway.deps;
   const second = await createApiKey(database, { workspaceId: owner.workspaceId, userId: owner.userId, name: "second" });
-  // Another tenant, made directly (setup refuses a second run by design).
-  const now = Date.now();
-  const userId = newId();
-  const workspaceId = newId();
-  await database.db.insert(database.t.users).values({ id: userId, email: "b@example.com", name: "b", passwordHash: null, createdAt: now });
-  await database.db.insert(database.t.workspaces).values({ id: workspaceId, name: "B", createdAt: now });
-  await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "owner", createdAt: now });
-  const other = await createApiKey(database, { workspaceId, userId, name: "b" });
-  if (!second.ok || !other.ok) throw new Error("key");
+  const other = await addOtherTenant(t);
+  if (!second.ok) throw new Error("key");
   const rig = { t, a: owner.key, a2: second.key, b: other.key };
   rigs.push(rig);
   return rig;

@@ -8,8 +8,7 @@ import { waitFor } from "./helpers/wait.ts";
 import { MAX_UPSTREAM_RESPONSE_BYTES } from "../src/upstream/client.ts";
 import { retryConnectionNow } from "../src/connections/service.ts";
 import { listStatusEvents } from "../src/connections/status.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { text } from "./helpers/results.ts";
 
 // Small numbers so that pauses and windows pass within a test. The prober only runs when a test
 // calls tick(), so that statuses stay put while a test looks at them.
