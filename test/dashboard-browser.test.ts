@@ -2,21 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { dialects, OWNER, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { launchBrowser, type TestBrowser } from "./helpers/browser.ts";
+import { browserForFile } from "./helpers/browser.ts";
 import { connectClient } from "./helpers/client.ts";
 import { FAILING_TOOL, RICH_TOOL, SCRIPT, startHostileUpstream, type HostileUpstream } from "./helpers/hostile-upstream.ts";
 import { exposeToolName } from "../src/connections/names.ts";
 import { isSetupDone, setupOwner } from "../src/accounts/accounts.ts";
 
 const TIMEOUT = 60_000;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser.close();
-});
+const browser = browserForFile();
 
 async function signInWithForm(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/sign-in`);
