@@ -9,6 +9,7 @@ import type { UpstreamPool } from "./upstream/pool.ts";
 import type { ToolIndex } from "./gateway/tool-index.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import type { OAuthManager } from "./upstream/oauth/manager.ts";
+import type { Clock } from "./clock.ts";
 
 /** What every command needs: the CLI's commands stop here, a serving gateway builds the rest. */
 export type CoreDeps = {
@@ -25,6 +26,8 @@ export type ServiceDeps = CoreDeps & {
   accessLog: AccessLogRecorder;
   /** Upstream OAuth: tokens, refreshes and authorization flows. */
   oauth: OAuthManager;
+  /** The time that token refreshes, SSO revalidation and probes go by (tests move it forward). */
+  clock: Clock;
 };
 
 export type McpEndpoint = {

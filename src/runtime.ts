@@ -19,6 +19,7 @@ import { IdJagManager } from "./upstream/oauth/id-jag.ts";
 import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
 import { startProber, type Prober } from "./upstream/prober.ts";
 import { resyncConnection } from "./connections/resync.ts";
+import { systemClock, type Clock } from "./clock.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -83,7 +84,7 @@ function redactUrlPassword(url: string): string {
 }
 
 /** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
-export function assembleDeps(core: CoreDeps): AppDeps {
+export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDeps {
   const toolIndex = new ToolIndex(core.database);
   const oauth = new OAuthManager({
     database: core.database,
@@ -91,9 +92,10 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     allow: core.config.upstreamAllow,
     log: core.log,
     clientMetadataUrl: clientMetadataUrl(core.config),
+    now: clock,
   });
   // ID-JAG talks to the upstream's authorization server through the same SSRF-guarded fetch.
-  const idJag = new IdJagManager({ database: core.database, keyring: core.keyring, config: core.config, log: core.log, fetch: oauth.fetch });
+  const idJag = new IdJagManager({ database: core.database, keyring: core.keyring, config: core.config, log: core.log, fetch: oauth.fetch, now: clock });
   const pool = new UpstreamPool({
     database: core.database,
     keyring: core.keyring,
@@ -107,13 +109,14 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log);
-  const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth };
+  const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth, clock };
   const mcp = createMcpEndpoint(services);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));
   return { ...services, mcp };
 }
 
-export async function startGateway(config: Config, log?: Logger): Promise<Gateway> {
+/** `clock` is for tests that move time forward; a real gateway runs on the system clock. */
+export async function startGateway(config: Config, log?: Logger, clock: Clock = systemClock): Promise<Gateway> {
   const { deps: core, keySource } = await prepareDeps(config, log);
   let draining = false;
   const requests = countRequests();
@@ -129,7 +132,7 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   });
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
   const served: Config = !config.baseUrlExplicit && config.port === 0 ? { ...config, baseUrl: url } : config;
-  const deps = assembleDeps({ ...core, config: served });
+  const deps = assembleDeps({ ...core, config: served }, clock);
   deps.accessLog.start();
   const app = createApp(deps);
   server.reload({

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { count, eq } from "drizzle-orm";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api } from "./helpers/client.ts";
-import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
+import { addMember } from "./helpers/members.ts";
 
 for (const dialect of dialects) {
   describe(`access log writing on ${dialect}`, () => {
@@ -73,21 +72,12 @@ for (const dialect of dialects) {
     let member: { userId: string; key: string };
     let other: { userId: string; key: string };
 
-    async function addMember(email: string): Promise<{ userId: string; key: string }> {
-      const { database } = t.gateway.deps;
-      const userId = newId();
-      await database.db.insert(database.t.users).values({ id: userId, email, name: email, passwordHash: null, createdAt: Date.now() });
-      await database.db.insert(database.t.memberships).values({ workspaceId: owner.workspaceId, userId, role: "member", createdAt: Date.now() });
-      const key = await createApiKey(database, { workspaceId: owner.workspaceId, userId, name: "member" });
-      if (!key.ok) throw new Error("key");
-      return { userId, key: key.key };
-    }
 
     beforeAll(async () => {
       t = await startTestGateway({ dialect });
       owner = await seedOwner(t);
-      member = await addMember("member@example.com");
-      other = await addMember("other@example.com");
+      member = await addMember(t, owner.workspaceId, "member@example.com");
+      other = await addMember(t, owner.workspaceId, "other@example.com");
       const base = Date.now();
       for (const [i, who] of [owner, member, other, owner, member, other].entries()) {
         t.gateway.deps.accessLog.record({ at: base + i, workspaceId: owner.workspaceId, userId: who.userId, apiKeyId: null, connectionName: "c", tool: `tool_${i}`, outcome: "ok", latencyMs: 1, errorSummary: null });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnGateway, type GatewayProcess } from "./helpers/process.ts";
 import { DOCUMENT_FETCHES_PER_MINUTE } from "../src/oauth-server/clients.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const HUGE_DOCUMENT_BYTES = 50 * 1024 * 1024;
 
@@ -90,7 +91,7 @@ describe("Client ID Metadata Documents fetched for anyone who asks", () => {
   test("a 50 MB document: the gateway stops reading at 16 KiB; the server never gets to write most of it", async () => {
     const response = await authorize(`${base}/huge.json`);
     expect(response.status).toBe(400);
-    for (let i = 0; i < 100 && served.huge.cancelled === 0; i++) await Bun.sleep(10);
+    await waitFor(() => served.huge.cancelled > 0, { timeoutMs: 1000, what: "the document's server to see the read cancelled" });
     expect(served.huge.cancelled).toBe(1);
     // 16 KiB read, plus whatever the socket buffers held on the way (a few MiB on loopback).
     expect(served.huge.written).toBeLessThan(HUGE_DOCUMENT_BYTES / 5);
@@ -137,7 +138,7 @@ describe("Client ID Metadata Documents fetched for anyone who asks", () => {
     const fetched = [...served.hits.keys()].filter((path) => path.startsWith("/huge-")).length;
     expect(fetched).toBe(statuses.filter((s) => s === 400).length);
     expect(fetched).toBeLessThanOrEqual(DOCUMENT_FETCHES_PER_MINUTE);
-    for (let i = 0; i < 200 && served.huge.cancelled - before < fetched; i++) await Bun.sleep(10);
+    await waitFor(() => served.huge.cancelled - before >= fetched, { timeoutMs: 2000, what: "every refused read to be cancelled" });
     expect(served.huge.cancelled - before).toBe(fetched);
   });
 });

@@ -13,6 +13,7 @@ import { createPostgresDatabase, dialects } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { spawnGateway } from "./helpers/process.ts";
 import { connectClient } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 /**
  * What "acknowledged" means here, as README.md promises it:
@@ -86,6 +87,7 @@ for (const dialect of dialects) {
         // Those later rounds also outlive the access log's durability window, so at least their
         // first acknowledged call is one the check must find (random kills alone could all land early).
         if (round > 0) await waitForFirstAck(acked);
+        // The scenario: a kill at a random moment (past the durability window after the first round).
         await Bun.sleep((round > 0 ? ACCESS_LOG_DURABLE_MS : 0) + random() * 1200);
         killedAt = Date.now();
         gateway.child.kill("SIGKILL");
@@ -147,7 +149,7 @@ for (const dialect of dialects) {
         const legacy = await connectClient(gateway.url, created.key, "2025-11-25");
         const slow = client.callTool({ name: "up__slow", arguments: { ms: 400 } });
         const hung = legacy.callTool({ name: "up__hang", arguments: {} });
-        await Bun.sleep(150);
+        await waitFor(() => upstream.calls >= 2, { what: "both calls to reach the upstream" });
         const signalled = Date.now();
         gateway.child.kill("SIGTERM");
         const texts = (await Promise.all([slow, hung])).map((r) => r.content.map((c) => (c.type === "text" ? c.text : "")).join(""));

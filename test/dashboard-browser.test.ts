@@ -2,21 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { dialects, OWNER, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { launchBrowser, type TestBrowser } from "./helpers/browser.ts";
+import { browserForFile } from "./helpers/browser.ts";
 import { connectClient } from "./helpers/client.ts";
 import { FAILING_TOOL, RICH_TOOL, SCRIPT, startHostileUpstream, type HostileUpstream } from "./helpers/hostile-upstream.ts";
 import { exposeToolName } from "../src/connections/names.ts";
 import { isSetupDone, setupOwner } from "../src/accounts/accounts.ts";
 
 const TIMEOUT = 60_000;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser.close();
-});
+const browser = browserForFile();
 
 async function signInWithForm(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/sign-in`);
@@ -241,6 +234,7 @@ for (const dialect of dialects) {
         });
         const shot = (name: string) => browser.screenshot(page, `${dialect}-hostile-${name}`);
         async function check(): Promise<void> {
+          // A window in which nothing may happen: an injected script or handler would fire within it.
           await page.waitForTimeout(300);
           expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
           const dom = await page.evaluate(() => ({
@@ -314,7 +308,8 @@ for (const dialect of dialects) {
         const logText = await page.locator("#log").textContent();
         expect(logText).toContain("the tool reported an error");
         expect(logText).not.toContain("failed: <script>");
-        await page.waitForTimeout(2500); // one poll of the live log
+        // One poll of the live log, swapped in (check() then gives it time to misbehave).
+        await page.waitForResponse((r) => new URL(r.url()).pathname === "/access-log/entries", { timeout: 5000 });
         await check();
         await shot("access-log");
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startKeyInPathUpstream } from "./helpers/keyed-upstream.ts";
@@ -8,6 +8,7 @@ import { newId } from "../src/crypto/tokens.ts";
 import { toolKey } from "../src/connections/pages.tsx";
 import type { Role } from "../src/accounts/principal.ts";
 import { setConnectionStatus } from "../src/connections/status.ts";
+import { connectionIdByName } from "./helpers/members.ts";
 
 type Form = Record<string, string | string[]>;
 
@@ -57,15 +58,6 @@ for (const dialect of dialects) {
 
     const htmx = { "hx-request": "true" };
 
-    async function connectionId(name: string): Promise<string> {
-      const { database } = t.gateway.deps;
-      const [row] = await database.db
-        .select({ id: database.t.connections.id })
-        .from(database.t.connections)
-        .where(and(eq(database.t.connections.workspaceId, workspaceId), eq(database.t.connections.name, name)));
-      if (!row) throw new Error(`no connection ${name}`);
-      return row.id;
-    }
 
     async function enabledTools(id: string): Promise<string[]> {
       const { database } = t.gateway.deps;
@@ -149,7 +141,7 @@ for (const dialect of dialects) {
         const added = await post("/connections", owner, { name: "keyed", url: keyed.template, auth: "url", key: URL_KEY });
         expect(added.status).toBe(303);
         expect(keyed.seen).toContain(`/${URL_KEY}/v2/mcp`);
-        const id = await connectionId("keyed");
+        const id = await connectionIdByName(t, workspaceId, "keyed");
         const { database } = t.gateway.deps;
         const [row] = await database.db.select().from(database.t.credentials).where(eq(database.t.credentials.connectionId, id));
         expect(row?.kind).toBe("url");
@@ -168,7 +160,7 @@ for (const dialect of dialects) {
     test("without JavaScript, adding a server redirects to choosing its tools, and the choice is saved", async () => {
       const added = await post("/connections", owner, { name: "fixture", url: upstream.url, auth: "none", callTimeoutMs: "" });
       expect(added.status).toBe(303);
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       expect(added.headers.get("location")).toBe(`/connections/${id}/expose`);
       const pick = await (await get(`/connections/${id}/expose`, owner)).text();
       for (const name of ["echo", "add", "fail"]) expect(pick).toContain(`value="${toolKey(name)}" checked`);
@@ -190,11 +182,11 @@ for (const dialect of dialects) {
       const html = await response.text();
       expect(html).toStartWith('<form id="add-server"');
       expect(html).toContain("3 tools found");
-      expect(response.headers.get("hx-push-url")).toBe(`/connections/${await connectionId("second")}/expose`);
+      expect(response.headers.get("hx-push-url")).toBe(`/connections/${await connectionIdByName(t, workspaceId, "second")}/expose`);
     });
 
     test("a tool toggles with one post: a plain form is redirected, htmx gets the tool list back", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       const plain = await post(`/connections/${id}/tools?tool=add`, owner, { enabled: "false" });
       expect(plain.status).toBe(303);
       expect(await enabledTools(id)).toEqual(["echo"]);
@@ -208,7 +200,7 @@ for (const dialect of dialects) {
     });
 
     test("Test a tool: the form follows the schema, a missing field is named, and the run goes through the gateway into the access log", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       const form = await (await get(`/connections/${id}/test?tool=echo`, owner)).text();
       expect(form).toContain('name="arg-0"');
       expect(form).toContain("(required)");
@@ -236,7 +228,7 @@ for (const dialect of dialects) {
     });
 
     test("Re-sync shows what was added, removed and changed", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       upstream.setTools(["echo", "add", "slow"]);
       const response = await post(`/connections/${id}/sync`, owner, {}, htmx);
       expect(response.status).toBe(200);
@@ -250,7 +242,7 @@ for (const dialect of dialects) {
     });
 
     test("a paused connection shows when it is retried and the last error in words; Retry now brings it back", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       const { deps } = t.gateway;
       const connection = (await deps.toolIndex.get(workspaceId)).connections.get(id)!;
       const until = Date.UTC(2030, 0, 2, 3, 4, 5);
@@ -274,7 +266,7 @@ for (const dialect of dialects) {
     test("re-authorize tries the new credential first and never shows it back", async () => {
       const added = await post("/connections", owner, { name: "secured", url: secured.url, auth: "bearer", token: "right-token-5d1c" });
       expect(added.status).toBe(303);
-      const id = await connectionId("secured");
+      const id = await connectionIdByName(t, workspaceId, "secured");
       const wrong = await post(`/connections/${id}/reauth`, owner, { auth: "bearer", token: "another-wrong-0b7e" }, htmx);
       expect(wrong.status).toBe(422);
       const html = await wrong.text();
@@ -286,7 +278,7 @@ for (const dialect of dialects) {
     });
 
     test("settings: a rename is checked like a new name, and saved with a redirect", async () => {
-      const id = await connectionId("second");
+      const id = await connectionIdByName(t, workspaceId, "second");
       const bad = await post(`/connections/${id}/edit`, owner, { name: "fixture", url: upstream.url, callTimeoutMs: "" }, htmx);
       expect(bad.status).toBe(422);
       expect(await bad.text()).toContain("exists already");
@@ -298,7 +290,7 @@ for (const dialect of dialects) {
     });
 
     test("a cross-site form post is refused and changes nothing", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       const before = await enabledTools(id);
       const crossSite = { origin: "https://evil.example", "sec-fetch-site": "cross-site" };
       const add = await post("/connections", owner, { name: "evil", url: upstream.url, auth: "none" }, crossSite);
@@ -309,11 +301,11 @@ for (const dialect of dialects) {
       expect(remove.status).toBe(403);
       expect(await enabledTools(id)).toEqual(before);
       expect((await get("/", owner)).status).toBe(200);
-      await expect(connectionId("evil")).rejects.toThrow();
+      await expect(connectionIdByName(t, workspaceId, "evil")).rejects.toThrow();
     });
 
     test("another workspace's connections are not found, to read or to change", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       const before = await enabledTools(id);
       for (const path of [`/connections/${id}`, `/connections/${id}/test?tool=echo`, `/connections/${id}/expose`, `/connections/${id}/remove`]) {
         expect((await get(path, stranger)).status).toBe(404);
@@ -332,7 +324,7 @@ for (const dialect of dialects) {
     });
 
     test("a member sees the pages read-only and cannot add, toggle, sync or remove", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       const before = await enabledTools(id);
       const home = await (await get("/", member)).text();
       expect(home).toContain(">fixture</a>");
@@ -353,7 +345,7 @@ for (const dialect of dialects) {
     });
 
     test("signed out, every page goes to sign-in", async () => {
-      const id = await connectionId("fixture");
+      const id = await connectionIdByName(t, workspaceId, "fixture");
       for (const path of ["/", `/connections/${id}`, "/connections/new", "/access-log"]) {
         const response = await fetch(`${t.url}${path}`, { redirect: "manual" });
         expect(response.status).toBe(303);
@@ -405,7 +397,7 @@ for (const dialect of dialects) {
     });
 
     test("Remove asks first, says the credential is deleted, and removes", async () => {
-      const id = await connectionId("secured");
+      const id = await connectionIdByName(t, workspaceId, "secured");
       const confirm = await (await get(`/connections/${id}/remove`, owner)).text();
       expect(confirm).toContain("The stored credential is deleted.");
       const removed = await post(`/connections/${id}/remove`, owner);

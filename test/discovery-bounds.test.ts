@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CallToolResult, Client } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/client";
 import { seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { HUGE_LIST_BYTES, startListBombUpstream, type ListBombUpstream, type ListMode } from "./helpers/list-bomb-upstream.ts";
 import { MAX_TOOL_LIST_PAGES, MAX_TOOLS_PER_CONNECTION } from "../src/connections/sync.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { text } from "./helpers/results.ts";
 
 type Status = { status: string; statusDetail: string | null };
 

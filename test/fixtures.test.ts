@@ -9,6 +9,7 @@ import {
 import { startEverything } from "./helpers/everything.ts";
 import { startFaultyUpstream, type FaultyUpstream } from "./helpers/faulty-upstream.ts";
 import { builtinToolNames, startUpstream, type Upstream, type UpstreamOptions } from "./helpers/upstream.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -38,13 +39,6 @@ async function connect(
   return client;
 }
 
-async function waitFor(check: () => boolean, withinMs = 2000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
-}
 
 // The default client speaks 2025 (initialize); "auto" probes server/discover first.
 const eras: Record<string, ClientOptions> = {
@@ -88,10 +82,10 @@ describe("startUpstream", () => {
 
       const abort = new AbortController();
       const call = client.callTool({ name: "hang", arguments: {} }, { signal: abort.signal });
-      await waitFor(() => server.calls === 2);
+      await waitFor(() => server.calls === 2, { timeoutMs: 2000 });
       abort.abort();
       await expect(call).rejects.toThrow();
-      await waitFor(() => server.cancelled.includes("hang"));
+      await waitFor(() => server.cancelled.includes("hang"), { timeoutMs: 2000 });
     });
 
     test(`a ${version} client hears list_changed after setTools`, async () => {
@@ -101,9 +95,9 @@ describe("startUpstream", () => {
         changed = tools?.map((tool) => tool.name) ?? [];
       };
       await connect(server.url, { ...options, listChanged: { tools: { debounceMs: 0, onChanged } } });
-      await waitFor(() => server.openStreams() === 1); // a 2025 client opens its GET stream after connect
+      await waitFor(() => server.openStreams() === 1, { timeoutMs: 2000 }); // a 2025 client opens its GET stream after connect
       server.setTools(["echo", "brand_new"]);
-      await waitFor(() => changed.length > 0);
+      await waitFor(() => changed.length > 0, { timeoutMs: 2000 });
       expect(changed).toEqual(["echo", "brand_new"]);
     });
   }
@@ -225,9 +219,9 @@ describe("startFaultyUpstream", () => {
     let heard = 0;
     const onChanged = (): void => void heard++;
     await connect(server.url, { listChanged: { tools: { debounceMs: 0, autoRefresh: false, onChanged } } });
-    await waitFor(() => server.healthy.openStreams() === 1);
+    await waitFor(() => server.healthy.openStreams() === 1, { timeoutMs: 2000 });
     await server.setMode("list-changed-storm");
-    await waitFor(() => heard >= 50);
+    await waitFor(() => heard >= 50, { timeoutMs: 2000 });
   });
 });
 

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startEverything, type EverythingServer } from "./helpers/everything.ts";
-import { api, connectClient, ERAS, waitFor } from "./helpers/client.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { api, connectClient, ERAS } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
+import { text } from "./helpers/results.ts";
 
 for (const dialect of dialects) {
   describe(`the unified MCP endpoint on ${dialect}`, () => {
@@ -127,11 +126,12 @@ for (const dialect of dialects) {
         expect(seen).toEqual([1, 2, 3, 4]);
 
         const controller = new AbortController();
+        const reached = plain.calls;
         const hanging = client.callTool({ name: "fixture__hang", arguments: {} }, { signal: controller.signal });
-        await Bun.sleep(200);
+        await waitFor(() => plain.calls > reached, { what: "the hanging call to reach the upstream" });
         controller.abort();
         await expect(hanging).rejects.toThrow();
-        await waitFor(() => plain.cancelled.includes("hang"), 5000, "the upstream to see the cancellation");
+        await waitFor(() => plain.cancelled.includes("hang"), { what: "the upstream to see the cancellation" });
       } finally {
         await client.close();
       }
@@ -179,12 +179,14 @@ for (const dialect of dialects) {
       const id = ((await call("GET", "/api/v1/connections")).json.connections as { id: string; name: string }[]).find((c) => c.name === "fixture")!.id;
       let modernHeard = 0;
       let legacyHeard = 0;
+      const listening = t.gateway.deps.mcp.held().streams;
       const modern = await connectClient(t.url, key, "2026-07-28", { onToolsChanged: () => modernHeard++ });
       const legacy = await connectClient(t.url, key, "2025-11-25", { onToolsChanged: () => legacyHeard++ });
       try {
-        await Bun.sleep(300);
+        // Both clients hear list_changed on a stream they open after connecting.
+        await waitFor(() => t.gateway.deps.mcp.held().streams >= listening + 2, { what: "both clients' notification streams" });
         expect((await call("PATCH", `/api/v1/connections/${id}/tools/add`, { enabled: false })).status).toBe(200);
-        await waitFor(() => modernHeard > 0 && legacyHeard > 0, 5000, "list_changed on both eras");
+        await waitFor(() => modernHeard > 0 && legacyHeard > 0, { what: "list_changed on both eras" });
         expect((await modern.listTools()).tools.map((x) => x.name)).not.toContain("fixture__add");
         const refused = await modern.callTool({ name: "fixture__add", arguments: { a: 1, b: 1 } });
         expect(refused.isError).toBe(true);

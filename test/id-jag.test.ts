@@ -7,8 +7,7 @@ import { connectProvider, CookieJar, linkFromAccount, startTestIdp, walkSignIn, 
 import { startIdJagUpstream, type IdJagUpstream } from "./helpers/idjag-server.ts";
 import { createApiKey } from "../src/accounts/api-keys.ts";
 import { newId } from "../src/crypto/tokens.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+import { textOnly as text } from "./helpers/results.ts";
 
 type Person = { userId: string; key: string; subject: string | null };
 
@@ -172,7 +171,7 @@ for (const dialect of dialects) {
       expect((await callAs(bob, "short-lived")).isError).toBeFalsy();
       expect(redeemedBy(bob)).toBe(2);
       // Past the renewal point: the gateway exchanges again before sending, without a 401 first.
-      await Bun.sleep(1100);
+      t.clock.advance(1100);
       upstream.setAccessTokenTtl(3600);
       expect((await callAs(bob, "renewed")).isError).toBeFalsy();
       expect(redeemedBy(bob)).toBe(3);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { launchBrowser, type TestBrowser } from "./helpers/browser.ts";
+import { browserForFile } from "./helpers/browser.ts";
 import { OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { connectProvider, CookieJar, IDP_PASSWORD, startTestIdp, type TestIdp } from "./helpers/oidc-provider.ts";
 import { startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from "./helpers/oauth-server.ts";
@@ -21,13 +21,7 @@ const MODES = [
   { label: "without JavaScript", javaScriptEnabled: false },
 ] as const;
 
-let browser: TestBrowser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 type Watched = { context: BrowserContext; page: Page; problems: string[] };
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMcpHandler, fromJsonSchema, McpServer } from "@modelcontextprotocol/server";
 import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient, mcpPingStatus } from "./helpers/client.ts";
+import { addOtherTenant } from "./helpers/members.ts";
 
 const initialize = {
   jsonrpc: "2.0",
@@ -91,6 +91,7 @@ for (const dialect of dialects) {
         const expiring = await createApiKey(database, { workspaceId: workspace!.id, userId: user!.id, name: "expiring", expiresAt });
         if (!expiring.ok) throw new Error("key");
         expect(await mcpPingStatus(remembering.url, expiring.key)).toBe(200);
+        // Real time: a key's expiry is checked against the system clock (accounts/api-keys.ts), not the gateway's clock.
         await Bun.sleep(expiresAt - Date.now() + 50);
         expect(await mcpPingStatus(remembering.url, expiring.key)).toBe(401);
       } finally {
@@ -177,16 +178,7 @@ for (const dialect of dialects) {
     });
 
     test("workspace isolation: another workspace's key sees none of these connections, tools or log entries", async () => {
-      const { database } = t.gateway.deps;
-      // A second tenant, made directly (setup refuses a second run by design).
-      const now = Date.now();
-      const userId = newId();
-      const workspaceId = newId();
-      await database.db.insert(database.t.users).values({ id: userId, email: "b@example.com", name: "b", passwordHash: null, createdAt: now });
-      await database.db.insert(database.t.workspaces).values({ id: workspaceId, name: "B", createdAt: now });
-      await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "owner", createdAt: now });
-      const otherKey = await createApiKey(database, { workspaceId, userId, name: "b" });
-      if (!otherKey.ok) throw new Error("key");
+      const otherKey = await addOtherTenant(t);
       const asB = api(t.url, otherKey.key);
       const aConnections = (await api(t.url, key)("GET", "/api/v1/connections")).json.connections as { id: string }[];
       expect((await asB("GET", "/api/v1/connections")).json.connections).toEqual([]);
@@ -203,7 +195,7 @@ for (const dialect of dialects) {
       }
       await t.gateway.deps.accessLog.flush();
       const log = (await asB("GET", "/api/v1/access-log")).json.entries as { workspaceId: string; tool: string }[];
-      expect(log.every((e) => e.workspaceId === workspaceId)).toBe(true);
+      expect(log.every((e) => e.workspaceId === otherKey.workspaceId)).toBe(true);
     });
   });
 }

@@ -16,6 +16,7 @@ import { api } from "./helpers/client.ts";
 import { beginByUrl, connectWithTokens, TestOAuthProvider } from "./helpers/mcp-oauth-client.ts";
 import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 import { nextLocation } from "./helpers/continue.ts";
+import { insertMember } from "./helpers/members.ts";
 
 const PASSWORD = "member password 123";
 const s256 = (verifier: string): string => encodeBase64urlNoPadding(sha256(new TextEncoder().encode(verifier)));
@@ -38,10 +39,7 @@ for (const dialect of dialects) {
 
     /** A member of `workspaceId` with a password, signed in; returns their id and cookie. */
     async function addMember(workspaceId: string, email: string): Promise<{ userId: string; cookie: string }> {
-      const { db, t: tables } = t.gateway.deps.database;
-      const userId = newId();
-      await db.insert(tables.users).values({ id: userId, email, name: email, passwordHash: await Bun.password.hash(PASSWORD), createdAt: Date.now() });
-      await db.insert(tables.memberships).values({ workspaceId, userId, role: "member", createdAt: Date.now() });
+      const userId = await insertMember(t, workspaceId, email, { password: PASSWORD });
       return { userId, cookie: await signIn(t, email, PASSWORD) };
     }
 
@@ -198,7 +196,7 @@ for (const dialect of dialects) {
       const { db, t: tables } = t.gateway.deps.database;
       const rows = await db.select().from(tables.oauthTokens);
       expect(rows.some((r) => r.tokenHash.includes(provider.saved!.access_token))).toBe(false);
-      await Bun.sleep(400);
+      await t.gateway.deps.accessLog.flush();
       const log = await (await fetch(`${t.url}/access-log`, { headers: { cookie: ownerCookie } })).text();
       expect(log).toContain("OAuth app");
       const keys = await (await fetch(`${t.url}/keys`, { headers: { cookie: ownerCookie } })).text();
@@ -391,7 +389,7 @@ for (const dialect of dialects) {
       expect((await callMcp(access)).status).toBe(200);
 
       await idp.revokeGrants("sam@example.com");
-      await Bun.sleep(1100);
+      t.clock.advance(1100);
       expect((await callMcp(access)).status).toBe(401);
     });
   });

@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { and, eq } from "drizzle-orm";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { connectClient } from "./helpers/client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from "./helpers/oauth-server.ts";
 import { authorizeConnection } from "./helpers/oauth-flow.ts";
 import { toolKey } from "../src/connections/pages.tsx";
+import { connectionIdByName } from "./helpers/members.ts";
 
 type Form = Record<string, string | string[]>;
 
@@ -59,15 +59,6 @@ for (const dialect of dialects) {
       });
     }
 
-    async function connectionId(name: string): Promise<string> {
-      const { database } = t.gateway.deps;
-      const [row] = await database.db
-        .select({ id: database.t.connections.id })
-        .from(database.t.connections)
-        .where(and(eq(database.t.connections.workspaceId, workspaceId), eq(database.t.connections.name, name)));
-      if (!row) throw new Error(`no connection ${name}`);
-      return row.id;
-    }
 
     beforeAll(async () => {
       upstream = await startUpstream({ tools: ["echo", "add", "fail"] });
@@ -94,7 +85,7 @@ for (const dialect of dialects) {
     test("right after Add server, the endpoint lists none of its tools; saving the pick exposes exactly the picked ones", async () => {
       const added = await postForm("/connections", { name: "picked", url: upstream.url, auth: "none" });
       expect(added.status).toBe(303);
-      const id = await connectionId("picked");
+      const id = await connectionIdByName(t, workspaceId, "picked");
       expect(added.headers.get("location")).toBe(`/connections/${id}/expose`);
       // The pick page is open: nothing of this server is live yet.
       expect(await listed("picked")).toEqual([]);
@@ -151,7 +142,7 @@ for (const dialect of dialects) {
     test("a catalog add exposes nothing until the pick is saved", async () => {
       const added = await postForm("/catalog/local", { name: "fromcatalog", signIn: "0" });
       expect(added.status).toBe(303);
-      const id = await connectionId("fromcatalog");
+      const id = await connectionIdByName(t, workspaceId, "fromcatalog");
       expect(added.headers.get("location")).toBe(`/connections/${id}/expose`);
       expect(await listed("fromcatalog")).toEqual([]);
       await postForm(`/connections/${id}/expose`, { tool: [toolKey("echo")] });
@@ -161,7 +152,7 @@ for (const dialect of dialects) {
     test("an OAuth connection lands on the pick step after its callback, and exposes nothing before the pick is saved", async () => {
       const added = await postForm("/connections", { name: "oauthed", url: protectedUpstream.url, auth: "oauth" });
       expect(added.status).toBe(303);
-      const id = await connectionId("oauthed");
+      const id = await connectionIdByName(t, workspaceId, "oauthed");
       const { callback } = await authorizeConnection(t.url, key, cookie, id);
       expect(callback.status).toBe(303);
       expect(callback.headers.get("location")).toBe(`/connections/${id}/expose`);
@@ -181,7 +172,7 @@ for (const dialect of dialects) {
       try {
         const added = await postForm("/connections", { name: "latecomer", url: empty.url, auth: "none" });
         expect(added.status).toBe(303);
-        const id = await connectionId("latecomer");
+        const id = await connectionIdByName(t, workspaceId, "latecomer");
         await postForm(`/connections/${id}/expose`, {});
         empty.setTools(["echo"]);
         const synced = await callApi("POST", `/api/v1/connections/${id}/sync`);

@@ -3,18 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { launchBrowser, type TestBrowser } from "./helpers/browser.ts";
+import { browserForFile } from "./helpers/browser.ts";
 import { startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from "./helpers/oauth-server.ts";
 
 const TIMEOUT = 60_000;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser.close();
-});
+const browser = browserForFile();
 
 for (const dialect of dialects) {
   describe(`OAuth in the dashboard on ${dialect}`, () => {

@@ -6,8 +6,7 @@ import { startAuthServer, startProtectedUpstream, type AuthServer, type Protecte
 import { authorizeConnection } from "./helpers/oauth-flow.ts";
 import { startTlsProxy, type TlsProxy } from "./helpers/tls-proxy.ts";
 import { FLOW_TTL_MS, saveFlow, takeFlow } from "../src/upstream/oauth/flows.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { text } from "./helpers/results.ts";
 
 type ConnectionJson = { id: string; name: string; status: string; statusDetail: string | null; tools: number; url: string };
 
@@ -235,7 +234,7 @@ for (const dialect of dialects) {
       expect(text(await callTool(rig, "fast__echo", { message: "fresh" }))).toBe("fresh");
       const refused = upstream.refused.unauthorized;
       // Past half its 2 s life, the token is due: the next call refreshes it before sending.
-      await Bun.sleep(1100);
+      rig.t.clock.advance(1100);
       const results = await withClient(rig, (client) =>
         Promise.all(Array.from({ length: 20 }, (_, i) => client.callTool({ name: "fast__echo", arguments: { message: `r${i}` } }) as Promise<CallToolResult>)),
       );
@@ -243,7 +242,7 @@ for (const dialect of dialects) {
       expect(as.refreshes).toBe(1);
       expect(as.replays).toBe(0);
       expect(upstream.refused.unauthorized).toBe(refused); // never sent an expired token
-      await Bun.sleep(1100);
+      rig.t.clock.advance(1100);
       expect(text(await callTool(rig, "fast__echo", { message: "again" }))).toBe("again");
       expect(as.refreshes).toBe(2);
       expect(as.replays).toBe(0);

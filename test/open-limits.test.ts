@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { api, waitFor } from "./helpers/client.ts";
+import { api } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
+import { addOtherTenant } from "./helpers/members.ts";
 
 const LIMITS = {
   MAX_STREAMS_PER_KEY: "2",
@@ -33,15 +34,8 @@ async function startRig(dialect: (typeof dialects)[number]): Promise<Rig> {
   const owner = await seedOwner(t);
   const { database } = t.gateway.deps;
   const second = await createApiKey(database, { workspaceId: owner.workspaceId, userId: owner.userId, name: "second" });
-  // Another tenant, made directly (setup refuses a second run by design).
-  const now = Date.now();
-  const userId = newId();
-  const workspaceId = newId();
-  await database.db.insert(database.t.users).values({ id: userId, email: "b@example.com", name: "b", passwordHash: null, createdAt: now });
-  await database.db.insert(database.t.workspaces).values({ id: workspaceId, name: "B", createdAt: now });
-  await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "owner", createdAt: now });
-  const other = await createApiKey(database, { workspaceId, userId, name: "b" });
-  if (!second.ok || !other.ok) throw new Error("key");
+  const other = await addOtherTenant(t);
+  if (!second.ok) throw new Error("key");
   const rig = { t, a: owner.key, a2: second.key, b: other.key };
   rigs.push(rig);
   return rig;
@@ -93,7 +87,7 @@ function openGetStream(rig: Rig, key: string, sessionId: string): { response: Pr
 }
 
 async function heldStreams(rig: Rig, count: number): Promise<void> {
-  await waitFor(() => rig.t.gateway.deps.mcp.held().streams === count, 5000, `${count} held streams`);
+  await waitFor(() => rig.t.gateway.deps.mcp.held().streams === count, { what: `${count} held streams` });
 }
 
 async function expectTooMany(response: Response, words: RegExp): Promise<void> {
@@ -122,7 +116,7 @@ for (const dialect of dialects) {
       expect(rig.t.gateway.deps.mcp.held().streams).toBe(4);
 
       first.close();
-      await waitFor(() => rig.t.gateway.deps.mcp.held().streams === 3, 5000, "the closed stream's slot to be freed");
+      await waitFor(() => rig.t.gateway.deps.mcp.held().streams === 3, { what: "the closed stream's slot to be freed" });
       expect((await listen(rig, rig.a)).response.status).toBe(200);
     });
 

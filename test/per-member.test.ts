@@ -4,24 +4,13 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
+import { textOnly as text } from "./helpers/results.ts";
+import { addMember, type Member as Person } from "./helpers/members.ts";
 
 const TOKENS = { owner: "tok-owner-5d1c9a", alice: "tok-alice-8f2e71", bob: "tok-bob-3a9c40" };
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
-type Person = { userId: string; key: string; call: ReturnType<typeof api> };
+const MEMBER_PASSWORD = { password: "member password" };
 
-async function addMember(t: TestGateway, workspaceId: string, email: string): Promise<Person> {
-  const { database } = t.gateway.deps;
-  const userId = newId();
-  const passwordHash = await Bun.password.hash("member password", { algorithm: "argon2id" });
-  await database.db.insert(database.t.users).values({ id: userId, email, name: email, passwordHash, createdAt: Date.now() });
-  await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "member", createdAt: Date.now() });
-  const key = await createApiKey(database, { workspaceId, userId, name: "member" });
-  if (!key.ok) throw new Error("key");
-  return { userId, key: key.key, call: api(t.url, key.key) };
-}
 
 async function callAs(t: TestGateway, person: Person, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   const client = await connectClient(t.url, person.key);
@@ -51,8 +40,8 @@ for (const dialect of dialects) {
       const seeded = await seedOwner(t);
       workspaceId = seeded.workspaceId;
       owner = { userId: seeded.userId, key: seeded.key, call: api(t.url, seeded.key) };
-      alice = await addMember(t, workspaceId, "alice@example.com");
-      bob = await addMember(t, workspaceId, "bob@example.com");
+      alice = await addMember(t, workspaceId, "alice@example.com", MEMBER_PASSWORD);
+      bob = await addMember(t, workspaceId, "bob@example.com", MEMBER_PASSWORD);
     });
     afterAll(async () => {
       await Promise.all([t.stop(), upstream.stop()]);
@@ -154,7 +143,7 @@ for (const dialect of dialects) {
       expect((await bob.call("DELETE", `/api/v1/connections/${connectionId}/my-account`)).status).toBe(204);
       const result = await callAs(t, bob, "crm__echo", { message: "again" });
       expect(text(result)).toContain("connect");
-      const cookie = await signIn(t, "bob@example.com", "member password");
+      const cookie = await signIn(t, "bob@example.com", MEMBER_PASSWORD.password);
       const page = await (await fetch(`${t.url}/connections/${connectionId}`, { headers: { cookie } })).text();
       expect(page).toContain("Not connected");
       expect(page).toContain("Connect your account");

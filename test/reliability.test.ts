@@ -3,12 +3,12 @@ import type { CallToolResult, Client } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startFaultyUpstream, type FaultMode, type FaultyUpstream } from "./helpers/faulty-upstream.ts";
-import { api, connectClient, waitFor } from "./helpers/client.ts";
+import { api, connectClient } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { MAX_UPSTREAM_RESPONSE_BYTES } from "../src/upstream/client.ts";
 import { retryConnectionNow } from "../src/connections/resync.ts";
 import { listStatusEvents } from "../src/connections/status.ts";
-
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
+import { text } from "./helpers/results.ts";
 
 // Small numbers so that pauses and windows pass within a test. The prober only runs when a test
 // calls tick(), so that statuses stay put while a test looks at them.
@@ -79,7 +79,7 @@ for (const dialect of dialects) {
       const tracked = faultyCall.finally(() => {
         faultyDone = true;
       });
-      await Bun.sleep(20);
+      await waitFor(() => faultyDone || t.gateway.deps.pool.calls.size > 0, { what: "the faulty call to be in flight at the gateway" });
       const started = performance.now();
       const echoed = await steadyClient.callTool({ name: "steady__echo", arguments: { message: "still here" } });
       const tools = await steadyClient.listTools();
@@ -206,7 +206,7 @@ for (const dialect of dialects) {
     test("refused: an upstream back within the backoff gets the call exactly once", async () => {
       const { up } = await addFaulty("restart", "refused");
       const pending = client.callTool({ name: "restart__echo", arguments: { message: "after restart" } });
-      await Bun.sleep(30);
+      await waitFor(() => t.logs.some((l) => l.includes('"connection":"restart"') && /upstream (call|connect) retried/.test(l)), { what: "the gateway to be refused and back off" });
       await up.setMode("ok");
       const result = await pending;
       expect(text(result)).toBe("after restart");
@@ -240,12 +240,13 @@ for (const dialect of dialects) {
         const before = lists();
         const { result } = await duringFault(client.callTool({ name: "storm__echo", arguments: { message: "calm" } }));
         expect(text(result)).toBe("calm");
+        // A window of the storm, not a wait for an event: the bound is on re-syncs per second.
         await Bun.sleep(2500);
         expect(lists() - before).toBeGreaterThanOrEqual(1);
         expect(lists() - before).toBeLessThanOrEqual(4);
         expect(heard).toBe(0);
         up.healthy.setTools(["echo", "brand_new"]);
-        await waitFor(() => heard > 0, 5000, "list_changed from the gateway");
+        await waitFor(() => heard > 0, { what: "list_changed from the gateway" });
         expect((await listener.listTools()).tools.map((x) => x.name)).toContain("storm__brand_new");
         expect((await statusOf(id)).status).toBe("connected");
       } finally {
@@ -289,7 +290,7 @@ for (const dialect of dialects) {
       const hits = up.hits;
       await t.gateway.prober.tick();
       expect(up.hits).toBe(hits); // still inside the window: not touched
-      await waitFor(() => Date.now() > first.pausedUntil!, 2000, "the pause window to pass");
+      t.clock.advancePast(first.pausedUntil!);
       const probedAt = Date.now();
       const listed = lists();
       await Promise.all([t.gateway.prober.tick(), t.gateway.prober.tick()]);
@@ -304,7 +305,7 @@ for (const dialect of dialects) {
       // upstream's list_changed may get there first: also a sync, also fine.)
       await up.setMode("ok");
       up.healthy.setTools(["echo", "added_while_paused"]);
-      await waitFor(() => Date.now() > second.pausedUntil!, 3000, "the second window to pass");
+      t.clock.advancePast(second.pausedUntil!);
       await Promise.all([t.gateway.prober.tick(), t.gateway.prober.tick()]);
       expect(await statusOf(id)).toMatchObject({ status: "connected", consecutiveFailures: 0, pausedUntil: null });
       expect((await client.listTools()).tools.map((x) => x.name)).toContain("probed__added_while_paused");
@@ -349,7 +350,8 @@ for (const dialect of dialects) {
         const brokenId = ((await client.call("GET", "/api/v1/connections")).json.connections as Status[]).find((c) => c.name === "broken")!.id;
         const healthyHits = healthy.hits;
         await broken.setMode("ok");
-        await waitFor(async () => ((await client.call("GET", `/api/v1/connections/${brokenId}`)).json.connection as Status).status === "connected", 5000, "the prober to bring it back");
+        await waitFor(async () => ((await client.call("GET", `/api/v1/connections/${brokenId}`)).json.connection as Status).status === "connected", { what: "the prober to bring it back" });
+        // A window in which nothing may happen: the prober keeps probing, and must leave the healthy one alone.
         await Bun.sleep(300);
         expect(healthy.hits).toBe(healthyHits);
       } finally {
@@ -372,6 +374,6 @@ function freePort(): number {
 async function spawnEverything(port: number): Promise<Bun.Subprocess> {
   const entry = Bun.resolveSync("@modelcontextprotocol/server-everything/dist/index.js", import.meta.dir);
   const child = Bun.spawn(["node", entry, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdout: "ignore", stderr: "ignore" });
-  await waitFor(() => fetch(`http://127.0.0.1:${port}/mcp`).then(() => true, () => false), 15_000, "server-everything to listen");
+  await waitFor(() => fetch(`http://127.0.0.1:${port}/mcp`).then(() => true, () => false), { timeoutMs: 15_000, what: "server-everything to listen" });
   return child;
 }

@@ -4,7 +4,8 @@ import { createPostgresDatabase, seedOwner, signIn, startTestGateway, type TestG
 import { startAuthServer, startProtectedUpstream } from "./helpers/oauth-server.ts";
 import { authorizeConnection } from "./helpers/oauth-flow.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { api, connectClient, mcpPingStatus as mcpStatus, waitFor } from "./helpers/client.ts";
+import { api, connectClient, mcpPingStatus as mcpStatus } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 // Several replicas behind a load balancer share one PostgreSQL database; nothing else.
 describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
@@ -40,7 +41,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
     try {
       expect((await onB.listTools()).tools.map((t) => t.name)).not.toContain("shared__echo");
       expect((await api(a.url, key)("POST", "/api/v1/connections", { name: "shared", url: upstream.url })).status).toBe(201);
-      await waitFor(() => heard > 0, 5000, "list_changed on the other replica");
+      await waitFor(() => heard > 0, { what: "list_changed on the other replica" });
       expect((await onB.listTools()).tools.map((t) => t.name)).toContain("shared__echo");
       const result = await onB.callTool({ name: "shared__echo", arguments: { message: "across replicas" } });
       expect(result.content).toEqual([{ type: "text", text: "across replicas" }]);
@@ -49,7 +50,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
       await api(b.url, key)("PATCH", `/api/v1/connections/${id}/tools/add`, { enabled: false });
       const onA = await connectClient(a.url, key);
       try {
-        await waitFor(async () => !(await onA.listTools()).tools.some((t) => t.name === "shared__add"), 5000, "the toggle on the first replica");
+        await waitFor(async () => !(await onA.listTools()).tools.some((t) => t.name === "shared__add"), { what: "the toggle on the first replica" });
       } finally {
         await onA.close();
       }
@@ -91,7 +92,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
       Array.from({ length: 20 }, (_, i) =>
         database.withLock(`test-lock-${i}`, async () => {
           held.push(`test-lock-${i}`);
-          await Bun.sleep(50);
+          await Bun.sleep(50); // holding the lock a while is the scenario
           return (await database.db.select().from(database.t.workspaces)).length;
         }),
       ),
@@ -107,7 +108,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
       database.withLock("test-one-name", async () => {
         inside++;
         most = Math.max(most, inside);
-        await Bun.sleep(30);
+        await Bun.sleep(30); // holding the lock a while is the scenario
         inside--;
       });
     await Promise.all([hold(a.gateway.deps.database), hold(b.gateway.deps.database), hold(a.gateway.deps.database), hold(b.gateway.deps.database)]);
@@ -154,7 +155,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("two replicas on one PostgreSQL"
       expect((await client.callTool({ name: "gateway__list_connections", arguments: {} })).isError).toBeFalsy();
       expect((await api(a.url, key)("DELETE", `/api/v1/keys/${created.json.id}`)).status).toBe(204);
       // B heard A's NOTIFY (its own memory would have kept the key for a minute).
-      await waitFor(async () => (await mcpStatus(b.url, agentKey)) === 401, 5000);
+      await waitFor(async () => (await mcpStatus(b.url, agentKey)) === 401);
     } finally {
       await client.close().catch(() => undefined);
     }

@@ -7,8 +7,7 @@ import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from 
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { startLeakyUpstream, type Form, type LeakArgs, type LeakyUpstream, type Where } from "./helpers/leaky-upstream.ts";
-import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
+import { addMember } from "./helpers/members.ts";
 
 const CANARY = "canary-7d1e0c5b9a4f4e2bb1c3";
 const HEADER_CANARY = "hdr-canary-55aa77cc99ee";
@@ -159,16 +158,6 @@ function leaksIn(text: string): string[] {
   return Object.values(ECHO).flatMap((secret) => leakedPieces(secret).filter((piece) => text.includes(piece)).map((piece) => `${secret} → ${piece}`));
 }
 
-async function addMember(t: TestGateway, workspaceId: string, email: string): Promise<{ userId: string; key: string }> {
-  const { database } = t.gateway.deps;
-  const userId = newId();
-  const passwordHash = await Bun.password.hash("member password", { algorithm: "argon2id" });
-  await database.db.insert(database.t.users).values({ id: userId, email, name: email, passwordHash, createdAt: Date.now() });
-  await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "member", createdAt: Date.now() });
-  const key = await createApiKey(database, { workspaceId, userId, name: "member" });
-  if (!key.ok) throw new Error("key");
-  return { userId, key: key.key };
-}
 
 for (const dialect of dialects) {
   describe(`an upstream that echoes its credential (${dialect})`, () => {
@@ -184,7 +173,7 @@ for (const dialect of dialects) {
       ]);
       const owner = await seedOwner(t);
       ownerKey = owner.key;
-      member = await addMember(t, owner.workspaceId, "member@example.com");
+      member = await addMember(t, owner.workspaceId, "member@example.com", { password: "member password" });
       const call = api(t.url, ownerKey);
       const added = await Promise.all([
         call("POST", "/api/v1/connections", { name: "eb", url: `${upstream.url}/open`, auth: { kind: "bearer", token: ECHO.bearer } }),

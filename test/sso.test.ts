@@ -7,8 +7,6 @@ import { findActiveSsoProvider, loadSsoClient } from "../src/sso/providers.ts";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { connectProvider, CookieJar, startTestIdp, walkSignIn, type TestIdp } from "./helpers/oidc-provider.ts";
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 for (const dialect of dialects) {
   describe(`single sign-on on ${dialect}`, () => {
     let t: TestGateway;
@@ -191,7 +189,7 @@ for (const dialect of dialects) {
       // Past the interval the IdP is asked again; it still vouches (and rotates the refresh token).
       const { db, t: tables } = t.gateway.deps.database;
       const [tokenBefore] = await db.select().from(tables.ssoRefreshTokens);
-      await sleep(1100);
+      t.clock.advance(1100);
       expect((await useKey()).status).toBe(200);
       expect((await dave.jar.fetch(`${t.url}/`)).status).toBe(200);
       const daveId = (await userByEmail("dave@example.com"))!.id;
@@ -200,7 +198,7 @@ for (const dialect of dialects) {
       expect(tokenAfter!.ciphertext).not.toBe(tokenBefore!.ciphertext);
 
       await idp.revokeGrants("dave@example.com");
-      await sleep(1100);
+      t.clock.advance(1100);
       const refused = await useKey();
       expect(refused.status).toBe(401);
       const page = await dave.jar.fetch(`${t.url}/`);

@@ -76,6 +76,7 @@ for (const dialect of dialects) {
       const first = database.transaction(async (tx) => {
         await tx.insert(tables.connections).values(dropped);
         firstInserted.reach();
+        // Yields, so the second transaction starts while this one is open: the overlap is the scenario.
         await Bun.sleep(1);
         throw new RolledBackOnPurpose();
       });

@@ -3,23 +3,12 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { createApiKey } from "../src/accounts/api-keys.ts";
-import { newId } from "../src/crypto/tokens.ts";
+import { textOnly as text } from "./helpers/results.ts";
+import { addMember, type Member as Person } from "./helpers/members.ts";
 
 const TOKENS = { owner: "tok-owner-url-71c2", alice: "tok-alice-url-9d04", bob: "tok-bob-url-2e8f", shared: "tok-shared-url-5a13", sharedNew: "tok-shared-new-0c6b" };
-const text = (result: CallToolResult): string => result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
-type Person = { userId: string; key: string; call: ReturnType<typeof api> };
 
-async function addMember(t: TestGateway, workspaceId: string, email: string): Promise<Person> {
-  const { database } = t.gateway.deps;
-  const userId = newId();
-  await database.db.insert(database.t.users).values({ id: userId, email, name: email, passwordHash: null, createdAt: Date.now() });
-  await database.db.insert(database.t.memberships).values({ workspaceId, userId, role: "member", createdAt: Date.now() });
-  const key = await createApiKey(database, { workspaceId, userId, name: "member" });
-  if (!key.ok) throw new Error("key");
-  return { userId, key: key.key, call: api(t.url, key.key) };
-}
 
 async function callAs(t: TestGateway, person: Person, name: string): Promise<CallToolResult> {
   const client = await connectClient(t.url, person.key);

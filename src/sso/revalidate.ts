@@ -6,6 +6,7 @@ import { refreshMember } from "./oidc.ts";
 import { withIdentityLock } from "./refresh-lock.ts";
 import { getSsoProviderById, loadSsoClient, type SsoDeps } from "./providers.ts";
 import { preparedOnce } from "../db/client.ts";
+import { systemClock, type Clock } from "../clock.ts";
 
 /**
  * Without SCIM the gateway learns that someone left only by asking the IdP: at most every
@@ -13,7 +14,8 @@ import { preparedOnce } from "../db/client.ts";
  * (invalid_grant) ends their access like a SCIM deactivation; an unreachable IdP does not.
  */
 
-export type RevalidateDeps = SsoDeps & { log: Logger };
+/** `clock` is the serving gateway's (tests move it forward); the system clock without one. */
+export type RevalidateDeps = SsoDeps & { log: Logger; clock?: Clock };
 
 function binding(identityId: string, workspaceId: string): SecretBinding {
   return { table: "sso_refresh_tokens", column: "ciphertext", rowId: identityId, workspaceId };
@@ -38,7 +40,7 @@ const dueIdentities = preparedOnce((database: RevalidateDeps["database"]) => {
 });
 
 /** False when the IdP refused and the member's access was just ended. */
-export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, now = Date.now()): Promise<boolean> {
+export async function revalidateSsoMember(deps: RevalidateDeps, userId: string, now = (deps.clock ?? systemClock)()): Promise<boolean> {
   const { database, keyring, log } = deps;
   const { t } = database;
   const due = (await dueIdentities(database).execute({ userId, before: now - deps.config.ssoRevalidateSeconds * 1000 })) as DueIdentity[];

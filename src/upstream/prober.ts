@@ -2,6 +2,7 @@ import { and, inArray, isNull, lte, or } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { resyncConnection, type SyncResult } from "../connections/resync.ts";
 import type { ConnectionDeps } from "../connections/connection-deps.ts";
+import { systemClock, type Clock } from "../clock.ts";
 
 export type Prober = {
   /** One round: probes every connection that is due, and resolves when those probes are done. */
@@ -17,8 +18,8 @@ export type Prober = {
  * resyncConnection): success brings the connection back with fresh tools, failure counts towards
  * (or lengthens) the pause. A hung check does not hold up the others or the next round.
  */
-export function startProber(deps: ConnectionDeps, options: { intervalMs: number; now?: () => number }): Prober {
-  const now = options.now ?? Date.now;
+export function startProber(deps: ConnectionDeps, options: { intervalMs: number; now?: Clock }): Prober {
+  const now = options.now ?? systemClock;
   const running = new Set<string>();
   let stopped = false;
 

@@ -9,10 +9,12 @@ import { rememberedPrincipal } from "../accounts/principal-cache.ts";
 import type { Principal } from "../accounts/principal.ts";
 import { validateSessionToken } from "../accounts/sessions.ts";
 import { revalidateSsoMember } from "../sso/revalidate.ts";
+import { systemClock, type Clock } from "../clock.ts";
 
 // Who is asking, found from a session cookie, an API key or an access token. The guards that turn
 // "nobody" into 401 and "not an admin" into 403 are the plugin's macros (plugin.ts).
-type GuardDeps = { config: Config; database: Database; keyring: Keyring; log: Logger };
+// The clock reaches SSO revalidation (a serving gateway passes its own).
+type GuardDeps = { config: Config; database: Database; keyring: Keyring; log: Logger; clock?: Clock };
 
 export function sessionCookieName(config: Config): string {
   // __Host- needs Secure, which needs https.
@@ -67,5 +69,5 @@ export async function findMcpPrincipal(deps: GuardDeps, token: string, resource:
   return rememberedPrincipal(deps.database, `${resource} ${hashToken(token)}`, deps.config.authCacheMs, async () => {
     const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
     return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
-  });
+  }, (deps.clock ?? systemClock)());
 }

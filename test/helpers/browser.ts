@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
@@ -49,5 +50,27 @@ export async function launchBrowser(): Promise<TestBrowser> {
     async close() {
       await browser.close();
     },
+  };
+}
+
+/** One browser for a test file: launched before its tests, closed after them. */
+export function browserForFile(): Omit<TestBrowser, "close"> {
+  let launched: TestBrowser | undefined;
+  beforeAll(async () => {
+    launched = await launchBrowser();
+  });
+  afterAll(async () => {
+    await launched?.close();
+  });
+  const current = (): TestBrowser => {
+    if (!launched) throw new Error("the browser is launched in beforeAll");
+    return launched;
+  };
+  return {
+    get browser() {
+      return current().browser;
+    },
+    newContext: (options) => current().newContext(options),
+    screenshot: (page, name) => current().screenshot(page, name),
   };
 }

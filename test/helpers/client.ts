@@ -24,14 +24,6 @@ export async function connectClient(
   return client;
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /**
  * The JSON API as a test calls it. A connection added through it exposes every tool at once unless

@@ -172,6 +172,7 @@ function dropMidEvent(id: RequestId): Response {
   const stream = new ReadableStream({
     async start(controller) {
       controller.enqueue(encoder.encode(`event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(id)},"res`));
+      // Half an event on the wire first, then the drop: the fault being injected.
       await Bun.sleep(20);
       // Erroring the body makes Bun reset the connection rather than end the
       // chunked body cleanly; with no reason given, it also logs nothing.

@@ -7,6 +7,7 @@ import { createLogger } from "../../src/log.ts";
 import { startGateway, type Gateway } from "../../src/runtime.ts";
 import { setupOwner } from "../../src/accounts/accounts.ts";
 import { createApiKey } from "../../src/accounts/api-keys.ts";
+import { createTestClock, type TestClock } from "./clock.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -20,6 +21,8 @@ export type TestGateway = {
   dataDir: string;
   /** Every log line the gateway wrote, for assertions (and secret scans). */
   logs: string[];
+  /** The gateway's clock: `advance` passes token, revalidation and probe deadlines without sleeping. */
+  clock: TestClock;
   stop(): Promise<void>;
 };
 
@@ -56,7 +59,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   if (!loaded.ok) throw new Error(loaded.errors.join("; "));
   const logs: string[] = [];
   const log = createLogger("debug", (line) => logs.push(line));
-  const gateway = await startGateway(loaded.config, log);
+  const clock = createTestClock();
+  const gateway = await startGateway(loaded.config, log, clock.now);
   const config = gateway.deps.config;
   return {
     gateway,
@@ -64,6 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     config,
     dataDir,
     logs,
+    clock,
     async stop() {
       await gateway.stop();
       if (!options.reuse) {

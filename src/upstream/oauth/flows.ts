@@ -32,7 +32,7 @@ export async function saveFlow(
   keyring: Keyring,
   state: string,
   flow: Omit<PendingFlow, "expiresAt">,
-  now = Date.now(),
+  now: number,
 ): Promise<number> {
   const stateHash = hashToken(state);
   const sealed = await encryptSecret(keyring, JSON.stringify(flow.secret), binding(stateHash, flow.workspaceId));
@@ -60,7 +60,7 @@ export type TakeFlowResult = { ok: true; flow: PendingFlow } | { ok: false; reas
  * Deletes and returns the flow for this `state`: a state works once. A second use, a forged state
  * or one from another gateway finds nothing.
  */
-export async function takeFlow(database: Database, keyring: Keyring, state: string, now = Date.now()): Promise<TakeFlowResult> {
+export async function takeFlow(database: Database, keyring: Keyring, state: string, now: number): Promise<TakeFlowResult> {
   const { t } = database;
   const stateHash = hashToken(state);
   const [row] = await database.db.delete(t.oauthFlows).where(eq(t.oauthFlows.stateHash, stateHash)).returning();

@@ -11,6 +11,7 @@ import { refreshMember } from "../../sso/oidc.ts";
 import { getSsoProviderById, loadSsoClient } from "../../sso/providers.ts";
 import { withIdentityLock } from "../../sso/refresh-lock.ts";
 import { NeedsReauthorization } from "./errors.ts";
+import { systemClock, type Clock } from "../../clock.ts";
 
 /**
  * Enterprise-Managed Authorization (ID-JAG, SEP-990) for per-member upstreams: a member's token
@@ -24,7 +25,7 @@ export const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /** Exchange again this long before the upstream token expires (at most half its lifetime). */
 const RENEW_AHEAD_MS = 60_000;
 
-export type IdJagManagerOptions = { database: Database; keyring: Keyring; config: Config; log: Logger; fetch: typeof fetch; now?: () => number };
+export type IdJagManagerOptions = { database: Database; keyring: Keyring; config: Config; log: Logger; fetch: typeof fetch; now?: Clock };
 
 type Ids = { connectionId: string; workspaceId: string; userId: string };
 
@@ -35,7 +36,7 @@ export class IdJagManager {
   constructor(private readonly options: IdJagManagerOptions) {}
 
   private now(): number {
-    return this.options.now?.() ?? Date.now();
+    return (this.options.now ?? systemClock)();
   }
 
   authProviderFor(connection: ConnectionRow, userId: string | null): AuthProvider | undefined {

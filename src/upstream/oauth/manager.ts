@@ -8,6 +8,7 @@ import { loadCredential, storeCredential } from "../../connections/credentials.t
 import type { ConnectionRow } from "../../connections/types.ts";
 import { oauthDataOf, toOAuthSecret, withTokens, type OAuthData } from "./data.ts";
 import { NeedsReauthorization } from "./errors.ts";
+import { systemClock, type Clock } from "../../clock.ts";
 
 /** Refresh this long before expiry (at most half the token's lifetime). */
 const REFRESH_AHEAD_MS = 60_000;
@@ -50,7 +51,8 @@ export type OAuthManagerOptions = {
   log: Logger;
   /** Our Client ID Metadata Document URL: only when BASE_URL is https (see client-identity.ts). */
   clientMetadataUrl: string | null;
-  now?: () => number;
+  /** The time tokens are judged by; the system clock unless a test moves it. */
+  now?: Clock;
 };
 
 /**
@@ -72,7 +74,7 @@ export class OAuthManager {
   }
 
   now(): number {
-    return this.options.now?.() ?? Date.now();
+    return (this.options.now ?? systemClock)();
   }
 
   /** What the upstream transport calls: a fresh access token before each request, recovery after a 401. */
