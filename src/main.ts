@@ -7,7 +7,7 @@ import { setupOwner, findMemberByEmail } from "./accounts/accounts.ts";
 import { createApiKey } from "./accounts/api-keys.ts";
 import { rotateKey } from "./crypto/rotate-command.ts";
 import { KeyFileError } from "./crypto/key-file.ts";
-import { needsOutboundLimit, relaunchWithOutboundLimit } from "./outbound-limit.ts";
+import { exitWithParent, needsOutboundLimit, relaunchWithOutboundLimit } from "./outbound-limit.ts";
 
 const HELP = `mcp-gateway — one URL, one key, every MCP tool.
 
@@ -32,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "serve" && needsOutboundLimit(process.env)) return relaunchWithOutboundLimit();
+  if (command === "serve") exitWithParent(process.env);
   const loaded = loadConfig(process.env);
   if (!loaded.ok) {
     process.stderr.write(`Configuration problems, fix these and start again:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n`);

@@ -13,12 +13,29 @@ export function needsOutboundLimit(env: Record<string, string | undefined>): boo
   return !env[VARIABLE];
 }
 
+const SUPERVISED = "MCP_GATEWAY_RELAUNCHED";
+
+/**
+ * In the relaunched child: end the moment the parent is gone, as if killed with it. Without this a
+ * parent killed with SIGKILL (an orchestrator, a crash test) would leave the child serving alone.
+ */
+export function exitWithParent(env: Record<string, string | undefined>): void {
+  if (env[SUPERVISED] !== "1") return;
+  const stdin = Bun.stdin.stream().getReader();
+  void (async () => {
+    while (!(await stdin.read().catch(() => ({ done: true }))).done);
+    process.exit(137);
+  })();
+}
+
 /** Runs this same program as a child with the limit set, passing signals on; resolves to its exit code. */
 export async function relaunchWithOutboundLimit(): Promise<number> {
   // A compiled binary names its embedded entry point as argv[1]; `bun src/main.ts` names the file.
   const compiled = Bun.main.includes("$bunfs") || Bun.main.includes("~BUN");
   const argv = compiled ? [process.execPath, ...process.argv.slice(2)] : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  const child = Bun.spawn(argv, { env: { ...process.env, [VARIABLE]: OUTBOUND_REQUEST_LIMIT }, stdio: ["inherit", "inherit", "inherit"] });
+  // The child's stdin is a pipe only this process holds: if this process dies (even by SIGKILL, which
+  // it cannot pass on), the pipe closes and the child ends at once (see exitWithParent).
+  const child = Bun.spawn(argv, { env: { ...process.env, [VARIABLE]: OUTBOUND_REQUEST_LIMIT, [SUPERVISED]: "1" }, stdio: ["pipe", "inherit", "inherit"] });
   const pass = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
