@@ -18,9 +18,8 @@ RUN apt-get update \
  && mkdir -p /data && chown gateway:gateway /data
 COPY --from=build /src/dist/mcp-gateway /usr/local/bin/mcp-gateway
 USER gateway
-# Bun's fetch allows 256 outbound requests at once per process; hung upstreams must not exhaust it
-# for the healthy ones (see README, "When an upstream fails").
-ENV HOST=0.0.0.0 PORT=8787 DATA_DIR=/data BUN_CONFIG_MAX_HTTP_REQUESTS=4096
+# The gateway raises Bun's outbound request limit itself (src/outbound-limit.ts).
+ENV HOST=0.0.0.0 PORT=8787 DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8787
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -33,15 +33,29 @@ export type Config = {
   allowedHosts: AllowedHost[];
   /** How often an SSO member is re-checked at the identity provider with their refresh token. */
   ssoRevalidateSeconds: number;
-  /** Consecutive failures after which a connection is paused and calls to it fail fast. */
+  /**
+   * When a connection is paused (see upstream/health-rule.ts): `pauseAfterFailures` failures in a
+   * row spanning at least `pauseFailureSpanMs`, or at least `pauseFailurePercent` % of at least
+   * `healthMinCalls` calls failed within the last `healthWindowMs`.
+   */
   pauseAfterFailures: number;
+  pauseFailureSpanMs: number;
+  pauseFailurePercent: number;
+  healthMinCalls: number;
+  healthWindowMs: number;
   /** The first pause; each failed probe doubles it, up to pauseMaxMs. */
   pauseFirstMs: number;
   pauseMaxMs: number;
   /** How often connections in Error or Paused are checked in the background. */
   probeIntervalMs: number;
-  /** Calls one connection may have waiting on its upstream at once; more are refused at once. */
+  /** Calls one connection may have waiting on its upstream at once; more wait in its queue. */
   maxCallsPerConnection: number;
+  /** Calls that may wait in one connection's queue, and for how long; past either they are refused. */
+  maxQueuedCallsPerConnection: number;
+  maxQueueWaitMs: number;
+  /** HTTP requests open to one connection's upstream, and to all upstreams (sockets, in effect). */
+  maxUpstreamRequestsPerConnection: number;
+  maxUpstreamRequests: number;
   /** How long a SIGTERM lets calls in flight finish before cancelling them. */
   shutdownGraceMs: number;
   /** How long the MCP endpoint reuses a resolved key or token (0: never); changes to access clear it at once. */
@@ -109,8 +123,18 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const pauseFirstMs = readInteger(env, "PAUSE_FIRST_MS", 30_000, 100, 86_400_000, errors);
   const pauseMaxMs = readInteger(env, "PAUSE_MAX_MS", 15 * 60_000, 100, 86_400_000, errors);
   if (pauseMaxMs < pauseFirstMs) errors.push(`PAUSE_MAX_MS (${pauseMaxMs}) must not be below PAUSE_FIRST_MS (${pauseFirstMs})`);
+  const pauseFailureSpanMs = readInteger(env, "PAUSE_FAILURE_SPAN_MS", 5000, 0, 3_600_000, errors);
+  const pauseFailurePercent = readInteger(env, "PAUSE_FAILURE_PERCENT", 80, 1, 100, errors);
+  const healthMinCalls = readInteger(env, "HEALTH_MIN_CALLS", 10, 1, 100_000, errors);
+  const healthWindowMs = readInteger(env, "HEALTH_WINDOW_MS", 30_000, 1000, 3_600_000, errors);
   const probeIntervalMs = readInteger(env, "PROBE_INTERVAL_MS", 5000, 50, 3_600_000, errors);
   const maxCallsPerConnection = readInteger(env, "MAX_CALLS_PER_CONNECTION", 32, 1, 10_000, errors);
+  const maxQueuedCallsPerConnection = readInteger(env, "MAX_QUEUED_CALLS_PER_CONNECTION", 512, 0, 100_000, errors);
+  const maxQueueWaitMs = readInteger(env, "MAX_QUEUE_WAIT_MS", 10_000, 1, 600_000, errors);
+  // Room above the calls for the listen stream, cancellations and a background check.
+  const maxUpstreamRequestsPerConnection = readInteger(env, "MAX_UPSTREAM_REQUESTS_PER_CONNECTION", maxCallsPerConnection + 32, 2, 60_000, errors);
+  // Below the process's own outbound limit (OUTBOUND_REQUEST_LIMIT in outbound-limit.ts).
+  const maxUpstreamRequests = readInteger(env, "MAX_UPSTREAM_REQUESTS", 2048, 2, 60_000, errors);
   const shutdownGraceMs = readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000, errors);
   const authCacheMs = readInteger(env, "AUTH_CACHE_MS", 1000, 0, 60_000, errors);
   const sessionLimits: HoldLimits = {
@@ -161,10 +185,18 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       allowedHosts,
       ssoRevalidateSeconds,
       pauseAfterFailures,
+      pauseFailureSpanMs,
+      pauseFailurePercent,
+      healthMinCalls,
+      healthWindowMs,
       pauseFirstMs,
       pauseMaxMs,
       probeIntervalMs,
       maxCallsPerConnection,
+      maxQueuedCallsPerConnection,
+      maxQueueWaitMs,
+      maxUpstreamRequestsPerConnection,
+      maxUpstreamRequests,
       shutdownGraceMs,
       authCacheMs,
       sessionLimits,

@@ -7,6 +7,7 @@ import { setupOwner, findMemberByEmail } from "./accounts/accounts.ts";
 import { createApiKey } from "./accounts/api-keys.ts";
 import { rotateKey } from "./crypto/rotate-command.ts";
 import { KeyFileError } from "./crypto/key-file.ts";
+import { exitWithParent, needsOutboundLimit, relaunchWithOutboundLimit } from "./outbound-limit.ts";
 
 const HELP = `mcp-gateway — one URL, one key, every MCP tool.
 
@@ -30,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (command === "serve" && needsOutboundLimit(process.env)) return relaunchWithOutboundLimit();
+  if (command === "serve") exitWithParent(process.env);
   const loaded = loadConfig(process.env);
   if (!loaded.ok) {
     process.stderr.write(`Configuration problems, fix these and start again:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n`);
@@ -91,8 +94,9 @@ async function serve(config: Config): Promise<number> {
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
-  log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
-  process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
+  log.info("gateway listening", { database: config.database.kind, listen: gateway.url, outboundRequestLimit: Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) || 256 });
+  const baseUrl = gateway.deps.config.baseUrl;
+  process.stdout.write(`\n  Dashboard: ${baseUrl}/\n  MCP:       ${baseUrl}/api/v1/mcp\n\n`);
   return stopped;
 }
 

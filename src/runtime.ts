@@ -103,7 +103,9 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     log: core.log,
     authProviderFor: (connection, userId) => (connection.authKind === "id-jag" ? idJag.authProviderFor(connection, userId) : oauth.authProviderFor(connection, userId)),
     callTimeoutMs: core.config.callTimeoutMs,
-    maxCallsPerConnection: core.config.maxCallsPerConnection,
+    queue: { inFlight: core.config.maxCallsPerConnection, queued: core.config.maxQueuedCallsPerConnection, waitMs: core.config.maxQueueWaitMs },
+    openRequests: { perConnection: core.config.maxUpstreamRequestsPerConnection, total: core.config.maxUpstreamRequests },
+    healthWindowMs: core.config.healthWindowMs,
     // Debounced per connection by the pool: a storm of list_changed costs one sync per window. Only
     // called once the pool serves calls, by which time `services` exists.
     onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),

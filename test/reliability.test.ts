@@ -14,6 +14,10 @@ import { text } from "./helpers/results.ts";
 // calls tick(), so that statuses stay put while a test looks at them.
 const ENV = {
   PAUSE_AFTER_FAILURES: "3",
+  // These tests fail calls one after another within milliseconds: any run of 3 counts.
+  PAUSE_FAILURE_SPAN_MS: "0",
+  MAX_QUEUED_CALLS_PER_CONNECTION: "1",
+  MAX_QUEUE_WAIT_MS: "200",
   PAUSE_FIRST_MS: "400",
   PAUSE_MAX_MS: "1000",
   PROBE_INTERVAL_MS: "3600000",
@@ -114,13 +118,14 @@ for (const dialect of dialects) {
       expect((await statusOf(id)).status).toBe("error");
     });
 
-    test("hang: calls beyond the per-connection cap are refused at once instead of piling up", async () => {
+    test("hang: calls beyond the per-connection cap wait in a bounded queue, then are refused, instead of piling up", async () => {
       const { up } = await addFaulty("pile", "hang");
       const calls = Array.from({ length: 6 }, () => client.callTool({ name: "pile__echo", arguments: { message: "x" } }));
       const results = await Promise.all(calls);
-      const refused = results.filter((r) => text(r).includes("already has 4 calls waiting for an answer"));
+      const full = results.filter((r) => text(r).includes("already has 4 calls in flight and 1 waiting in its queue"));
+      const waited = results.filter((r) => text(r).includes("already has 4 calls in flight and this one waited 0.2 s in its queue"));
       const timedOut = results.filter((r) => text(r).includes("did not answer within 1 s"));
-      expect([refused.length, timedOut.length]).toEqual([2, 4]);
+      expect([full.length, waited.length, timedOut.length]).toEqual([1, 1, 4]);
       expect(toolCalls(up)).toBe(1 + 4);
     });
 

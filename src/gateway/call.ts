@@ -8,7 +8,7 @@ import { loadCredential } from "../connections/credentials.ts";
 import { Redactor, redactorFor } from "../connections/redact.ts";
 import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../upstream/client.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "../upstream/health.ts";
-import type { CallSlot } from "../upstream/in-flight.ts";
+import type { CallSlot, SlotRefusal } from "../upstream/in-flight.ts";
 import { deadlineSignal, withRetries } from "../upstream/retry.ts";
 import type { RoutedTool } from "./tool-index.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
@@ -65,7 +65,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   if (name.startsWith(NATIVE_PREFIX + SEPARATOR)) {
     target.connectionName = NATIVE_PREFIX;
     target.tool = name.slice(NATIVE_PREFIX.length + SEPARATOR.length);
-    const slot = deps.pool.calls.begin(null);
+    const slot = await deps.pool.calls.acquire(null);
     if ("refused" in slot) return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
     try {
       return answered(await callNativeTool(deps, principal, target.tool, args ?? {}, (name, inner) => callTool(deps, principal, name, inner, ctx)));
@@ -95,12 +95,11 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
   // The reason quotes the last error (upstream text, redacted); the access log keeps only the status.
   if (unavailable) return failed(unavailable, "upstream_error", connection.status === "paused" ? "connection paused after repeated failures" : "connection needs re-authorization");
-  const slot = deps.pool.calls.begin(connection.id);
-  if ("refused" in slot) {
-    if (slot.refused === "stopping") return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
-    const busy = `${connection.name} already has ${deps.pool.calls.limit} calls waiting for an answer, so this one was not sent. Try again when some have finished.`;
-    return failed(busy, "upstream_error", "too many calls in flight");
-  }
+  // The upstream asked (429/503 with Retry-After) not to be called yet: say until when, call nothing.
+  const waiting = deps.pool.waits.active(connection.id, Date.now());
+  if (waiting) return failed(askedToWait(connection.name, waiting.at, waiting.status), "upstream_error", "the upstream's Retry-After is in force");
+  const slot = await deps.pool.calls.acquire(connection.id, { signal: ctx.signal });
+  if ("refused" in slot) return refusedSlot(deps, connection.name, slot);
   try {
     return await proxyCall(deps, connection, route, args, ctx, slot, target.credentialUserId);
   } finally {
@@ -136,6 +135,10 @@ async function proxyCall(
           sent = true;
           const cutOff = new AbortController();
           const watch = pooled.answers.watch((error) => cutOff.abort(error));
+          // However the call ends (answer, deadline, the client's cancel, a cut-off answer), its
+          // HTTP request to the upstream ends with it: the SDK alone would leave a 2025 one open.
+          const ended = new AbortController();
+          const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
           const remaining = Math.max(1, deadlineAt - Date.now());
           try {
             return (await pooled.client.callTool(
@@ -144,7 +147,7 @@ async function proxyCall(
                 signal: AbortSignal.any([signal, cutOff.signal]),
                 timeout: remaining,
                 maxTotalTimeout: remaining,
-                headers: watch.headers,
+                headers: { ...watch.headers, ...tag.headers },
                 toolDefinition: route.callDefinition,
                 ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(pooled.redactor.redactValue(p)) } : {}),
               },
@@ -154,6 +157,8 @@ async function proxyCall(
             throw isSessionRefusal(error, pooled.client) ? new SessionLost() : error;
           } finally {
             watch.stop();
+            ended.abort(new Error("the call ended"));
+            tag.stop();
           }
         }),
       {
@@ -168,6 +173,7 @@ async function proxyCall(
         },
       },
     );
+    deps.pool.health.record(connection.id, true, Date.now());
     await recordUpstreamSuccess(deps, connection);
     // Whatever the upstream answered, none of the credential it was sent goes back.
     return answered((redactor as Redactor | null)?.redactValue(result) ?? result);
@@ -185,8 +191,14 @@ async function proxyCall(
     // one member's refused credential on a per-member connection.
     const toolLevel = sent && (failure.kind === "protocol" || failure.kind === "too_large");
     const memberAuth = memberId !== null && failure.kind === "auth";
-    if (!toolLevel && !memberAuth) await recordUpstreamFailure(deps, connection, failure, reason);
+    const notTried = failure.notSent && (failure.kind === "busy" || failure.retryAfterUntil !== undefined);
+    if (toolLevel) deps.pool.health.record(connection.id, true, Date.now());
+    else if (!memberAuth && !notTried) {
+      const now = Date.now();
+      await recordUpstreamFailure(deps, connection, failure, reason, { now, recent: deps.pool.health.record(connection.id, false, now) });
+    }
     const name = connection.name;
+    if (failure.retryAfterUntil !== undefined && failure.notSent) return failed(askedToWait(name, failure.retryAfterUntil, failure.httpStatus ?? 429), "upstream_error", summary);
     if (memberAuth && connection.authKind === "id-jag") return failed(`${name} could not get a token for you through your identity provider: ${reason}.`, "upstream_error", summary);
     if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", summary);
     if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", summary);
@@ -196,6 +208,26 @@ async function proxyCall(
     return failed(`${name} failed: ${reason}.`, "upstream_error", summary);
   } finally {
     deadline.clear();
+  }
+}
+
+function askedToWait(name: string, until: number, status: number): string {
+  return `${name} asked the gateway to wait until ${new Date(until).toISOString()} (HTTP ${status}, Retry-After); this call was not sent. Try again after that time.`;
+}
+
+/** A call that got no place: the queue says which bound it met. */
+function refusedSlot(deps: CallDeps, name: string, refusal: SlotRefusal): Answer {
+  const { inFlight, queued, waitMs } = deps.pool.calls.limits;
+  const running = `${name} already has ${inFlight} ${inFlight === 1 ? "call" : "calls"} in flight`;
+  switch (refusal.refused) {
+    case "stopping":
+      return failed(SHUTTING_DOWN, "upstream_error", "gateway shutting down");
+    case "cancelled":
+      return failed("The call was cancelled.", "upstream_error", "cancelled by the client while queued");
+    case "queue_full":
+      return failed(`${running} and ${queued} waiting in its queue, the most it holds; this one was not sent. Try again when fewer calls are running.`, "upstream_error", "the connection's queue was full");
+    case "queue_timeout":
+      return failed(`${running} and this one waited ${Number((waitMs / 1000).toFixed(1))} s in its queue, the longest a call may wait; it was not sent. Try again when fewer calls are running.`, "upstream_error", "waited too long in the connection's queue");
   }
 }
 
@@ -225,6 +257,8 @@ export function summarizeFailure(failure: UpstreamFailure): string {
       return "the upstream's answer was too large";
     case "protocol":
       return "the upstream answered with an error";
+    case "busy":
+      return "the gateway's bound on open requests to the upstream was reached";
     case "unreachable":
       return failure.httpStatus === undefined ? (failure.notSent ? "the upstream could not be reached" : "the connection to the upstream failed") : `the upstream answered HTTP ${failure.httpStatus}`;
   }

@@ -8,6 +8,7 @@ import { credentialHeaders, upstreamUrl } from "../connections/auth-kinds/upstre
 import { NeedsReauthorization } from "./oauth/errors.ts";
 import { AnswerCutOff, AnswerWatch, WATCH_HEADER } from "./answer-watch.ts";
 import type { Redactor } from "../connections/redact.ts";
+import { limitOutbound, TooManyOpenRequests, UpstreamAsksToWait, type OutboundLimits } from "./outbound-fetch.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -36,6 +37,8 @@ export type ConnectOptions = {
   signal?: AbortSignal;
   /** Watches the answer streams of requests tagged through it (see answer-watch.ts). */
   answers?: AnswerWatch;
+  /** Per-call abort, open-request bounds and Retry-After windows (see outbound-fetch.ts). */
+  outbound?: OutboundLimits;
   onToolsChanged?: () => void;
   onClose?: () => void;
 };
@@ -50,8 +53,9 @@ export function answerWatchOf(client: Client): AnswerWatch | undefined {
 /** Connects and negotiates (2026-07-28 first, 2025 revisions as fallback). */
 export async function connectUpstream(options: ConnectOptions): Promise<Client> {
   const answers = options.answers ?? new AnswerWatch();
+  const guarded = createGuardedFetch({ allow: options.allow, budget: upstreamBudget });
   const transport = new StreamableHTTPClientTransport(new URL(upstreamUrl(options.url, options.secret)), {
-    fetch: watchAnswers(createGuardedFetch({ allow: options.allow, budget: upstreamBudget }), answers),
+    fetch: watchAnswers(options.outbound ? limitOutbound(guarded, options.outbound) : guarded, answers),
     requestInit: { headers: credentialHeaders(options.secret) },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   });
@@ -181,13 +185,16 @@ export class ToolListTooLong extends Error {
 }
 
 export type UpstreamFailure = {
-  kind: "auth" | "refused_url" | "unreachable" | "timeout" | "not_mcp" | "too_large" | "protocol";
+  /** `busy`: the gateway's own bound on open requests; says nothing of the upstream's health. */
+  kind: "auth" | "refused_url" | "unreachable" | "timeout" | "not_mcp" | "too_large" | "protocol" | "busy";
   /** A sentence a person can act on; never contains a credential. */
   message: string;
   /** True when the request provably never reached the upstream (safe to retry). */
   notSent: boolean;
   /** The HTTP status the upstream answered with, when that was the failure. */
   httpStatus?: number;
+  /** Not sent because the upstream's Retry-After (429/503) is in force until then (epoch ms). */
+  retryAfterUntil?: number;
 };
 
 /**
@@ -198,12 +205,14 @@ export function describeUpstreamError(error: unknown, redactor?: Redactor): Upst
   // The SDK wraps transport failures (e.g. a refused URL during version negotiation): judge the
   // first cause we recognise.
   for (let cause = error instanceof Error ? error.cause : undefined, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    if (cause instanceof UpstreamUrlRefused || cause instanceof DecryptionError || cause instanceof ResponseTooLarge || cause instanceof SdkHttpError || cause instanceof UnauthorizedError) {
+    if (cause instanceof UpstreamAsksToWait || cause instanceof TooManyOpenRequests || cause instanceof UpstreamUrlRefused || cause instanceof DecryptionError || cause instanceof ResponseTooLarge || cause instanceof SdkHttpError || cause instanceof UnauthorizedError) {
       return describeUpstreamError(cause, redactor);
     }
   }
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof UpstreamUrlRefused) return { kind: "refused_url", message: error.reason, notSent: true };
+  if (error instanceof UpstreamAsksToWait) return { kind: "unreachable", message: error.message, notSent: true, httpStatus: error.status, retryAfterUntil: error.until };
+  if (error instanceof TooManyOpenRequests) return { kind: "busy", message: error.message, notSent: true };
   if (error instanceof SessionLost) return { kind: "unreachable", message: error.message, notSent: true };
   if (error instanceof AnswerCutOff) return { kind: error.tooLarge ? "too_large" : "unreachable", message: error.reason, notSent: false };
   if (error instanceof DecryptionError) {
@@ -277,12 +286,12 @@ export function isSessionRefusal(error: unknown, client: Client): boolean {
 
 /** Discovery (connect, tools/list) has no side effects: retry what may pass on a second try. */
 export function isRetryableDiscovery(failure: UpstreamFailure): boolean {
-  return failure.kind === "unreachable" && failure.httpStatus !== 429;
+  return failure.kind === "unreachable" && failure.httpStatus !== 429 && failure.retryAfterUntil === undefined;
 }
 
 /** A tools/call may have side effects: only one that provably never left may be sent again. */
 export function isRetryableCall(failure: UpstreamFailure): boolean {
-  return failure.notSent && failure.kind === "unreachable";
+  return failure.notSent && failure.kind === "unreachable" && failure.retryAfterUntil === undefined;
 }
 
 function clip(text: string, redactor: Redactor | undefined): string {

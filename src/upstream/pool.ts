@@ -8,7 +8,11 @@ import type { UpstreamSecret } from "../connections/secret.ts";
 import { CONNECT_TIMEOUT_MS, connectUpstream, describeUpstreamError, isRetryableDiscovery, raceSignal } from "./client.ts";
 import { AnswerWatch } from "./answer-watch.ts";
 import { redactorFor, type Redactor } from "../connections/redact.ts";
-import { InFlightCalls } from "./in-flight.ts";
+import { InFlightCalls, type QueueLimits } from "./in-flight.ts";
+import { CallSignals } from "./call-signals.ts";
+import { OpenRequests } from "./open-requests.ts";
+import { RetryAfterWindows } from "./retry-after.ts";
+import { HealthWindow } from "./health-rule.ts";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import type { ConnectionRow } from "../connections/types.ts";
 
@@ -28,8 +32,12 @@ export type UpstreamPoolOptions = {
   log: Logger;
   /** A connection without its own timeout gets this deadline, for the handshake too (at most 15 s). */
   callTimeoutMs?: number;
-  /** Calls one connection may have in flight (see InFlightCalls). */
-  maxCallsPerConnection?: number;
+  /** Calls one connection may have in flight, and how many may wait for a place, how long (see InFlightCalls). */
+  queue?: Partial<QueueLimits>;
+  /** HTTP requests open to one connection's upstream, and to all (see OpenRequests). */
+  openRequests?: { perConnection: number; total: number };
+  /** The window over which calls are judged (see health-rule.ts). */
+  healthWindowMs?: number;
   retry?: RetryPolicy;
   /**
    * An upstream said its tool list changed. Called at most once per `toolsChangedWindowMs` per
@@ -54,6 +62,13 @@ type Entry = { version: number; pooled: Promise<PooledClient>; users: number; re
 
 export class UpstreamPool {
   readonly calls: InFlightCalls;
+  /** Each call's signal, by which its upstream request is aborted when the call ends. */
+  readonly callSignals = new CallSignals();
+  readonly openRequests: OpenRequests;
+  /** Connections whose upstream asked (429/503 Retry-After) not to be called for a while. */
+  readonly waits = new RetryAfterWindows();
+  /** The recent calls of each connection, that health.ts judges. */
+  readonly health: HealthWindow;
   private readonly clients = new Map<string, Entry>();
   private readonly retiring = new Set<Entry>();
   private readonly probes = new Map<string, Promise<unknown>>();
@@ -61,7 +76,9 @@ export class UpstreamPool {
   private readonly closing = new AbortController();
 
   constructor(private readonly options: UpstreamPoolOptions) {
-    this.calls = new InFlightCalls(options.maxCallsPerConnection ?? 32);
+    this.calls = new InFlightCalls({ inFlight: 32, queued: 512, waitMs: 10_000, ...options.queue });
+    this.health = new HealthWindow(options.healthWindowMs ?? 30_000);
+    this.openRequests = new OpenRequests(options.openRequests ?? { perConnection: 64, total: 2048 });
   }
 
   /** The connection's client, connecting if needed; gives up waiting when `signal` aborts. */
@@ -130,6 +147,7 @@ export class UpstreamPool {
           timeoutMs: Math.max(1, started + timeoutMs - Date.now()),
           signal: this.closing.signal,
           answers,
+          outbound: { connectionId: connection.id, calls: this.callSignals, open: this.openRequests, waits: this.waits },
           authProvider,
           onToolsChanged: () => this.toolsChanged(connection),
           onClose: () => {
@@ -260,7 +278,7 @@ function redacting(provider: AuthProvider | OAuthClientProvider | undefined, red
  */
 function mayHaveBrokenClient(error: unknown): boolean {
   const failure = describeUpstreamError(error);
-  if (failure.kind === "protocol" || failure.kind === "timeout" || failure.kind === "too_large") return false;
+  if (failure.kind === "protocol" || failure.kind === "timeout" || failure.kind === "too_large" || failure.kind === "busy") return false;
   return failure.httpStatus === undefined || (failure.httpStatus < 500 && failure.httpStatus !== 429);
 }
 

@@ -1,0 +1,92 @@
+import type { CallSignals } from "./call-signals.ts";
+import type { OpenRequests } from "./open-requests.ts";
+import { retryAfterUntil, type RetryAfterWindows } from "./retry-after.ts";
+
+/** The upstream asked (429 or 503 with Retry-After) not to be called before `until`; nothing was sent. */
+export class UpstreamAsksToWait extends Error {
+  override name = "UpstreamAsksToWait";
+
+  constructor(
+    readonly until: number,
+    readonly status: number,
+  ) {
+    super(`the upstream asked not to be called before ${new Date(until).toISOString()} (HTTP ${status}, Retry-After)`);
+  }
+}
+
+/** The gateway already holds as many requests open to this upstream (or to all) as it allows; nothing was sent. */
+export class TooManyOpenRequests extends Error {
+  override name = "TooManyOpenRequests";
+
+  constructor(readonly scope: "connection" | "total") {
+    super(scope === "connection" ? "the gateway already holds as many requests open to this server as it allows" : "the gateway already holds as many requests open to upstream servers as it allows");
+  }
+}
+
+export type OutboundLimits = { connectionId: string; calls: CallSignals; open: OpenRequests; waits: RetryAfterWindows; now?: () => number };
+
+/**
+ * Between the SDK's transport and the guarded fetch: a request is aborted with the call it
+ * belongs to, holds one of the connection's open-request places until its answer is read or it
+ * ends, is not sent while the upstream's Retry-After is in force, and a 429/503 with Retry-After
+ * starts such a window.
+ */
+export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): typeof fetch {
+  const now = limits.now ?? Date.now;
+  const limited = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const waiting = limits.waits.active(limits.connectionId, now());
+    if (waiting) throw new UpstreamAsksToWait(waiting.at, waiting.status);
+    let signal = init?.signal ?? undefined;
+    if (init?.headers !== undefined) {
+      const headers = new Headers(init.headers);
+      const call = limits.calls.take(headers);
+      if (call) signal = signal ? AbortSignal.any([signal, call]) : call;
+      init = { ...init, headers, ...(signal ? { signal } : {}) };
+    }
+    signal?.throwIfAborted();
+    const release = limits.open.open(limits.connectionId);
+    if (typeof release !== "function") throw new TooManyOpenRequests(release.full);
+    signal?.addEventListener("abort", release, { once: true });
+    let response: Response;
+    try {
+      response = await inner(input, init);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const until = retryAfterUntil(response.status, response.headers.get("retry-after"), now());
+    if (until !== null) limits.waits.note(limits.connectionId, until, response.status);
+    if (response.body === null) {
+      release();
+      return response;
+    }
+    // A new Response has no URL: keep the one the SDK would have seen.
+    return Object.defineProperties(new Response(releasingBody(response.body, release), response), { url: { value: response.url }, redirected: { value: response.redirected } });
+  };
+  return Object.assign(limited, { preconnect: () => undefined }) as typeof fetch;
+}
+
+/** The same bytes; `release` once the body is read to its end, fails, or is cancelled. */
+function releasingBody(source: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+          return;
+        }
+        controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+}
