@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CallToolResult, Client } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startLoadUpstream, type LoadUpstream } from "./helpers/load-upstream.ts";
-import { api, connectClient, waitFor } from "./helpers/client.ts";
+import { api, connectClient } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { spawnGateway } from "./helpers/process.ts";
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
@@ -67,7 +68,7 @@ for (const dialect of dialects) {
         const results = await Promise.all(calls);
         expect(results.every((r) => r.isError)).toBe(true);
         expect(up.toolCalls).toBeGreaterThan(0);
-        await waitFor(() => up.hanging === 0, 5000, "the upstream to see every request closed");
+        await waitFor(() => up.hanging === 0, { timeoutMs: 5000, what: "the upstream to see every request closed" });
         const answers = await Promise.all(Array.from({ length: 20 }, () => echo(f.clients[0]!, `fine${era}`)));
         expect(answers.map(text)).toEqual(Array.from({ length: 20 }, () => "hi"));
         expect(await statusOf(f, healthy.id)).toBe("connected");
@@ -84,19 +85,19 @@ for (const dialect of dialects) {
         up.mode = { kind: "hang" };
         const client = f.clients[0]!;
         const stuck = echo(client, "busy", { signal: AbortSignal.timeout(4000) });
-        await waitFor(() => up.hanging === 1, 2000, "the first call to reach the upstream");
+        await waitFor(() => up.hanging === 1, { timeoutMs: 2000, what: "the first call to reach the upstream" });
         const waited = await echo(client, "busy");
         expect(text(waited)).toBe("busy already has 1 call in flight and this one waited 0.2 s in its queue, the longest a call may wait; it was not sent. Try again when fewer calls are running.");
 
         const cancelled = new AbortController();
         const queued = echo(client, "busy", { signal: cancelled.signal });
-        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 1, 2000, "the call to queue");
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 1, { timeoutMs: 2000, what: "the call to queue" });
         cancelled.abort();
         await queued;
-        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 0, 2000, "the cancelled call to leave the queue");
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 0, { timeoutMs: 2000, what: "the cancelled call to leave the queue" });
 
         const filling = echo(client, "busy");
-        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 1, 2000, "the queue to fill");
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 1, { timeoutMs: 2000, what: "the queue to fill" });
         expect(text(await echo(client, "busy"))).toBe("busy already has 1 call in flight and 1 waiting in its queue, the most it holds; this one was not sent. Try again when fewer calls are running.");
         expect(text(await echo(client, "other"))).toBe("hi");
         await Promise.all([filling, stuck]);
@@ -155,7 +156,7 @@ for (const dialect of dialects) {
         for (const r of during) expect(text(r)).toMatch(new RegExp(`^limited${status} asked the gateway to wait until \\S+Z \\(HTTP ${status}, Retry-After\\); this call was not sent\\. Try again after that time\\.$`));
         expect(up.toolCalls).toBe(sent);
         up.mode = { kind: "ok" };
-        await waitFor(() => Date.now() > until + 50, 4000, "the Retry-After window to pass");
+        await waitFor(() => Date.now() > until + 50, { timeoutMs: 4000, what: "the Retry-After window to pass" });
         expect(text(await echo(f.clients[0]!, `limited${status}`))).toBe("hi");
         expect(up.toolCalls).toBe(sent + 1);
       }, 30_000);

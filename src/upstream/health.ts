@@ -43,7 +43,7 @@ export function unavailableReason(connection: ConnectionMeta, now = Date.now()):
 }
 
 /** The window before the next probe of a paused connection: doubles with every failed probe, capped. */
-export function pauseDurationMs(config: HealthDeps["config"], consecutiveFailures: number): number {
+export function pauseDurationMs(config: Pick<HealthDeps["config"], "pauseAfterFailures" | "pauseFirstMs" | "pauseMaxMs">, consecutiveFailures: number): number {
   const failedProbes = Math.max(0, consecutiveFailures - config.pauseAfterFailures);
   return Math.min(config.pauseFirstMs * 2 ** Math.min(failedProbes, 30), config.pauseMaxMs);
 }
