@@ -92,7 +92,7 @@ async function serve(config: Config): Promise<number> {
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
   log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
-  process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
+  process.stdout.write(`\n  Dashboard: ${gateway.deps.config.baseUrl}/\n  MCP:       ${gateway.deps.config.baseUrl}/api/v1/mcp\n\n`);
   return stopped;
 }
 

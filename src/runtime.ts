@@ -19,6 +19,8 @@ import { IdJagManager } from "./upstream/oauth/id-jag.ts";
 import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
 import { startProber, type Prober } from "./upstream/prober.ts";
 import { resyncConnection } from "./connections/service.ts";
+import { withReadableUrl } from "./web/host-check.ts";
+import { answerServerOptions, internalError } from "./web/bare-answers.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -125,6 +127,9 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
     // SSE streams send keep-alives more often than this.
     idleTimeout: 60,
     maxRequestBodySize: config.maxBodyBytes + 1024,
+    // Bun's development error page shows source lines and the working folder to whoever asks.
+    development: false,
+    error: (error) => internalError(core.log, error),
     fetch: () => startingUp(),
   });
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
@@ -133,12 +138,19 @@ export async function startGateway(config: Config, log?: Logger): Promise<Gatewa
   deps.accessLog.start();
   const app = createApp(deps);
   server.reload({
-    fetch: async (request, srv) => {
+    development: false,
+    error: (error) => internalError(deps.log, error),
+    fetch: async (received, srv) => {
       if (draining) return shuttingDown();
-      rememberPeer(request, srv.requestIP(request)?.address);
+      const request = withReadableUrl(received, served.baseUrl);
+      const probe = answerServerOptions(request, new URL(request.url).pathname);
+      if (probe !== null) return probe;
+      rememberPeer(request, srv.requestIP(received)?.address);
       requests.begin();
       try {
         return await app.fetch(request, srv);
+      } catch (error) {
+        return internalError(deps.log, error);
       } finally {
         requests.end();
       }
