@@ -6,6 +6,7 @@ import type { AppDeps, CoreDeps, ServiceDeps } from "./deps.ts";
 import { rememberPeer } from "./web/rate-limit.ts";
 import { startSweeper } from "./db/sweep.ts";
 import { openDatabase, type Database } from "./db/client.ts";
+import { MigrationFailed } from "./db/migrate-lock.ts";
 import { existsSync } from "node:fs";
 import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
 import { countSealedSecrets, findUnknownKeyVersions } from "./crypto/rotate.ts";
@@ -45,12 +46,7 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
   try {
     database = await openDatabase(config.database);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new StartupError(
-      config.database.kind === "sqlite"
-        ? `Cannot open the SQLite database at ${config.database.path}: ${why}. Make DATA_DIR writable by this user, or set DATABASE_URL.`
-        : `Cannot open the PostgreSQL database at ${redactUrlPassword(config.database.url)}: ${why}. Check DATABASE_URL and that PostgreSQL is running.`,
-    );
+    throw new StartupError(databaseFailure(config, error));
   }
   // A missing key file must not be silently replaced by a new one while sealed rows exist.
   if (!config.encryptionKey && !existsSync(keyFilePath(config.dataDir)) && (await countSealedSecrets(database)) > 0) {
@@ -76,6 +72,18 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
     );
   }
   return { deps: { config, database, keyring, log }, keySource: source };
+}
+
+/** What failed when the database would not open, in words that point at the right fix. */
+function databaseFailure(config: Config, error: unknown): string {
+  const why = error instanceof Error ? error.message : String(error);
+  if (config.database.kind === "sqlite") {
+    return `Cannot open the SQLite database at ${config.database.path}: ${why}. Make DATA_DIR writable by this user, or set DATABASE_URL.`;
+  }
+  const at = redactUrlPassword(config.database.url);
+  // Reached, but its schema could not be brought up to date: DATABASE_URL is not the problem.
+  if (error instanceof MigrationFailed) return `The PostgreSQL database at ${at} was reached, but its migrations failed: ${why}`;
+  return `Cannot open the PostgreSQL database at ${at}: ${why}. Check DATABASE_URL and that PostgreSQL is running.`;
 }
 
 function redactUrlPassword(url: string): string {

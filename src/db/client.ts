@@ -12,6 +12,7 @@ import * as pgSchema from "./schema.pg.ts";
 import { pgMigrations, sqliteMigrations, type EmbeddedMigration } from "./migrations.gen.ts";
 import { StatementGate } from "./statement-gate.ts";
 import { drizzleGated } from "./gated-session.ts";
+import { migrateUnderLock } from "./migrate-lock.ts";
 
 /**
  * Services are written once against the SQLite schema's types. The Postgres schema has the same
@@ -155,7 +156,10 @@ async function openPostgres(url: string): Promise<Database> {
   const client = new SQL(url, { max: 10 });
   const pg = drizzlePg({ client, schema: pgSchema });
   const internals = pg as unknown as DrizzleInternals;
-  await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {});
+  await migrateUnderLock(client, () => internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {})).catch(async (error: unknown) => {
+    await client.close().catch(() => undefined);
+    throw error;
+  });
   const db = pg as unknown as Db;
   // Lock holders wait on the provider while `fn` queries through `client`: on a pool of their own,
   // a burst of refreshes can never take every connection `fn` needs (a deadlock on one pool).
