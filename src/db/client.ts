@@ -156,7 +156,7 @@ async function openPostgres(url: string): Promise<Database> {
   const client = new SQL(url, { max: 10 });
   const pg = drizzlePg({ client, schema: pgSchema });
   const internals = pg as unknown as DrizzleInternals;
-  await migrateUnderLock(client, () => internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {})).catch(async (error: unknown) => {
+  await migrateUnderLock(client, async () => void (await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {}))).catch(async (error: unknown) => {
     await client.close().catch(() => undefined);
     throw error;
   });
