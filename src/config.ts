@@ -62,6 +62,8 @@ export type Config = {
   authCacheMs: number;
   /** 2025-era sessions one replica holds: per key and per user (past these the idlest is closed), and in all (past it: 429). */
   sessionLimits: HoldLimits;
+  /** A 2025-era session with no request and no open stream for this long is closed (DELETE never came). */
+  sessionIdleMs: number;
   /** Open notification streams (2025 GET streams, 2026 subscriptions/listen) one replica holds; past a cap: 429. */
   streamLimits: HoldLimits;
   /** Active (not revoked, not expired) API keys one member may hold in a workspace. */
@@ -142,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     perUser: readInteger(env, "MAX_SESSIONS_PER_USER", 128, 1, 100_000, errors),
     total: readInteger(env, "MAX_SESSIONS", 4000, 1, 1_000_000, errors),
   };
+  const sessionIdleMs = readInteger(env, "SESSION_IDLE_MS", 5 * 60_000, 1000, 86_400_000, errors);
   const streamLimits: HoldLimits = {
     perKey: readInteger(env, "MAX_STREAMS_PER_KEY", 64, 1, 100_000, errors),
     perUser: readInteger(env, "MAX_STREAMS_PER_USER", 128, 1, 100_000, errors),
@@ -200,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       shutdownGraceMs,
       authCacheMs,
       sessionLimits,
+      sessionIdleMs,
       streamLimits,
       maxApiKeysPerUser,
     },

@@ -6,6 +6,7 @@ import type { AppDeps, CoreDeps, ServiceDeps } from "./deps.ts";
 import { rememberPeer } from "./web/rate-limit.ts";
 import { startSweeper } from "./db/sweep.ts";
 import { openDatabase, type Database } from "./db/client.ts";
+import { MigrationFailed } from "./db/migrate-lock.ts";
 import { existsSync } from "node:fs";
 import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
 import { countSealedSecrets, findUnknownKeyVersions } from "./crypto/rotate.ts";
@@ -20,6 +21,8 @@ import { clientMetadataUrl } from "./upstream/oauth/client-identity.ts";
 import { startProber, type Prober } from "./upstream/prober.ts";
 import { resyncConnection } from "./connections/resync.ts";
 import { systemClock, type Clock } from "./clock.ts";
+import { withReadableUrl } from "./web/host-check.ts";
+import { answerServerOptions, internalError } from "./web/bare-answers.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -44,12 +47,7 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
   try {
     database = await openDatabase(config.database);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new StartupError(
-      config.database.kind === "sqlite"
-        ? `Cannot open the SQLite database at ${config.database.path}: ${why}. Make DATA_DIR writable by this user, or set DATABASE_URL.`
-        : `Cannot open the PostgreSQL database at ${redactUrlPassword(config.database.url)}: ${why}. Check DATABASE_URL and that PostgreSQL is running.`,
-    );
+    throw new StartupError(databaseFailure(config, error));
   }
   // A missing key file must not be silently replaced by a new one while sealed rows exist.
   if (!config.encryptionKey && !existsSync(keyFilePath(config.dataDir)) && (await countSealedSecrets(database)) > 0) {
@@ -75,6 +73,18 @@ export async function prepareDeps(config: Config, log: Logger = createLogger(con
     );
   }
   return { deps: { config, database, keyring, log }, keySource: source };
+}
+
+/** What failed when the database would not open, in words that point at the right fix. */
+function databaseFailure(config: Config, error: unknown): string {
+  const why = error instanceof Error ? error.message : String(error);
+  if (config.database.kind === "sqlite") {
+    return `Cannot open the SQLite database at ${config.database.path}: ${why}. Make DATA_DIR writable by this user, or set DATABASE_URL.`;
+  }
+  const at = redactUrlPassword(config.database.url);
+  // Reached, but its schema could not be brought up to date: DATABASE_URL is not the problem.
+  if (error instanceof MigrationFailed) return `The PostgreSQL database at ${at} was reached, but its migrations failed: ${why}`;
+  return `Cannot open the PostgreSQL database at ${at}: ${why}. Check DATABASE_URL and that PostgreSQL is running.`;
 }
 
 function redactUrlPassword(url: string): string {
@@ -130,6 +140,9 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
     // SSE streams send keep-alives more often than this.
     idleTimeout: 60,
     maxRequestBodySize: config.maxBodyBytes + 1024,
+    // Bun's development error page shows source lines and the working folder to whoever asks.
+    development: false,
+    error: (error) => internalError(core.log, error),
     fetch: () => startingUp(),
   });
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
@@ -138,12 +151,19 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
   deps.accessLog.start();
   const app = createApp(deps);
   server.reload({
-    fetch: async (request, srv) => {
+    development: false,
+    error: (error) => internalError(deps.log, error),
+    fetch: async (received, srv) => {
       if (draining) return shuttingDown();
-      rememberPeer(request, srv.requestIP(request)?.address);
+      const request = withReadableUrl(received, served.baseUrl);
+      const probe = answerServerOptions(request, new URL(request.url).pathname);
+      if (probe !== null) return probe;
+      rememberPeer(request, srv.requestIP(received)?.address);
       requests.begin();
       try {
         return await app.fetch(request, srv);
+      } catch (error) {
+        return internalError(deps.log, error);
       } finally {
         requests.end();
       }

@@ -12,6 +12,7 @@ import * as pgSchema from "./schema.pg.ts";
 import { pgMigrations, sqliteMigrations, type EmbeddedMigration } from "./migrations.gen.ts";
 import { StatementGate } from "./statement-gate.ts";
 import { drizzleGated } from "./gated-session.ts";
+import { migrateUnderLock } from "./migrate-lock.ts";
 
 /**
  * Services are written once against the SQLite schema's types. Both schemas come from one definition
@@ -156,7 +157,10 @@ async function openPostgres(url: string): Promise<Database> {
   const client = new SQL(url, { max: 10 });
   const pg = drizzlePg({ client, schema: pgSchema });
   const internals = pg as unknown as DrizzleInternals;
-  await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {});
+  await migrateUnderLock(client, async () => void (await internals.dialect.migrate(toMigrationMeta(pgMigrations), internals.session, {}))).catch(async (error: unknown) => {
+    await client.close().catch(() => undefined);
+    throw error;
+  });
   // Postgres seen through the SQLite types services are written against: sound for the rows
   // (dialects-agree.ts) and for the builder calls both dialects share (see Db above).
   const db = pg as unknown as Db;

@@ -20,10 +20,17 @@ import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
 
-const SESSION_IDLE_MS = 30 * 60_000;
+/**
+ * A 2025 session is idle when nothing of it is open (no GET stream, no answer still streaming) and
+ * no request came for SESSION_IDLE_MS: `lastSeen` is the later of its last request and the end of
+ * its last open response.
+ */
+type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number; open: number };
 
-type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number };
-
+export type McpEndpointOptions = {
+  /** The clock idle sessions are judged by (tests move it). */
+  now?: () => number;
+};
 
 /**
  * The one MCP endpoint. Every request is authenticated with a gateway API key (a session id is
@@ -33,8 +40,9 @@ type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; serv
  * hold open is capped (open-limits.ts): past a key's or a member's cap of sessions the idlest of
  * theirs is closed; past the total, and past any cap of streams, the answer is 429.
  */
-export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
+export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = {}): McpEndpoint {
   const { config } = deps;
+  const now = options.now ?? Date.now;
   const maxRequestBodySize = config.maxBodyBytes;
   const modern = new Map<string, McpHttpHandler>();
   // In least-recently-used order: a request moves its session to the end (touchSession).
@@ -45,7 +53,9 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
   const stateless = legacyStatelessFallback(factory, undefined, { maxRequestBodySize });
   // Read per request: with PORT=0 the base URL is only known after listening.
   const isAllowedOrigin = (origin: string): boolean => isOwnOrigin(origin, config.baseUrl) || config.allowedOrigins.includes(origin);
-  const sweeper = setInterval(() => sweepSessions(), 60_000);
+  // Often enough that a session outlives its idle limit by a quarter of it at most.
+  const sweeper = setInterval(() => reapIdleSessions(), Math.min(60_000, Math.max(1000, config.sessionIdleMs / 4)));
+  sweeper.unref();
 
   function handlerFor(workspaceId: string): McpHttpHandler {
     let handler = modern.get(workspaceId);
@@ -58,9 +68,11 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     return handler;
   }
 
-  function sweepSessions(now = Date.now()): void {
+  /** Clients that vanish without DELETE leave their sessions behind: closed once idle, their places freed. */
+  function reapIdleSessions(): void {
+    const at = now();
     for (const [id, session] of sessions) {
-      if (now - session.lastSeen > SESSION_IDLE_MS) {
+      if (session.open === 0 && at - session.lastSeen >= config.sessionIdleMs) {
         sessions.delete(id);
         void session.transport.close().catch(() => undefined);
       }
@@ -68,9 +80,31 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
   }
 
   function touchSession(id: string, session: LegacySession): void {
-    session.lastSeen = Date.now();
+    session.lastSeen = now();
     sessions.delete(id);
     sessions.set(id, session);
+  }
+
+  /** Marks the session busy until `response`'s body ends (or the client goes). */
+  async function whileOpen(session: LegacySession, request: Request, respond: () => Promise<Response>, release: () => void = () => undefined): Promise<Response> {
+    session.open++;
+    let ended = false;
+    // The stream may end several ways at once (the client goes, the body is cancelled): count one.
+    const done = (): void => {
+      if (ended) return;
+      ended = true;
+      session.open--;
+      session.lastSeen = now();
+      release();
+    };
+    let response: Response;
+    try {
+      response = await respond();
+    } catch (error) {
+      done();
+      throw error;
+    }
+    return releaseWhenClosed(response, request.signal, done);
   }
 
   /** Closes the least recently used of the matching sessions until one more fits under the limit. */
@@ -95,13 +129,14 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
       if (!session) return stateless(request, options);
       if (credentialId(session.principal.credential) !== credentialId(principal.credential)) return jsonRpcError(404, -32001, "Session not found");
       touchSession(sessionId, session);
-      if (request.method !== "GET") return session.transport.handleRequest(request, options);
+      if (request.method !== "GET") return whileOpen(session, request, () => session.transport.handleRequest(request, options));
       // The session's GET stream (one at most, the SDK answers 409 to a second) holds a stream slot.
       const slot = streams.take(holderOf(principal));
       if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
-      return releaseWhenClosed(await session.transport.handleRequest(request, options), request.signal, slot.release);
+      return whileOpen(session, request, () => session.transport.handleRequest(request, options), slot.release);
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) return stateless(request, options);
+    reapIdleSessions();
     const holder = holderOf(principal);
     closeIdlest((s) => holderOf(s.principal).key === holder.key, config.sessionLimits.perKey);
     closeIdlest((s) => s.principal.userId === holder.user, config.sessionLimits.perUser);
@@ -111,7 +146,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => generateToken(20),
       maxRequestBodySize,
-      onsessioninitialized: (id) => void sessions.set(id, { transport, server, principal, lastSeen: Date.now() }),
+      onsessioninitialized: (id) => void sessions.set(id, { transport, server, principal, lastSeen: now(), open: 0 }),
       onsessionclosed: (id) => void sessions.delete(id),
     });
     await server.connect(transport);

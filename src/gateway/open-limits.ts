@@ -15,7 +15,7 @@ const SETTING: Record<"sessions" | "streams", Record<Scope, string>> = {
   sessions: { key: "MAX_SESSIONS_PER_KEY", user: "MAX_SESSIONS_PER_USER", total: "MAX_SESSIONS" },
   streams: { key: "MAX_STREAMS_PER_KEY", user: "MAX_STREAMS_PER_USER", total: "MAX_STREAMS" },
 };
-// A stream ends when its client goes; a session when it idles out (30 minutes) or is deleted.
+// A stream ends when its client goes; a session when it idles out (SESSION_IDLE_MS) or is deleted.
 const RETRY_AFTER_SECONDS = { sessions: 60, streams: 30 };
 
 /** Who holds a thing: the key (an OAuth grant stands in for one) and the member. */

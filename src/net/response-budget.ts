@@ -1,3 +1,5 @@
+import { collectSoon, type BytesInFlight } from "./bytes-in-flight.ts";
+
 /**
  * How much of a response the gateway will hold, and for how long: enforced on the bytes as they
  * arrive, so a server that answers 50 MB, or never stops, costs what the budget says and no more.
@@ -15,6 +17,11 @@ export type ResponseBudget = {
    * long (an MCP listen stream): its reader holds one event at a time, however many pass.
    */
   eventStreams?: "whole" | "per-event";
+  /**
+   * Shared by every answer read with it: a body read in all (not per event) and without a declared
+   * length takes its bytes from here as they arrive and gives them back when it ends.
+   */
+  inFlight?: BytesInFlight;
 };
 
 /**
@@ -29,6 +36,16 @@ export class ResponseTooLarge extends Error {
 
   constructor(readonly maxBytes: number) {
     super(`the answer was larger than ${formatBytes(maxBytes)} and was cut off`);
+  }
+}
+
+/** The answer would have taken the bytes held for all answers read at once past their budget. */
+export class AnswersInFlightFull extends ResponseTooLarge {
+  override name = "AnswersInFlightFull";
+
+  constructor(readonly limit: number) {
+    super(limit);
+    this.message = `the gateway was already holding ${formatBytes(limit)} of answers being read, so this one was cut off`;
   }
 }
 
@@ -68,12 +85,22 @@ export function holdToBudget(response: Response, budget: ResponseBudget, onEnd: 
   // common single JSON answer needs no counting stream. The deadline, if any, still aborts it.
   if (declared !== null && !perEvent) return response;
   const count = perEvent ? eventCounter() : wholeCounter();
+  const shared = perEvent ? undefined : budget.inFlight;
+  let taken = 0;
   const reader = source.getReader();
   let ended = false;
   const end = (reason?: unknown): void => {
     if (ended) return;
     ended = true;
+    shared?.give(taken);
+    taken = 0;
+    if (reason instanceof ResponseTooLarge) collectSoon();
     onEnd(reason);
+  };
+  const cut = (controller: ReadableStreamDefaultController<Uint8Array>, error: ResponseTooLarge): void => {
+    controller.error(error);
+    void reader.cancel(error).catch(() => undefined);
+    end(error);
   };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -85,11 +112,15 @@ export function holdToBudget(response: Response, budget: ResponseBudget, onEnd: 
           return;
         }
         if (count(value) > budget.maxBytes) {
-          const error = new ResponseTooLarge(budget.maxBytes);
-          controller.error(error);
-          void reader.cancel(error).catch(() => undefined);
-          end(error);
+          cut(controller, new ResponseTooLarge(budget.maxBytes));
           return;
+        }
+        if (shared !== undefined) {
+          if (!shared.take(value.byteLength)) {
+            cut(controller, new AnswersInFlightFull(shared.limit));
+            return;
+          }
+          taken += value.byteLength;
         }
         controller.enqueue(value);
       } catch (error) {

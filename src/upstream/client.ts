@@ -1,6 +1,7 @@
 import { Client, SdkError, SdkErrorCode, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, ProtocolError, InsufficientScopeError, type AuthProvider, type OAuthClientProvider } from "@modelcontextprotocol/client";
 import { createGuardedFetch, ResponseTooLarge, UpstreamUrlRefused, type ResponseBudget } from "../net/guarded-fetch.ts";
-import { formatBytes } from "../net/response-budget.ts";
+import { AnswersInFlightFull, formatBytes } from "../net/response-budget.ts";
+import { BytesInFlight } from "../net/bytes-in-flight.ts";
 import type { UpstreamAllowList } from "../net/url-policy.ts";
 import { DecryptionError } from "../crypto/encryption.ts";
 import type { UpstreamSecret } from "../connections/secret.ts";
@@ -13,6 +14,12 @@ import { limitOutbound, TooManyOpenRequests, UpstreamAsksToWait, type OutboundLi
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
 export const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * Answers without a declared length being read at once, all upstreams together: four answers at
+ * the cap. Oversized answers arriving together are cut here instead of each costing the cap.
+ */
+export const MAX_UPSTREAM_BYTES_IN_FLIGHT = 4 * MAX_UPSTREAM_RESPONSE_BYTES;
+const answersInFlight = new BytesInFlight(MAX_UPSTREAM_BYTES_IN_FLIGHT);
 
 /**
  * What one upstream answer may cost. A POST answer (JSON or an event stream) is bounded in all;
@@ -21,7 +28,7 @@ export const CONNECT_TIMEOUT_MS = 15_000;
  * timeout; the listen stream lives long, so it is bounded per event.
  */
 export function upstreamBudget(method: string): ResponseBudget {
-  if (method === "POST") return { maxBytes: MAX_UPSTREAM_RESPONSE_BYTES, deadlineMs: null };
+  if (method === "POST") return { maxBytes: MAX_UPSTREAM_RESPONSE_BYTES, deadlineMs: null, inFlight: answersInFlight };
   return { maxBytes: MAX_UPSTREAM_RESPONSE_BYTES, deadlineMs: CONNECT_TIMEOUT_MS, eventStreams: "per-event" };
 }
 
@@ -135,6 +142,7 @@ function watchAnswers(inner: typeof fetch, answers: AnswerWatch): typeof fetch {
 }
 
 function tooLargeMessage(error: ResponseTooLarge): string {
+  if (error instanceof AnswersInFlightFull) return `the upstream answer was cut off: the gateway was already reading ${formatBytes(error.limit)} of answers at once; try again`;
   return `the upstream answer was larger than ${formatBytes(error.maxBytes)} and was cut off`;
 }
 

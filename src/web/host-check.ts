@@ -84,3 +84,17 @@ function effectivePort(url: URL): string {
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
+
+/**
+ * A request with no usable Host header (HTTP/1.0, HAProxy's default check, a mangled name) reaches
+ * us with a URL that is only its path, or one no URL parser reads. Such a request is given
+ * BASE_URL's origin so that routing can read it; its headers stay as sent, so the Host check above
+ * still refuses it everywhere but the health paths.
+ */
+export function withReadableUrl(request: Request, baseUrl: string): Request {
+  if (URL.canParse(request.url)) return request;
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(request.url);
+  const rest = absolute ? absolute[1]! : request.url;
+  const path = rest.startsWith("/") ? rest : `/${rest}`;
+  return new Request(new URL(path, new URL(baseUrl).origin), request);
+}
