@@ -92,7 +92,9 @@ async function serve(config: Config): Promise<number> {
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
   log.info("gateway listening", { database: config.database.kind, listen: gateway.url });
-  process.stdout.write(`\n  Dashboard: ${config.baseUrl}/\n  MCP:       ${config.baseUrl}/api/v1/mcp\n\n`);
+  // With PORT=0 the address is only known once bound: the served config carries it.
+  const { baseUrl } = gateway.deps.config;
+  process.stdout.write(`\n  Dashboard: ${baseUrl}/\n  MCP:       ${baseUrl}/api/v1/mcp\n\n`);
   return stopped;
 }
 
