@@ -84,7 +84,7 @@ function redactUrlPassword(url: string): string {
 
 /** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
 export function assembleDeps(core: CoreDeps): AppDeps {
-  const toolIndex = new ToolIndex(core.database);
+  const toolIndex = new ToolIndex(core.database, { waitMs: core.config.databaseWaitMs });
   const oauth = new OAuthManager({
     database: core.database,
     keyring: core.keyring,
@@ -106,7 +106,11 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     // called once the pool serves calls, by which time `services` exists.
     onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
-  const accessLog = new AccessLogRecorder(core.database, core.log);
+  const accessLog = new AccessLogRecorder(core.database, core.log, {
+    dataDir: core.config.dataDir,
+    memoryRows: core.config.accessLogMemoryRows,
+    waitMs: core.config.databaseWaitMs,
+  });
   const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth };
   const mcp = createMcpEndpoint(services);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));

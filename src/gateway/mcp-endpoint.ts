@@ -22,6 +22,7 @@ export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
 
 const SESSION_IDLE_MS = 30 * 60_000;
+const DATABASE_UNAVAILABLE = "The gateway cannot reach its database to check this key just now. Try again in a few seconds.";
 
 /** `adopted`: opened here for a GET stream of a session another replica began (see takeUpSession). */
 type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number; adopted?: boolean };
@@ -195,6 +196,7 @@ export function createMcpEndpoint(deps: CallDeps): McpEndpoint {
     const key = readBearer(request);
     // A gateway API key, or an OAuth access token issued by the gateway for this endpoint.
     const principal = key ? await findMcpPrincipal(deps, key, `${config.baseUrl}${MCP_PATH}`) : null;
+    if (principal === "unavailable") return withHeaders(jsonRpcError(503, -32000, DATABASE_UNAVAILABLE), { "retry-after": "5", ...cors });
     if (!principal) {
       const metadata = `${config.baseUrl}${RESOURCE_METADATA_PATH}`;
       const challenge = key ? `Bearer error="invalid_token", error_description="The key or token is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;
