@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   // assembleDeps, minus the MCP endpoint, with the metadata-document URL the suite expects.
   const oauth = new OAuthManager({ database: core.database, keyring: core.keyring, allow: config.upstreamAllow, log, clientMetadataUrl: CLIENT_METADATA_URL });
   const pool = new UpstreamPool({ database: core.database, keyring: core.keyring, allow: config.upstreamAllow, log, authProviderFor: (c) => oauth.authProviderFor(c) });
-  const deps: ServiceDeps = { ...core, toolIndex: new ToolIndex(core.database), pool, oauth, accessLog: new AccessLogRecorder(core.database, log) };
+  const deps: ServiceDeps = { ...core, toolIndex: new ToolIndex(core.database), pool, oauth, accessLog: new AccessLogRecorder(core.database, log, { dataDir: core.config.dataDir, memoryRows: core.config.accessLogMemoryRows, waitMs: core.config.databaseWaitMs }) };
   try {
     const owner = await setupOwner(deps.database, { email: "conformance@example.com", password: "conformance password" });
     if (!owner.ok) throw new Error("setup failed");

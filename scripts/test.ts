@@ -16,7 +16,8 @@ if (!existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) {
   }
 }
 
-const child = Bun.spawn(["bun", "test", ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: process.env });
+// bunfig.toml says 30 s too; said here as well so a run from anywhere gets it (a busy 2-core machine needs it).
+const child = Bun.spawn(["bun", "test", "--timeout", "30000", ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: process.env });
 let passed = 0;
 let failed = 0;
 async function pump(stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream): Promise<void> {

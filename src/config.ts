@@ -60,6 +60,12 @@ export type Config = {
   shutdownGraceMs: number;
   /** How long the MCP endpoint reuses a resolved key or token (0: never); changes to access clear it at once. */
   authCacheMs: number;
+  /** While the database cannot answer, a key or token it confirmed within this long still stands (0: never). */
+  authStaleIfErrorMs: number;
+  /** How long an MCP request waits for the database before answering from memory, or with 503. */
+  databaseWaitMs: number;
+  /** Access-log rows held in memory while the database cannot take them; more wait on disk in dataDir. */
+  accessLogMemoryRows: number;
   /** 2025-era sessions one replica holds: per key and per user (past these the idlest is closed), and in all (past it: 429). */
   sessionLimits: HoldLimits;
   /** A 2025-era session with no request and no open stream for this long is closed (DELETE never came). */
@@ -139,6 +145,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const maxUpstreamRequests = readInteger(env, "MAX_UPSTREAM_REQUESTS", 2048, 2, 60_000, errors);
   const shutdownGraceMs = readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000, errors);
   const authCacheMs = readInteger(env, "AUTH_CACHE_MS", 1000, 0, 60_000, errors);
+  const authStaleIfErrorMs = readInteger(env, "AUTH_STALE_IF_ERROR_MS", 10 * 60_000, 0, 86_400_000, errors);
+  const databaseWaitMs = readInteger(env, "DATABASE_WAIT_MS", 5000, 0, 120_000, errors);
+  const accessLogMemoryRows = readInteger(env, "ACCESS_LOG_MEMORY_ROWS", 10_000, 1, 1_000_000, errors);
   const sessionLimits: HoldLimits = {
     perKey: readInteger(env, "MAX_SESSIONS_PER_KEY", 64, 1, 100_000, errors),
     perUser: readInteger(env, "MAX_SESSIONS_PER_USER", 128, 1, 100_000, errors),
@@ -202,6 +211,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       maxUpstreamRequests,
       shutdownGraceMs,
       authCacheMs,
+      authStaleIfErrorMs,
+      databaseWaitMs,
+      accessLogMemoryRows,
       sessionLimits,
       sessionIdleMs,
       streamLimits,

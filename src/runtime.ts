@@ -95,7 +95,7 @@ function redactUrlPassword(url: string): string {
 
 /** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
 export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDeps {
-  const toolIndex = new ToolIndex(core.database);
+  const toolIndex = new ToolIndex(core.database, { waitMs: core.config.databaseWaitMs });
   const oauth = new OAuthManager({
     database: core.database,
     keyring: core.keyring,
@@ -120,7 +120,11 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     // called once the pool serves calls, by which time `services` exists.
     onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
-  const accessLog = new AccessLogRecorder(core.database, core.log);
+  const accessLog = new AccessLogRecorder(core.database, core.log, {
+    dataDir: core.config.dataDir,
+    memoryRows: core.config.accessLogMemoryRows,
+    waitMs: core.config.databaseWaitMs,
+  });
   const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth, clock };
   const mcp = createMcpEndpoint(services);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));

@@ -82,7 +82,16 @@ function openGetStream(rig: Rig, key: string, sessionId: string): { response: Pr
   });
   response.catch(() => undefined);
   const opened = { response, close: () => controller.abort() };
-  streams.push({ response: new Response(null), close: opened.close });
+  const held: Opened = { response: new Response(null), close: opened.close };
+  // Held until the test ends: the stream's headers arrive at once, and a response nobody
+  // references could be collected, which closes the stream.
+  void response.then(
+    (r) => {
+      held.response = r;
+    },
+    () => undefined,
+  );
+  streams.push(held);
   return opened;
 }
 

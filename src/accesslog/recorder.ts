@@ -2,6 +2,9 @@ import { getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Tables } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import { newId } from "../crypto/tokens.ts";
+import { withinMs } from "../db/deadline.ts";
+import { appendFileSync, existsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 
 export type AccessLogEntry = Omit<Tables["accessLog"]["$inferInsert"], "id"> & { id?: string };
 export type Outcome = Tables["accessLog"]["$inferSelect"]["outcome"];
@@ -27,20 +30,39 @@ const insertOne = preparedOnce((database: Database) => {
   return { run: (row: Row) => statement.execute(Object.fromEntries(columns.map((column) => [column, row[column] ?? null]))) };
 });
 
+/** Where rows wait on disk while the database cannot take them: JSON lines in the data folder. */
+export const QUEUE_FILE = "access-log-queue.jsonl";
+
+export type RecorderOptions = {
+  /** The data folder, for rows that do not fit in memory while the database is unreachable. */
+  dataDir: string;
+  /** Rows held in memory before they go to disk. */
+  memoryRows: number;
+  /** How long one write may wait for the database before it counts as failed (0: as long as the driver does). */
+  waitMs: number;
+};
+
 /**
  * Calls are recorded off the hot path: `record()` only queues; a timer writes batches in one
- * transaction. A failed write keeps the entries queued for the next attempt, and `close()` drains
- * the queue, so a graceful shutdown loses nothing.
+ * transaction. A failed write keeps the entries queued for the next attempt; while the database
+ * stays unreachable, rows past `memoryRows` are appended to a file in the data folder and written
+ * (first, in order) once it answers again. Every row carries its id from the start and is inserted
+ * with ON CONFLICT DO NOTHING, so a row written twice (a write that succeeded after its deadline, a
+ * replay cut short) is stored once. `close()` drains the queue, or leaves it on disk for the next start.
  */
 export class AccessLogRecorder {
   private queue: Row[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private flushing: Promise<void> | null = null;
+  private readonly queueFile: string;
 
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
-  ) {}
+    private readonly options: RecorderOptions,
+  ) {
+    this.queueFile = join(options.dataDir, QUEUE_FILE);
+  }
 
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), FLUSH_EVERY_MS);
@@ -63,34 +85,121 @@ export class AccessLogRecorder {
 
   private async write(): Promise<void> {
     const sqlite = this.database.dialect === "sqlite";
+    // Rows on disk are older than those in memory: they go first.
+    if (!(await this.replayQueueFile())) return this.spillPastMemory();
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, sqlite ? SQLITE_BATCH : POSTGRES_BATCH);
       try {
-        await this.database.transaction(async (tx) => {
-          if (!sqlite) {
-            await tx.insert(this.database.t.accessLog).values(batch).onConflictDoNothing();
-            return;
-          }
-          const insert = insertOne(this.database);
-          for (const row of batch) await insert.run(row);
-        });
+        await this.insert(batch);
         this.queue.splice(0, batch.length);
       } catch (error) {
-        this.log.error("access log write failed; will retry", { error: error instanceof Error ? error.message : String(error), queued: this.queue.length });
-        return;
+        this.log.error("access log write failed; will retry", { error: describeCause(error), queued: this.queue.length });
+        return this.spillPastMemory();
       }
       // Outside the transaction: requests waiting for the loop go first.
       if (sqlite && this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
+  private insert(batch: Row[]): Promise<void> {
+    const sqlite = this.database.dialect === "sqlite";
+    const written = this.database.transaction(async (tx) => {
+      if (!sqlite) {
+        await tx.insert(this.database.t.accessLog).values(batch).onConflictDoNothing();
+        return;
+      }
+      const insert = insertOne(this.database);
+      for (const row of batch) await insert.run(row);
+    });
+    return withinMs(written, this.options.waitMs);
+  }
+
+  /** More queued than memory may hold: the queue goes to the end of the file on disk. */
+  private spillPastMemory(memoryRows = this.options.memoryRows): void {
+    if (this.queue.length <= memoryRows) return;
+    try {
+      appendFileSync(this.queueFile, `${this.queue.map((row) => JSON.stringify(row)).join("\n")}\n`, { mode: 0o600 });
+      this.log.warn("access log rows kept on disk until the database answers", { rows: this.queue.length, file: QUEUE_FILE });
+      this.queue = [];
+    } catch (error) {
+      this.log.error("access log rows could not be kept on disk; holding them in memory", { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** Writes the rows waiting on disk, a batch at a time, then removes the file. False when the database refused. */
+  private async replayQueueFile(): Promise<boolean> {
+    if (!existsSync(this.queueFile)) return true;
+    const batchSize = this.database.dialect === "sqlite" ? SQLITE_BATCH : POSTGRES_BATCH;
+    let batch: Row[] = [];
+    let replayed = 0;
+    try {
+      for await (const line of readLines(this.queueFile)) {
+        const row = parseRow(line);
+        if (row) batch.push(row);
+        if (batch.length < batchSize) continue;
+        await this.insert(batch);
+        replayed += batch.length;
+        batch = [];
+      }
+      if (batch.length > 0) await this.insert(batch);
+      replayed += batch.length;
+    } catch (error) {
+      this.log.error("access log rows on disk could not be written yet; will retry", { error: describeCause(error), written: replayed });
+      return false;
+    }
+    unlinkSync(this.queueFile);
+    this.log.info("access log rows kept on disk were written", { rows: replayed });
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (let attempt = 0; attempt < 5 && this.queue.length > 0; attempt++) {
+    for (let attempt = 0; attempt < 5 && (this.queue.length > 0 || existsSync(this.queueFile)); attempt++) {
       await this.flush();
       if (this.queue.length > 0) await Bun.sleep(100 * (attempt + 1));
     }
+    if (this.queue.length === 0) return;
+    // Kept for the next start, which writes them first.
+    const rows = this.queue.length;
+    this.spillPastMemory(0);
     if (this.queue.length > 0) this.log.error("access log entries could not be written at shutdown", { lost: this.queue.length });
+    else this.log.warn("access log entries left on disk at shutdown, for the next start", { rows });
   }
+}
+
+async function* readLines(path: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  const reader = Bun.file(path).stream().getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    pending += decoder.decode(value, { stream: true });
+    let end = pending.indexOf("\n");
+    while (end >= 0) {
+      yield pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      end = pending.indexOf("\n");
+    }
+  }
+  pending += decoder.decode();
+  if (pending) yield pending;
+}
+
+/** A line of the queue file; a line cut short by a crash while appending is skipped. */
+function parseRow(line: string): Row | null {
+  if (!line.trim()) return null;
+  try {
+    const row = JSON.parse(line) as Row;
+    return typeof row.id === "string" ? row : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A query error's own message quotes its parameters; the driver's cause says what went wrong. */
+function describeCause(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message.slice(0, 200) : String(error);
 }

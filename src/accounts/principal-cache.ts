@@ -1,4 +1,5 @@
 import { preparedOnce, type Database } from "../db/client.ts";
+import { withinMs } from "../db/deadline.ts";
 import type { Principal } from "./principal.ts";
 
 /*
@@ -10,14 +11,25 @@ import type { Principal } from "./principal.ts";
  * replica. The moment bounds what a lost broadcast could leave; a key's or token's own expiry is
  * never exceeded. Only valid principals are remembered, keyed by the token's SHA-256 (never the
  * token itself).
+ *
+ * Stale-if-error (AUTH_STALE_IF_ERROR_MS, 10 min by default): when the database cannot answer, a
+ * principal it confirmed within that window still stands, so clients in use keep working through
+ * an outage. The trade-off: for that window, access is as it was when last confirmed. Nothing that
+ * ends access can be written while the database is down, and whatever was ended before it went down
+ * was broadcast and forgotten here (and on every replica that heard it), so what stays is a
+ * principal no change has touched; the risk is a revocation whose broadcast was lost in the same
+ * moment the database went away. Expiry still applies, and a key never confirmed lately is refused
+ * (503, not 401: the database, not the key, is what failed).
  */
 
 const MAX_ENTRIES = 10_000;
 const CHANNEL = "mgw_auth";
 
 export type Resolved = { principal: Principal; expiresAt: number | null };
+/** `waitMs`: how long to wait for the database before it counts as unreachable (0: as long as the driver does). */
+export type RememberPolicy = { rememberMs: number; staleIfErrorMs: number; waitMs: number };
 
-type Entry = { principal: Principal; until: number };
+type Entry = { principal: Principal; freshUntil: number; staleUntil: number };
 type Cache = { entries: Map<string, Entry>; generation: number };
 
 const cacheOf = preparedOnce((): Cache => ({ entries: new Map(), generation: 0 }));
@@ -28,25 +40,41 @@ function forget(database: Database): void {
   cache.generation++;
 }
 
-/** The principal behind `tokenHash`: from memory when resolved within the last `rememberMs`, else from `resolve`. */
+/**
+ * The principal behind `tokenHash`: from memory when resolved within `rememberMs`, else from
+ * `resolve`; when `resolve` throws (the database is unreachable), from memory when resolved within
+ * `staleIfErrorMs`, else the error goes on.
+ */
 export async function rememberedPrincipal(
   database: Database,
   tokenHash: string,
-  rememberMs: number,
+  policy: RememberPolicy,
   resolve: () => Promise<Resolved | null>,
   now = Date.now(),
 ): Promise<Principal | null> {
-  if (rememberMs <= 0) return (await resolve())?.principal ?? null;
+  if (policy.rememberMs <= 0 && policy.staleIfErrorMs <= 0) return (await withinMs(resolve(), policy.waitMs))?.principal ?? null;
   const cache = cacheOf(database);
   const hit = cache.entries.get(tokenHash);
-  if (hit && hit.until > now) return hit.principal;
-  if (hit) cache.entries.delete(tokenHash);
+  if (hit && hit.freshUntil > now) return hit.principal;
   const generation = cache.generation;
-  const resolved = await resolve();
+  let resolved: Resolved | null;
+  try {
+    resolved = await withinMs(resolve(), policy.waitMs);
+  } catch (error) {
+    // Still there after the wait: no change of access was heard meanwhile.
+    if (hit && hit.staleUntil > now && cache.entries.get(tokenHash) === hit) return hit.principal;
+    throw error;
+  }
+  if (hit) cache.entries.delete(tokenHash);
   // A change that landed while this was read may not be in what was read: do not remember it.
   if (resolved === null || generation !== cache.generation) return resolved?.principal ?? null;
   if (cache.entries.size >= MAX_ENTRIES) cache.entries.delete(cache.entries.keys().next().value as string);
-  cache.entries.set(tokenHash, { principal: resolved.principal, until: Math.min(now + rememberMs, resolved.expiresAt ?? Number.POSITIVE_INFINITY) });
+  const expiresAt = resolved.expiresAt ?? Number.POSITIVE_INFINITY;
+  cache.entries.set(tokenHash, {
+    principal: resolved.principal,
+    freshUntil: Math.min(now + policy.rememberMs, expiresAt),
+    staleUntil: Math.min(now + Math.max(policy.rememberMs, policy.staleIfErrorMs), expiresAt),
+  });
   return resolved.principal;
 }
 

@@ -10,6 +10,11 @@ export type Keyring = {
   /** Version of the key new ciphertexts are sealed with. */
   current: number;
   keys: Map<number, CryptoKey>;
+  /**
+   * HMAC-SHA256 key derived (HKDF, its own label) from the current key, which every replica shares:
+   * what seals the MCP endpoint's session ids so that any replica can check them.
+   */
+  sessionKey: CryptoKey;
 };
 
 /** Where a ciphertext lives: bound in as additional data. */
@@ -23,6 +28,7 @@ export class DecryptionError extends Error {
 }
 
 const HKDF_INFO = new TextEncoder().encode("mcp-gateway stored secrets v1");
+const SESSION_HKDF_INFO = new TextEncoder().encode("mcp-gateway session ids v1");
 
 /** Keys are named by a version derived from the key itself, so no operator numbering is needed. */
 export function versionOfKey(raw: Uint8Array): number {
@@ -33,7 +39,18 @@ export function versionOfKey(raw: Uint8Array): number {
 export async function createKeyring(currentKey: Uint8Array, previousKeys: Uint8Array[] = []): Promise<Keyring> {
   const keys = new Map<number, CryptoKey>();
   for (const raw of [currentKey, ...previousKeys]) keys.set(versionOfKey(raw), await deriveKey(raw));
-  return { current: versionOfKey(currentKey), keys };
+  return { current: versionOfKey(currentKey), keys, sessionKey: await deriveSessionKey(currentKey) };
+}
+
+async function deriveSessionKey(raw: Uint8Array): Promise<CryptoKey> {
+  const master = await crypto.subtle.importKey("raw", new Uint8Array(raw), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: SESSION_HKDF_INFO },
+    master,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
 }
 
 async function deriveKey(raw: Uint8Array): Promise<CryptoKey> {

@@ -10,22 +10,26 @@ import {
 } from "@modelcontextprotocol/server";
 import { credentialId, type Principal } from "../accounts/principal.ts";
 import { findMcpPrincipal, readBearer } from "../web/guard.ts";
-import { generateToken } from "../crypto/tokens.ts";
 import { isOwnOrigin } from "../web/host-check.ts";
 import type { CallDeps } from "./results.ts";
 import type { McpEndpoint } from "../deps.ts";
 import { createGatewayServer } from "./mcp-server.ts";
 import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
+import { mintSessionId, verifySessionId, type SessionBinding } from "./session-ids.ts";
+import { openAtOnce } from "./sse-open.ts";
 
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
 
+const DATABASE_UNAVAILABLE = "The gateway cannot reach its database to check this key just now. Try again in a few seconds.";
+
 /**
  * A 2025 session is idle when nothing of it is open (no GET stream, no answer still streaming) and
  * no request came for SESSION_IDLE_MS: `lastSeen` is the later of its last request and the end of
- * its last open response.
+ * its last open response. `adopted`: opened here for a GET stream of a session another replica
+ * began (see takeUpSession).
  */
-type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number; open: number };
+type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number; open: number; adopted?: boolean };
 
 export type McpEndpointOptions = {
   /** The clock idle sessions are judged by (tests move it). */
@@ -47,6 +51,10 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   const modern = new Map<string, McpHttpHandler>();
   // In least-recently-used order: a request moves its session to the end (touchSession).
   const sessions = new Map<string, LegacySession>();
+  // Sessions being taken up from another replica, so that two requests at once open one.
+  const adopting = new Map<string, Promise<LegacySession | Response | null>>();
+  // Sessions ended here on purpose (DELETE, or closed as a caller's idlest): not taken up again here.
+  const ended = new Set<string>();
   const streams = new StreamSlots(config.streamLimits);
   const principalOf = (auth: AuthInfo | undefined): Principal => auth?.extra?.principal as Principal;
   const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo));
@@ -115,6 +123,7 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
       if (count < limit) return;
       if (!matches(session)) continue;
       sessions.delete(id);
+      markEnded(id);
       count--;
       void session.transport.close().catch(() => undefined);
     }
@@ -124,33 +133,93 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
-      const session = sessions.get(sessionId);
-      // Unknown here (another replica, a restart, or closed as the idlest): serve statelessly rather than break the client.
+      let session = sessions.get(sessionId);
+      // Another replica began it (a load balancer sent this GET here): any replica can check the id
+      // and serve the session's stream, which hears list_changed like a session begun here.
+      if (!session && request.method === "GET") {
+        const taken = await takeUpSession(request, sessionId, principal, authInfo);
+        if (taken instanceof Response) return taken;
+        session = taken ?? undefined;
+      }
+      // Unknown here (a restart, closed as the idlest, or an id this gateway never issued): serve
+      // statelessly rather than break the client.
       if (!session) return stateless(request, options);
       if (credentialId(session.principal.credential) !== credentialId(principal.credential)) return jsonRpcError(404, -32001, "Session not found");
       touchSession(sessionId, session);
+      // A taken-up session serves only its stream; its requests are served as before (statelessly).
+      if (session.adopted && request.method !== "GET") return stateless(request, options);
       if (request.method !== "GET") return whileOpen(session, request, () => session.transport.handleRequest(request, options));
       // The session's GET stream (one at most, the SDK answers 409 to a second) holds a stream slot.
       const slot = streams.take(holderOf(principal));
       if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
-      return whileOpen(session, request, () => session.transport.handleRequest(request, options), slot.release);
+      return openAtOnce(await whileOpen(session, request, () => session.transport.handleRequest(request, options), slot.release));
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) return stateless(request, options);
     reapIdleSessions();
+    const opened = await openSession(principal, await mintSessionId(deps.keyring.sessionKey, bindingOf(principal)));
+    if (opened instanceof Response) return opened;
+    return opened.transport.handleRequest(request, options);
+  }
+
+  /** A new session on this replica under `id`, within the caps on what one caller may hold. */
+  async function openSession(principal: Principal, id: string, marks: { adopted?: true } = {}): Promise<LegacySession | Response> {
     const holder = holderOf(principal);
     closeIdlest((s) => holderOf(s.principal).key === holder.key, config.sessionLimits.perKey);
     closeIdlest((s) => s.principal.userId === holder.user, config.sessionLimits.perUser);
     // Closing someone else's session to make room would let one caller push everyone out.
     if (sessions.size >= config.sessionLimits.total) return tooMany("sessions", "total", config.sessionLimits);
     const server = createGatewayServer(deps, principal);
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => generateToken(20),
-      maxRequestBodySize,
-      onsessioninitialized: (id) => void sessions.set(id, { transport, server, principal, lastSeen: now(), open: 0 }),
-      onsessionclosed: (id) => void sessions.delete(id),
-    });
-    await server.connect(transport);
-    return transport.handleRequest(request, options);
+    const session: LegacySession = {
+      server,
+      principal,
+      lastSeen: now(),
+      open: 0,
+      ...marks,
+      transport: new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => id,
+        maxRequestBodySize,
+        onsessioninitialized: (sid) => void sessions.set(sid, session),
+        onsessionclosed: (sid) => {
+          sessions.delete(sid);
+          markEnded(sid);
+        },
+      }),
+    };
+    await server.connect(session.transport);
+    return session;
+  }
+
+  /**
+   * A session this replica does not hold, whose id this request's key verifies (session-ids.ts):
+   * opened here under the same id, so its GET stream is served and hears list_changed. The SDK
+   * marks a transport initialized only through an initialize request, so it is given one in the
+   * client's name; the client's own capabilities stay with the replica it initialized on.
+   * Null when the id does not verify for this key.
+   */
+  async function takeUpSession(request: Request, id: string, principal: Principal, authInfo: AuthInfo): Promise<LegacySession | Response | null> {
+    if (ended.has(id) || !(await verifySessionId(deps.keyring.sessionKey, id, bindingOf(principal)))) return null;
+    const pending = adopting.get(id);
+    if (pending) return pending;
+    const adoption = (async (): Promise<LegacySession | Response | null> => {
+      const opened = await openSession(principal, id, { adopted: true });
+      if (opened instanceof Response) return opened;
+      const protocolVersion = request.headers.get("mcp-protocol-version") ?? "2025-11-25";
+      const initialize = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "taken-up-session", version: "1" } } };
+      const answer = await opened.transport.handleRequest(new Request(request.url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" } }), { authInfo, parsedBody: initialize });
+      await answer.text();
+      return sessions.get(id) ?? null;
+    })().finally(() => adopting.delete(id));
+    adopting.set(id, adoption);
+    return adoption;
+  }
+
+  function markEnded(id: string): void {
+    if (ended.size >= config.sessionLimits.total) ended.delete(ended.values().next().value as string);
+    ended.add(id);
+  }
+
+  function bindingOf(principal: Principal): SessionBinding {
+    return { workspaceId: principal.workspaceId, holderKey: holderOf(principal).key };
   }
 
   async function handle(request: Request): Promise<Response> {
@@ -164,6 +233,7 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     const key = readBearer(request);
     // A gateway API key, or an OAuth access token issued by the gateway for this endpoint.
     const principal = key ? await findMcpPrincipal(deps, key, `${config.baseUrl}${MCP_PATH}`) : null;
+    if (principal === "unavailable") return withHeaders(jsonRpcError(503, -32000, DATABASE_UNAVAILABLE), { "retry-after": "5", ...cors });
     if (!principal) {
       const metadata = `${config.baseUrl}${RESOURCE_METADATA_PATH}`;
       const challenge = key ? `Bearer error="invalid_token", error_description="The key or token is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;

@@ -1,6 +1,7 @@
 import { eq, inArray } from "drizzle-orm";
 import type { Tool } from "@modelcontextprotocol/server";
 import type { Database } from "../db/client.ts";
+import { withinMs } from "../db/deadline.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ToolDefinition } from "../connections/tool-defs.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
@@ -31,6 +32,9 @@ export type WorkspaceIndex = {
 
 const CHANNEL = "mgw_tool_index";
 
+/** `ready` once built, so that a current index is returned without waiting a turn. */
+type CachedIndex = { generation: number; index: Promise<WorkspaceIndex>; ready?: WorkspaceIndex };
+
 /**
  * The per-workspace tool list, held in memory and built from the database only: tools/list never
  * waits on an upstream. Rebuilt on the next read after a change. Replicas sharing a Postgres
@@ -38,21 +42,51 @@ const CHANNEL = "mgw_tool_index";
  * replica's connected clients follow a change made on any of them.
  */
 export class ToolIndex {
-  private readonly cache = new Map<string, { generation: number; index: Promise<WorkspaceIndex> }>();
+  private readonly cache = new Map<string, CachedIndex>();
+  // The last index built per workspace: served while the database cannot build a newer one.
+  private readonly lastBuilt = new Map<string, WorkspaceIndex>();
   private readonly generations = new Map<string, number>();
   private readonly listeners = new Set<(workspaceId: string) => void>();
   private readonly replicaId = crypto.randomUUID();
 
-  constructor(private readonly database: Database) {}
+  /** `waitMs`: how long a rebuild may wait on the database before the last index built is served instead. */
+  constructor(
+    private readonly database: Database,
+    private readonly options: { waitMs: number } = { waitMs: 0 },
+  ) {}
 
-  get(workspaceId: string): Promise<WorkspaceIndex> {
+  /**
+   * The workspace's index. While the database is unreachable (a rebuild fails, or takes longer than
+   * `waitMs`), the last one built is served: it is the list as it was last read, and nothing can
+   * change it meanwhile, since every change is written to the database first.
+   */
+  async get(workspaceId: string): Promise<WorkspaceIndex> {
     const generation = this.generations.get(workspaceId) ?? 0;
-    const cached = this.cache.get(workspaceId);
-    if (cached && cached.generation === generation) return cached.index;
-    const index = buildIndex(this.database, workspaceId);
-    this.cache.set(workspaceId, { generation, index });
-    index.catch(() => this.cache.delete(workspaceId));
-    return index;
+    let cached = this.cache.get(workspaceId);
+    // The hot path: built and current.
+    if (cached?.ready && cached.generation === generation) return cached.ready;
+    if (!cached || cached.generation !== generation) {
+      const index = buildIndex(this.database, workspaceId);
+      cached = { generation, index } as CachedIndex;
+      this.cache.set(workspaceId, cached);
+      const entry = cached;
+      index.then(
+        (built) => {
+          entry.ready = built;
+          if (this.cache.get(workspaceId) === entry) this.lastBuilt.set(workspaceId, built);
+        },
+        () => {
+          if (this.cache.get(workspaceId) === entry) this.cache.delete(workspaceId);
+        },
+      );
+    }
+    const last = this.lastBuilt.get(workspaceId);
+    if (!last) return cached.index;
+    try {
+      return await withinMs(cached.index, this.options.waitMs);
+    } catch {
+      return last;
+    }
   }
 
   /** Status or metadata changed: rebuild quietly. */

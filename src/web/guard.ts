@@ -61,13 +61,27 @@ export async function findApiKeyPrincipal(deps: GuardDeps, key: string): Promise
 
 /**
  * The MCP endpoint: a gateway API key, or an access token the gateway issued for `resource` after a
- * member approved a client. Both resolve to the member, with the same SSO re-check.
+ * member approved a client. Both resolve to the member, with the same SSO re-check. "unavailable"
+ * when the database cannot answer and no recent answer is remembered (principal-cache.ts): the
+ * caller says so with a 503, never that the key is wrong.
  */
-export async function findMcpPrincipal(deps: GuardDeps, token: string, resource: string): Promise<Principal | null> {
+export async function findMcpPrincipal(deps: GuardDeps, token: string, resource: string): Promise<Principal | null | "unavailable"> {
   if (token.length > 200) return null;
-  // Remembered for AUTH_CACHE_MS at most, and forgotten at once when access changes (principal-cache.ts).
-  return rememberedPrincipal(deps.database, `${resource} ${hashToken(token)}`, deps.config.authCacheMs, async () => {
-    const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
-    return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
-  }, (deps.clock ?? systemClock)());
+  const policy = { rememberMs: deps.config.authCacheMs, staleIfErrorMs: deps.config.authStaleIfErrorMs, waitMs: deps.config.databaseWaitMs };
+  try {
+    // Remembered for AUTH_CACHE_MS at most, and forgotten at once when access changes (principal-cache.ts).
+    return await rememberedPrincipal(deps.database, `${resource} ${hashToken(token)}`, policy, async () => {
+      const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
+      return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
+    }, (deps.clock ?? systemClock)());
+  } catch (error) {
+    // The driver's own message (the cause) only: a query error's message quotes its parameters, the key's hash among them.
+    deps.log.warn("a key could not be checked: the database did not answer", { error: describeCause(error) });
+    return "unavailable";
+  }
+}
+
+function describeCause(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message.slice(0, 200) : "unknown error";
 }
