@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     const owner = await setupOwner(deps.database, { email: "conformance@example.com", password: "conformance password" });
     if (!owner.ok) throw new Error("setup failed");
     const principal: Principal = { workspaceId: owner.workspaceId, userId: owner.userId, email: "conformance@example.com", role: "owner", credential: { kind: "session" } };
-    const added = await addConnection(deps, principal, { name: "conformance", url: serverUrl, auth: { kind: "oauth", clientId: context.client_id, clientSecret: context.client_secret } });
+    const added = await addConnection(deps, principal, { name: "conformance", url: serverUrl, auth: { kind: "oauth", clientId: context.client_id, clientSecret: context.client_secret }, expose: "all" });
     if (!added.ok) throw new Error(`add: ${JSON.stringify(added.errors)}`);
     const id = added.connection.id;
 
