@@ -173,7 +173,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
       }
     },
   });
-  const prober = startProber(deps, { intervalMs: config.probeIntervalMs });
+  const prober = startProber(deps, { intervalMs: config.probeIntervalMs, now: deps.clock });
   const stopHearingToolChanges = await deps.toolIndex.listenToReplicas();
   const stopHearingAuthChanges = await listenForAuthChanges(deps.database);
   const stopHearingReplicas = async (): Promise<void> => {
