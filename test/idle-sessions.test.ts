@@ -58,9 +58,14 @@ async function openStream(rig: Rig, sessionId: string): Promise<{ next(): Promis
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   return {
+    /** The next event; SSE comments (the opening ": stream open", keep-alives) are not events. */
     async next() {
-      const { value } = await reader.read();
-      return decoder.decode(value);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return "";
+        const text = decoder.decode(value);
+        if (!/^(:[^\n]*\n\n?)+$/.test(text)) return text;
+      }
     },
     close() {
       controller.abort();
