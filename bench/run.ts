@@ -62,10 +62,10 @@ export async function measure(concurrency: number, total: number, once: () => Pr
 
 export type SpawnedGateway = { url: string; key: string; pid: number; stop(): Promise<void> };
 
-/** The real program, as an operator runs it: setup, a key, serve. */
-export async function spawnGateway(): Promise<SpawnedGateway> {
+/** The real program, as an operator runs it: setup, a key, serve. `settings`: more of its environment. */
+export async function spawnGateway(settings: Record<string, string> = {}): Promise<SpawnedGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "mgw-bench-"));
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn", UPSTREAM_ALLOW: "127.0.0.1" };
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn", UPSTREAM_ALLOW: "127.0.0.1", ...settings };
   const cwd = join(import.meta.dir, "..");
   const setup = Bun.spawn(["bun", "src/main.ts", "setup", "--email", "bench@example.com", "--password-stdin"], { cwd, env, stdin: new TextEncoder().encode("bench password 123\n"), stderr: "ignore" });
   if ((await setup.exited) !== 0) throw new Error("setup failed");
@@ -77,6 +77,8 @@ export async function spawnGateway(): Promise<SpawnedGateway> {
   // BENCH_BUN_FLAGS, e.g. "--cpu-prof-md --cpu-prof-dir=/tmp/prof": profile the gateway process.
   const flags = (process.env.BENCH_BUN_FLAGS ?? "").split(" ").filter(Boolean);
   const serve = Bun.spawn([...pin, "bun", ...flags, "src/main.ts", "serve"], { cwd, env: { ...env, LOG_LEVEL: "info" }, stdout: "pipe", stderr: "inherit" });
+  // A bench that fails midway must not leave its gateway serving (its relaunched child exits with it).
+  process.once("exit", () => serve.kill("SIGKILL"));
   const reader = serve.stdout.getReader();
   let buffered = "";
   let url = "";
@@ -96,7 +98,10 @@ export async function spawnGateway(): Promise<SpawnedGateway> {
     pid: serve.pid,
     async stop() {
       serve.kill("SIGTERM");
+      // A gateway that does not drain within its grace period is killed (its relaunched child exits with it).
+      const killer = setTimeout(() => serve.kill("SIGKILL"), 20_000);
       await serve.exited;
+      clearTimeout(killer);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
