@@ -124,7 +124,8 @@ export async function addConnection(gateway: SpawnedGateway, name: string, url: 
   const response = await fetch(`${gateway.url}/api/v1/connections`, {
     method: "POST",
     headers: { authorization: `Bearer ${gateway.key}`, "content-type": "application/json" },
-    body: JSON.stringify({ name, url }),
+    // A new connection exposes nothing until its tools are picked: the bench exposes them all.
+    body: JSON.stringify({ name, url, expose: "all" }),
   });
   if (response.status !== 201) throw new Error(`adding ${name} failed: ${response.status} ${await response.text()}`);
 }
