@@ -55,7 +55,7 @@ export function readBearer(request: Request): string | null {
 
 /** Whose key this is, or null: unknown, revoked, expired, or its SSO member was just refused by the IdP. */
 export async function findApiKeyPrincipal(deps: GuardDeps, key: string): Promise<Principal | null> {
-  const principal = await validateApiKey(deps.database, key);
+  const principal = await validateApiKey(deps.database, key, (deps.clock ?? systemClock)());
   return principal && (await revalidateSsoMember(deps, principal.userId)) ? principal : null;
 }
 
@@ -70,10 +70,11 @@ export async function findMcpPrincipal(deps: GuardDeps, token: string, resource:
   const policy = { rememberMs: deps.config.authCacheMs, staleIfErrorMs: deps.config.authStaleIfErrorMs, waitMs: deps.config.databaseWaitMs };
   try {
     // Remembered for AUTH_CACHE_MS at most, and forgotten at once when access changes (principal-cache.ts).
+    const now = (deps.clock ?? systemClock)();
     return await rememberedPrincipal(deps.database, `${resource} ${hashToken(token)}`, policy, async () => {
-      const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token);
+      const resolved = token.startsWith(ACCESS_TOKEN_PREFIX) ? await resolveAccessToken(deps.database, token, resource) : await resolveApiKey(deps.database, token, now);
       return resolved && (await revalidateSsoMember(deps, resolved.principal.userId)) ? resolved : null;
-    }, (deps.clock ?? systemClock)());
+    }, now);
   } catch (error) {
     // The driver's own message (the cause) only: a query error's message quotes its parameters, the key's hash among them.
     deps.log.warn("a key could not be checked: the database did not answer", { error: describeCause(error) });
