@@ -1,5 +1,6 @@
 import type { HoldLimits } from "../config.ts";
 import { credentialId, type Principal } from "../accounts/principal.ts";
+import { onBodyEnd } from "../net/body-end.ts";
 
 /**
  * Caps on what one caller can hold open at the MCP endpoint (2025 sessions, 2025 GET streams and
@@ -100,26 +101,5 @@ export function releaseWhenClosed(response: Response, signal: AbortSignal, relea
     release();
   };
   signal.addEventListener("abort", done, { once: true });
-  const reader = source.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done: ended } = await reader.read();
-        if (ended) {
-          done();
-          controller.close();
-        } else {
-          controller.enqueue(value);
-        }
-      } catch (error) {
-        done();
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      done();
-      return reader.cancel(reason);
-    },
-  });
-  return new Response(body, response);
+  return new Response(onBodyEnd(source, done), response);
 }

@@ -1,6 +1,7 @@
 import type { CallSignals } from "./call-signals.ts";
 import type { OpenRequests } from "./open-requests.ts";
 import { retryAfterUntil, type RetryAfterWindows } from "./retry-after.ts";
+import { onBodyEnd } from "../net/body-end.ts";
 
 /** The upstream asked (429 or 503 with Retry-After) not to be called before `until`; nothing was sent. */
 export class UpstreamAsksToWait extends Error {
@@ -61,32 +62,7 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
       return response;
     }
     // A new Response has no URL: keep the one the SDK would have seen.
-    return Object.defineProperties(new Response(releasingBody(response.body, release), response), { url: { value: response.url }, redirected: { value: response.redirected } });
+    return Object.defineProperties(new Response(onBodyEnd(response.body, release), response), { url: { value: response.url }, redirected: { value: response.redirected } });
   };
   return Object.assign(limited, { preconnect: () => undefined }) as typeof fetch;
-}
-
-/** The same bytes; `release` once the body is read to its end, fails, or is cancelled. */
-function releasingBody(source: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await reader.read();
-        if (done) {
-          release();
-          controller.close();
-          return;
-        }
-        controller.enqueue(value);
-      } catch (error) {
-        release();
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      release();
-      return reader.cancel(reason);
-    },
-  });
 }
