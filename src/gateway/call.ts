@@ -141,9 +141,11 @@ async function proxyCall(
           const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
           const remaining = Math.max(1, deadlineAt - Date.now());
           try {
-            return (await pooled.client.callTool(
-              { name: route.definition.name, arguments: args ?? {} },
+            const send = () => pooled.client.callTool(
+              { name: route.definition.name, arguments: args ?? {}, ...ctx.relay?.params },
               {
+                // A 2026-07-28 upstream's input_required result goes back to the caller (held-calls.ts).
+                ...(ctx.relay ? { allowInputRequired: true } : {}),
                 signal: AbortSignal.any([signal, cutOff.signal]),
                 timeout: remaining,
                 maxTotalTimeout: remaining,
@@ -151,7 +153,8 @@ async function proxyCall(
                 toolDefinition: route.callDefinition,
                 ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(pooled.redactor.redactValue(p)) } : {}),
               },
-            )) as CallToolResult;
+            );
+            return (await (ctx.relay ? ctx.relay.run({ connection: connection.name, redactor: pooled.redactor }, send) : send())) as CallToolResult;
           } catch (error) {
             // An upstream that restarted refuses our old session before running anything: send again on a new one.
             throw isSessionRefusal(error, pooled.client) ? new SessionLost() : error;

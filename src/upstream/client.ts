@@ -10,6 +10,7 @@ import { NeedsReauthorization } from "./oauth/errors.ts";
 import { AnswerCutOff, AnswerWatch, WATCH_HEADER } from "./answer-watch.ts";
 import type { Redactor } from "../connections/redact.ts";
 import { limitOutbound, TooManyOpenRequests, UpstreamAsksToWait, type OutboundLimits } from "./outbound-fetch.ts";
+import { handleServerRequests, outsideCalls, UPSTREAM_CLIENT_CAPABILITIES } from "./server-requests.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -70,6 +71,7 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
     { name: "mcp-gateway", version: "0.1.0" },
     {
       versionNegotiation: { mode: "auto" },
+      capabilities: UPSTREAM_CLIENT_CAPABILITIES,
       ...(options.onToolsChanged
         ? // The SDK's own debounce restarts on every notification, so a steady storm would starve it:
           // pass each one on, and let the pool hold them to one sync per window.
@@ -78,13 +80,15 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
     },
   );
   watches.set(client, answers);
+  handleServerRequests(client);
   client.onclose = () => options.onClose?.();
   const timeout = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   const timer = new AbortController();
   const timeoutId = setTimeout(() => timer.abort(new SdkError(SdkErrorCode.RequestTimeout, "connect timed out")), timeout);
   const signal = options.signal ? AbortSignal.any([timer.signal, options.signal]) : timer.signal;
   try {
-    await raceSignal(client.connect(transport, { timeout, signal } as never), signal);
+    // A client made for a call outlives it: its streams must not run in that call's context.
+    await raceSignal(outsideCalls(() => client.connect(transport, { timeout, signal } as never)), signal);
   } catch (error) {
     await client.close().catch(() => undefined);
     throw error;

@@ -11,6 +11,7 @@ import { redactorFor, type Redactor } from "../connections/redact.ts";
 import { InFlightCalls, type QueueLimits } from "./in-flight.ts";
 import { CallSignals } from "./call-signals.ts";
 import { OpenRequests } from "./open-requests.ts";
+import { DEFAULT_HOLD_LIMITS, HeldCalls, type HoldLimits } from "./held-calls.ts";
 import { RetryAfterWindows } from "./retry-after.ts";
 import { HealthWindow } from "./health-rule.ts";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
@@ -39,6 +40,8 @@ export type UpstreamPoolOptions = {
   /** The window over which calls are judged (see health-rule.ts). */
   healthWindowMs?: number;
   retry?: RetryPolicy;
+  /** Calls held open while their clients answer a question (see held-calls.ts). */
+  hold?: Partial<HoldLimits>;
   /**
    * An upstream said its tool list changed. Called at most once per `toolsChangedWindowMs` per
    * connection, never while the previous call for it is still running: a storm costs one sync.
@@ -69,6 +72,8 @@ export class UpstreamPool {
   readonly waits = new RetryAfterWindows();
   /** The recent calls of each connection, that health.ts judges. */
   readonly health: HealthWindow;
+  /** Calls whose upstream asked their client something, waiting for the client's next round. */
+  readonly held: HeldCalls;
   private readonly clients = new Map<string, Entry>();
   private readonly retiring = new Set<Entry>();
   private readonly probes = new Map<string, Promise<unknown>>();
@@ -79,6 +84,7 @@ export class UpstreamPool {
     this.calls = new InFlightCalls({ inFlight: 32, queued: 512, waitMs: 10_000, ...options.queue });
     this.health = new HealthWindow(options.healthWindowMs ?? 30_000);
     this.openRequests = new OpenRequests(options.openRequests ?? { perConnection: 64, total: 2048 });
+    this.held = new HeldCalls({ ...DEFAULT_HOLD_LIMITS, ...options.hold });
   }
 
   /** The connection's client, connecting if needed; gives up waiting when `signal` aborts. */
@@ -245,6 +251,7 @@ export class UpstreamPool {
   /** Gives up handshakes in progress, stops pending re-syncs and closes every client. */
   async closeAll(): Promise<void> {
     this.closing.abort(new Error("the gateway is shutting down"));
+    this.held.cancelAll("the gateway is shutting down");
     for (const state of this.changes.values()) if (state.timer !== null) clearTimeout(state.timer);
     this.changes.clear();
     const entries = [...this.clients.values(), ...this.retiring];
