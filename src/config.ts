@@ -25,6 +25,8 @@ export type Config = {
   upstreamAllow: UpstreamAllowList;
   /** Default deadline for one upstream tool call. */
   callTimeoutMs: number;
+  /** How long a call whose upstream asked the client something waits for the client's answer. */
+  inputWaitMs: number;
   /** Largest MCP request body the endpoint reads. */
   maxBodyBytes: number;
   /** Extra browser origins allowed to call the MCP endpoint. */
@@ -125,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (!allow.ok) errors.push(...allow.errors.map((e) => `UPSTREAM_ALLOW: ${e}`));
 
   const callTimeoutMs = readInteger(env, "CALL_TIMEOUT_MS", 60_000, 100, 3_600_000, errors);
+  const inputWaitMs = readInteger(env, "INPUT_WAIT_MS", 120_000, 100, 3_600_000, errors);
   const maxBodyBytes = readInteger(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024, errors);
   const ssoRevalidateSeconds = readInteger(env, "SSO_REVALIDATE_SECONDS", 900, 1, 86_400, errors);
   const pauseAfterFailures = readInteger(env, "PAUSE_AFTER_FAILURES", 5, 1, 1000, errors);
@@ -192,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       logLevel: logLevelRaw as LogLevel,
       upstreamAllow: allow.ok ? allow.allow : { hosts: new Set(), cidrs: [] },
       callTimeoutMs,
+      inputWaitMs,
       maxBodyBytes,
       allowedOrigins,
       allowedHosts,

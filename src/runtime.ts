@@ -113,6 +113,7 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     log: core.log,
     authProviderFor: (connection, userId) => (connection.authKind === "id-jag" ? idJag.authProviderFor(connection, userId) : oauth.authProviderFor(connection, userId)),
     callTimeoutMs: core.config.callTimeoutMs,
+    hold: { waitMs: core.config.inputWaitMs },
     queue: { inFlight: core.config.maxCallsPerConnection, queued: core.config.maxQueuedCallsPerConnection, waitMs: core.config.maxQueueWaitMs },
     openRequests: { perConnection: core.config.maxUpstreamRequestsPerConnection, total: core.config.maxUpstreamRequests },
     healthWindowMs: core.config.healthWindowMs,

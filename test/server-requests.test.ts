@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client, StreamableHTTPClientTransport, type ClientCapabilities, type LoggingMessageNotification } from "@modelcontextprotocol/client";
+import { Client, isInputRequiredResult, ProtocolError, StreamableHTTPClientTransport, type ClientCapabilities, type LoggingMessageNotification } from "@modelcontextprotocol/client";
+import { createApiKey } from "../src/accounts/api-keys.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startAskingUpstream, type AskingUpstream } from "./helpers/asking-upstream.ts";
 import { api, type Era } from "./helpers/client.ts";
@@ -63,13 +64,16 @@ for (const dialect of dialects) {
   describe(`requests from the server during a call, on ${dialect}`, () => {
     let t: TestGateway;
     let key: string;
+    let owner: { userId: string; workspaceId: string };
     let both: AskingUpstream;
     let legacy: AskingUpstream;
     const gatewayUrl = (): string => `${t.url}/api/v1/mcp`;
 
     beforeAll(async () => {
       t = await startTestGateway({ dialect });
-      key = (await seedOwner(t)).key;
+      const seeded = await seedOwner(t);
+      key = seeded.key;
+      owner = seeded;
       both = await startAskingUpstream({ bearer: TOKEN });
       legacy = await startAskingUpstream({ era: "2025", bearer: TOKEN });
       const call = api(t.url, key);
@@ -83,6 +87,12 @@ for (const dialect of dialects) {
       await t.stop();
       await both.stop();
       await legacy.stop();
+    });
+
+    test("the gateway speaks each upstream's own era to it", () => {
+      // The 2025-only upstream refused the gateway's 2026 probe and was initialized; the other was not.
+      expect(legacy.methods).toContain("initialize");
+      expect(both.methods).toContain("server/discover");
     });
 
     for (const clientEra of ["2026-07-28", "2025-11-25"] as Era[]) {
@@ -105,5 +115,185 @@ for (const dialect of dialects) {
         });
       }
     }
+
+    for (const clientEra of ["2026-07-28", "2025-11-25"] as Era[]) {
+      test(`two ${clientEra} clients asked at once through one shared upstream client each get only their own question`, async () => {
+        const a = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, clientEra, { tag: "alice" });
+        const b = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, clientEra, { tag: "bob" });
+        try {
+          for (const connection of ["legacy", "modern"]) {
+            const [ra, rb] = await Promise.all([
+              a.client.callTool({ name: `${connection}__ask_form`, arguments: { question: `for alice via ${connection}` } }),
+              b.client.callTool({ name: `${connection}__ask_form`, arguments: { question: `for bob via ${connection}` } }),
+            ]);
+            expect(textOf(ra)).toContain(`alice says yes to for alice via ${connection}`);
+            expect(textOf(rb)).toContain(`bob says yes to for bob via ${connection}`);
+          }
+          expect(a.heard.asked).toEqual(["form for alice via legacy", "form for alice via modern"]);
+          expect(b.heard.asked).toEqual(["form for bob via legacy", "form for bob via modern"]);
+        } finally {
+          await a.client.close();
+          await b.client.close();
+        }
+      });
+
+      test(`a ${clientEra} client without elicitation, sampling or roots gets a clear answer, never a hang`, async () => {
+        const bare = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, clientEra, { capabilities: {} });
+        try {
+          for (const connection of ["legacy", "modern"]) {
+            // Declined for the user, who was not asked; no roots shared; sampling cannot be stood in for.
+            expect(textOf(await bare.client.callTool({ name: `${connection}__ask_form`, arguments: { question: "Deploy?" } }))).toBe('form: {"kind":"elicit","action":"decline"}');
+            expect(textOf(await bare.client.callTool({ name: `${connection}__ask_url`, arguments: { url: "https://sign-in.example" } }))).toBe("url: decline");
+            expect(textOf(await bare.client.callTool({ name: `${connection}__ask_roots`, arguments: {} }))).toBe("roots: ");
+            const sampled = await bare.client.callTool({ name: `${connection}__ask_sample`, arguments: { prompt: "hi" } });
+            expect(textOf(sampled)).toContain(`${connection} asked your client to sample its model`);
+          }
+          expect(bare.heard.asked).toEqual([]);
+        } finally {
+          await bare.client.close();
+        }
+      });
+
+      test(`what an upstream asks a ${clientEra} client is redacted; what the client answers reaches the upstream unchanged`, async () => {
+        const client = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, clientEra);
+        try {
+          for (const connection of ["legacy", "modern"]) {
+            const result = await client.client.callTool({ name: `${connection}__ask_form`, arguments: { question: `my token is ${TOKEN}` } });
+            // The client answered about the redacted question, and that answer is what the upstream got.
+            expect(textOf(result)).toContain("me says yes to my token is ");
+            expect(textOf(result)).not.toContain(TOKEN);
+          }
+          expect(client.heard.asked.length).toBe(2);
+          for (const asked of client.heard.asked) expect(asked).not.toContain(TOKEN);
+        } finally {
+          await client.client.close();
+        }
+      });
+    }
+
+    test("logging/setLevel from a 2025 client reaches a 2025 upstream, and a call's log messages come back named after the connection", async () => {
+      const through = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, "2025-11-25");
+      const direct = await askingClient(legacy.url, { authorization: `Bearer ${TOKEN}` }, "2025-11-25");
+      try {
+        const before = legacy.levels.length;
+        await through.client.setLoggingLevel("info");
+        expect(legacy.levels.slice(before)).toEqual(["info"]);
+        await direct.client.setLoggingLevel("info");
+        await through.client.callTool({ name: "legacy__log_lines", arguments: { text: `hello ${TOKEN}` } });
+        await direct.client.callTool({ name: "log_lines", arguments: { text: "hello" } });
+        // The upstream's own logger follows the connection's name; its data is redacted.
+        expect(through.heard.logs.map((l) => [l.level, l.logger])).toEqual([["info", "legacy/fixture"], ["error", "legacy/fixture"]]);
+        expect(direct.heard.logs.map((l) => [l.level, l.logger])).toEqual([["info", "fixture"], ["error", "fixture"]]);
+        expect(JSON.stringify(through.heard.logs)).not.toContain(TOKEN);
+        expect(JSON.stringify(through.heard.logs)).toContain("info: hello ");
+        // A 2026 upstream hears the level with the call itself, and sends what it allows.
+        through.heard.logs.length = 0;
+        await through.client.callTool({ name: "modern__log_lines", arguments: { text: "hi" } });
+        expect(through.heard.logs.map((l) => [l.level, l.logger, (l.data as { text: string }).text])).toEqual([["info", "modern/fixture", "info: hi"], ["error", "modern/fixture", "error: hi"]]);
+      } finally {
+        await through.client.close();
+        await direct.client.close();
+      }
+    });
+
+    test("a 2026-07-28 client names its log level on the call, and hears that much from upstreams of either era", async () => {
+      const through = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, "2026-07-28");
+      try {
+        for (const connection of ["legacy", "modern"]) {
+          through.heard.logs.length = 0;
+          await through.client.callTool({ name: `${connection}__log_lines`, arguments: { text: "x" }, _meta: { "io.modelcontextprotocol/logLevel": "error" } });
+          expect(through.heard.logs.map((l) => [l.level, l.logger])).toEqual([["error", `${connection}/fixture`]]);
+        }
+        // Without a level, a 2026-07-28 client hears none (that revision's rule).
+        through.heard.logs.length = 0;
+        await through.client.callTool({ name: "modern__log_lines", arguments: { text: "x" } });
+        expect(through.heard.logs).toEqual([]);
+      } finally {
+        await through.client.close();
+      }
+    });
+
+    test("the gateway announces logging", async () => {
+      const client = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, "2025-11-25");
+      try {
+        expect(client.client.getServerCapabilities()?.logging).toEqual({});
+      } finally {
+        await client.client.close();
+      }
+    });
+
+    test("a 2026-07-28 client's retry is bound to its own key: a forged or borrowed requestState is refused", async () => {
+      const other = await createApiKey(t.gateway.deps.database, { workspaceId: owner.workspaceId, userId: owner.userId, name: "other" });
+      if (!other.ok) throw new Error("key");
+      const mine = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, "2026-07-28");
+      const theirs = await askingClient(gatewayUrl(), { authorization: `Bearer ${other.key}` }, "2026-07-28");
+      try {
+        for (const connection of ["legacy", "modern"]) {
+          const name = `${connection}__ask_form`;
+          const first = await mine.client.callTool({ name, arguments: { question: "q" } }, { allowInputRequired: true });
+          if (!isInputRequiredResult(first)) throw new Error("expected input_required");
+          const [askKey] = Object.keys(first.inputRequests ?? {});
+          const inputResponses = { [askKey!]: { action: "accept", content: { answer: "stolen" } } };
+          const borrowed = theirs.client.callTool({ name, arguments: { question: "q" }, inputResponses, requestState: first.requestState } as never, { allowInputRequired: true });
+          await expect(borrowed).rejects.toBeInstanceOf(ProtocolError);
+          const forged = mine.client.callTool({ name, arguments: { question: "q" }, inputResponses, requestState: `${first.requestState!.slice(0, -4)}AAAA` } as never, { allowInputRequired: true });
+          await expect(forged).rejects.toThrow("Invalid or expired requestState");
+          const done = await mine.client.callTool({ name, arguments: { question: "q" }, inputResponses: { [askKey!]: { action: "accept", content: { answer: "mine" } } }, requestState: first.requestState } as never, { allowInputRequired: true });
+          expect(textOf(done)).toBe('form: {"kind":"elicit","action":"accept","content":{"answer":"mine"}}');
+        }
+      } finally {
+        await mine.client.close();
+        await theirs.client.close();
+      }
+    });
   });
 }
+
+describe("a call waiting for its client's answer is bounded", () => {
+  test("a 2026-07-28 client that never comes back: the gateway cancels the upstream call, and a late retry is told so", async () => {
+    const t = await startTestGateway({ env: { INPUT_WAIT_MS: "300" } });
+    const legacy = await startAskingUpstream({ era: "2025" });
+    try {
+      const { key } = await seedOwner(t);
+      expect((await api(t.url, key)("POST", "/api/v1/connections", { name: "legacy", url: legacy.url, auth: { kind: "none" } })).status).toBe(201);
+      const { client } = await askingClient(`${t.url}/api/v1/mcp`, { authorization: `Bearer ${key}` }, "2026-07-28");
+      const first = await client.callTool({ name: "legacy__ask_form", arguments: { question: "q" } }, { allowInputRequired: true });
+      if (!isInputRequiredResult(first)) throw new Error("expected input_required");
+      expect(t.gateway.deps.pool.held.size).toBe(1);
+      while (t.gateway.deps.pool.held.size > 0) await Bun.sleep(50);
+      const [askKey] = Object.keys(first.inputRequests ?? {});
+      const late = await client.callTool({ name: "legacy__ask_form", arguments: { question: "q" }, inputResponses: { [askKey!]: { action: "accept", content: { answer: "late" } } }, requestState: first.requestState } as never, { allowInputRequired: true });
+      expect(textOf(late)).toContain("The gateway no longer holds this call");
+      await client.close();
+    } finally {
+      await t.stop();
+      await legacy.stop();
+    }
+  });
+
+  test("a 2025 client that never answers: the call ends with a tool error after the wait, and nothing stays held", async () => {
+    const t = await startTestGateway({ env: { INPUT_WAIT_MS: "300" } });
+    const legacy = await startAskingUpstream({ era: "2025" });
+    try {
+      const { key } = await seedOwner(t);
+      expect((await api(t.url, key)("POST", "/api/v1/connections", { name: "legacy", url: legacy.url, auth: { kind: "none" } })).status).toBe(201);
+      const client = new Client({ name: "silent", version: "1" }, { supportedProtocolVersions: ["2025-11-25"], capabilities: { elicitation: { form: {} } } } as ConstructorParameters<typeof Client>[1]);
+      let asked = 0;
+      client.setRequestHandler("elicitation/create", () => {
+        asked++;
+        return new Promise(() => undefined);
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${t.url}/api/v1/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      const result = await client.callTool({ name: "legacy__ask_form", arguments: { question: "q" } });
+      expect(asked).toBe(1);
+      expect(result.isError).toBe(true);
+      // The SDK's shim words it: "Fulfilling input required by 'tools/call' failed: Request timed out".
+      expect(textOf(result)).toContain("timed out");
+      while (t.gateway.deps.pool.held.size > 0) await Bun.sleep(50);
+      await client.close();
+    } finally {
+      await t.stop();
+      await legacy.stop();
+    }
+  });
+});

@@ -48,10 +48,6 @@ export async function startAskingUpstream(options: AskingUpstreamOptions = {}): 
   function createServer(): Server {
     const server = new Server({ name: "asking-upstream", version: "1.0.0" }, { capabilities: { tools: {}, logging: {} } });
     server.setRequestHandler("tools/list", () => ({ tools: TOOLS }));
-    server.setRequestHandler("logging/setLevel", (request) => {
-      levels.push(request.params.level);
-      return {};
-    });
     server.setRequestHandler("tools/call", (request, ctx) => runTool(request.params.name, (request.params.arguments ?? {}) as Record<string, string>, ctx) as never);
     return server;
   }
@@ -83,7 +79,12 @@ export async function startAskingUpstream(options: AskingUpstreamOptions = {}): 
     async fetch(request) {
       if (options.bearer && request.headers.get("authorization") !== `Bearer ${options.bearer}`) return new Response("unauthorized", { status: 401 });
       const body = request.method === "POST" ? await request.clone().json().catch(() => undefined) : undefined;
-      for (const message of Array.isArray(body) ? body : [body]) if (typeof message?.method === "string") methods.push(message.method);
+      for (const message of Array.isArray(body) ? body : [body]) {
+        if (typeof message?.method !== "string") continue;
+        methods.push(message.method);
+        // The SDK's own handler keeps the level (and filters by it); the fixture only notes it.
+        if (message.method === "logging/setLevel") levels.push(message.params?.level);
+      }
       if (await isLegacyRequest(request, body)) return serveLegacy(request, body);
       // What a 2025-only server answers to a request it cannot place: the client falls back.
       if (options.era === "2025") return Response.json({ jsonrpc: "2.0", id: null, error: { code: -32000, message: "Bad Request: Server not initialized" } }, { status: 400 });
