@@ -3,6 +3,7 @@ import { Client, isInputRequiredResult, ProtocolError, StreamableHTTPClientTrans
 import { createApiKey } from "../src/accounts/api-keys.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startAskingUpstream, type AskingUpstream } from "./helpers/asking-upstream.ts";
+import { startEverything } from "./helpers/everything.ts";
 import { api, type Era } from "./helpers/client.ts";
 
 // Requests from the server during a call (elicitation in form and URL mode, sampling, roots) and
@@ -294,6 +295,43 @@ describe("a call waiting for its client's answer is bounded", () => {
     } finally {
       await t.stop();
       await legacy.stop();
+    }
+  });
+});
+
+describe("the reference server (server-everything, 2025-11-25) asks through the gateway", () => {
+  test("its sampling and elicitation tools are offered, and answer as they do when called directly", async () => {
+    const t = await startTestGateway();
+    const everything = await startEverything();
+    try {
+      const { key } = await seedOwner(t);
+      expect((await api(t.url, key)("POST", "/api/v1/connections", { name: "everything", url: everything.url, auth: { kind: "none" } })).status).toBe(201);
+      const direct = await askingClient(everything.url, {}, "2025-11-25");
+      // It registers these tools only for a client that declared sampling / elicitation.
+      const tools = (await direct.client.listTools()).tools.map((tool) => tool.name);
+      expect(tools).toContain("trigger-sampling-request");
+      expect(tools).toContain("trigger-elicitation-request");
+      for (const era of ["2026-07-28", "2025-11-25"] as Era[]) {
+        const through = await askingClient(`${t.url}/api/v1/mcp`, { authorization: `Bearer ${key}` }, era);
+        const listed = (await through.client.listTools()).tools.map((tool) => tool.name);
+        expect(listed).toContain("everything__trigger-sampling-request");
+        expect(listed).toContain("everything__trigger-elicitation-request");
+        const args = { prompt: "two words", maxTokens: 10 };
+        const viaGateway = await through.client.callTool({ name: "everything__trigger-sampling-request", arguments: args });
+        const straight = await direct.client.callTool({ name: "trigger-sampling-request", arguments: args });
+        expect(textOf(viaGateway)).toContain("me's model read Resource trigger-sampling-request context: two words");
+        expect(textOf(viaGateway)).toBe(textOf(straight));
+        await through.client.close();
+      }
+      // A client without elicitation: the gateway declines for it, and the tool says so.
+      const bare = await askingClient(`${t.url}/api/v1/mcp`, { authorization: `Bearer ${key}` }, "2025-11-25", { capabilities: {} });
+      const declined = await bare.client.callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+      expect(textOf(declined)).toContain("declined");
+      await bare.client.close();
+      await direct.client.close();
+    } finally {
+      await t.stop();
+      await everything.stop();
     }
   });
 });
