@@ -30,7 +30,8 @@ export class HeldCall implements Holdable {
   private readonly asks = new Map<string, Ask>();
   private counter = 0;
   private outcome: { result: CallToolResult } | { error: unknown } | null = null;
-  private wake: (() => void) | null = null;
+  // Rounds waiting for news: a client may retry before its previous round has ended.
+  private readonly waiters = new Set<() => void>();
   private sink: RoundSink | null = null;
 
   /** `standIn` answers what the caller cannot (see input-answers.ts). */
@@ -85,11 +86,11 @@ export class HeldCall implements Holdable {
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          this.wake = null;
+          this.waiters.delete(done);
           signal.removeEventListener("abort", done);
           resolve();
         };
-        this.wake = done;
+        this.waiters.add(done);
         signal.addEventListener("abort", done, { once: true });
       });
     }
@@ -104,7 +105,11 @@ export class HeldCall implements Holdable {
 
   private settle(outcome: { result: CallToolResult } | { error: unknown }): void {
     this.outcome = outcome;
-    this.wake?.();
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
   }
 
   /** What the upstream sends during this call, redacted, named after its connection. */
@@ -127,7 +132,7 @@ export class HeldCall implements Holdable {
             },
             { once: true },
           );
-          this.wake?.();
+          this.wake();
         });
       },
       log: (params) => {
