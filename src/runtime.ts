@@ -197,6 +197,8 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
         prober.stop();
         await stopHearingReplicas().catch(() => undefined);
         stopSweeping();
+        // A call waiting for its client's answer cannot get it now (the answer would be a new request).
+        deps.pool.held.cancelAll("the gateway is shutting down");
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
         // A call's answer becomes an HTTP response (or an event on a 2025 session's stream) a few
