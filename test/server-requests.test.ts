@@ -150,6 +150,13 @@ for (const dialect of dialects) {
             expect(textOf(sampled)).toContain(`${connection} asked your client to sample its model`);
           }
           expect(bare.heard.asked).toEqual([]);
+          // Asked for what it offers, and answered for what it does not, in one round.
+          const formOnly = await askingClient(gatewayUrl(), { authorization: `Bearer ${key}` }, clientEra, { capabilities: { elicitation: { form: {} } } });
+          for (const connection of ["legacy", "modern"]) {
+            expect(textOf(await formOnly.client.callTool({ name: `${connection}__ask_both`, arguments: {} }))).toBe("both: me says yes to both? / roots: 0");
+          }
+          expect(formOnly.heard.asked).toEqual(["form both?", "form both?"]);
+          await formOnly.client.close();
         } finally {
           await bare.client.close();
         }

@@ -52,6 +52,7 @@ export async function relayedCall(deps: CallDeps, principal: Principal, request:
   };
 
   let call: HeldCall;
+  // What the gateway answered for the caller in this round (see input-answers.ts).
   let answered: Record<string, unknown> = {};
   const raw = ctx.mcpReq.requestState();
   if (typeof raw === "string") {
@@ -66,8 +67,8 @@ export async function relayedCall(deps: CallDeps, principal: Principal, request:
       held.answer(responses);
       call = held;
     } else {
-      answered = state.answered ?? {};
-      call = start({ inputResponses: { ...responses, ...answered }, ...(state.upstream !== undefined ? { requestState: state.upstream } : {}) });
+      // The gateway's own answers of the last round join the client's; this round starts afresh.
+      call = start({ inputResponses: { ...responses, ...state.answered }, ...(state.upstream !== undefined ? { requestState: state.upstream } : {}) });
     }
   } else {
     call = start(undefined);

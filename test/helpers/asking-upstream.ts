@@ -37,6 +37,7 @@ const TOOLS: Tool[] = [
   { name: "ask_sample", description: "Asks the client's model (sampling) and returns its text.", inputSchema: objectSchema({ prompt: { type: "string" } }, ["prompt"]) },
   { name: "ask_roots", description: "Lists the client's roots.", inputSchema: objectSchema({}) },
   { name: "ask_twice", description: "Asks two questions in two rounds.", inputSchema: objectSchema({}) },
+  { name: "ask_both", description: "Asks a question and for the roots in one round.", inputSchema: objectSchema({}) },
   { name: "log_lines", description: "Sends one log message at each of debug, info and error, then answers.", inputSchema: objectSchema({ text: { type: "string" } }, ["text"]) },
 ];
 
@@ -141,6 +142,14 @@ async function runTool(name: string, args: Record<string, string>, ctx: ServerCo
       }
       const second = inputResponse(responses, "second");
       return text(`twice: ${(JSON.parse(state) as { first: string }).first} then ${second.kind === "elicit" ? String(second.content?.answer) : "none"}`);
+    }
+    case "ask_both": {
+      const answer = inputResponse(responses, "question");
+      const roots = inputResponse(responses, "roots");
+      if (answer.kind === "missing" || roots.kind === "missing") {
+        return inputRequired({ inputRequests: { question: inputRequired.elicit({ message: "both?", requestedSchema: FORM_SCHEMA }), roots: inputRequired.listRoots() } });
+      }
+      return text(`both: ${answer.kind === "elicit" ? String(answer.content?.answer) : answer.kind} / roots: ${roots.kind === "roots" ? roots.roots.length : roots.kind}`);
     }
     case "log_lines": {
       for (const level of ["debug", "info", "error"] as const) await ctx.mcpReq.log(level, { text: `${level}: ${args.text}` }, "fixture");
