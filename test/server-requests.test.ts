@@ -306,6 +306,29 @@ describe("a call waiting for its client's answer is bounded", () => {
   });
 });
 
+describe("requests a server sends outside any call", () => {
+  test("reach no client, even the one whose call made the upstream client", async () => {
+    const t = await startTestGateway();
+    const legacy = await startAskingUpstream({ era: "2025" });
+    try {
+      const { key } = await seedOwner(t);
+      const added = await api(t.url, key)("POST", "/api/v1/connections", { name: "legacy", url: legacy.url, auth: { kind: "none" } });
+      expect(added.status).toBe(201);
+      // The next call connects afresh, on the call's behalf: that client's standalone stream must not belong to the call.
+      t.gateway.deps.pool.drop(String((added.json.connection as { id: string }).id));
+      const caller = await askingClient(`${t.url}/api/v1/mcp`, { authorization: `Bearer ${key}` }, "2025-11-25");
+      expect(textOf(await caller.client.callTool({ name: "legacy__ask_later", arguments: {} }))).toBe("asked later");
+      while (legacy.later.length < 2) await Bun.sleep(20);
+      expect(legacy.later.sort()).toEqual(["elicitation: error The gateway relays elicitation/create only during a tool call, to the client that made it.", 'roots: {"roots":[]}']);
+      expect(caller.heard.asked).toEqual([]);
+      await caller.client.close();
+    } finally {
+      await t.stop();
+      await legacy.stop();
+    }
+  });
+});
+
 describe("the reference server (server-everything, 2025-11-25) asks through the gateway", () => {
   test("its sampling and elicitation tools are offered, and answer as they do when called directly", async () => {
     const t = await startTestGateway();

@@ -26,6 +26,8 @@ export type AskingUpstream = {
   methods: string[];
   /** Every logging/setLevel level it was sent. */
   levels: LoggingLevel[];
+  /** What came of the questions `ask_later` sent outside any call (2025 sessions only). */
+  later: string[];
   stop(): Promise<void>;
 };
 
@@ -37,6 +39,7 @@ const TOOLS: Tool[] = [
   { name: "ask_sample", description: "Asks the client's model (sampling) and returns its text.", inputSchema: objectSchema({ prompt: { type: "string" } }, ["prompt"]) },
   { name: "ask_roots", description: "Lists the client's roots.", inputSchema: objectSchema({}) },
   { name: "ask_twice", description: "Asks two questions in two rounds.", inputSchema: objectSchema({}) },
+  { name: "ask_later", description: "Answers at once, then asks a question and for the roots outside the call (2025 sessions).", inputSchema: objectSchema({}) },
   { name: "ask_both", description: "Asks a question and for the roots in one round.", inputSchema: objectSchema({}) },
   { name: "log_lines", description: "Sends one log message at each of debug, info and error, then answers.", inputSchema: objectSchema({ text: { type: "string" } }, ["text"]) },
 ];
@@ -44,12 +47,22 @@ const TOOLS: Tool[] = [
 export async function startAskingUpstream(options: AskingUpstreamOptions = {}): Promise<AskingUpstream> {
   const methods: string[] = [];
   const levels: LoggingLevel[] = [];
+  const later: string[] = [];
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
 
   function createServer(): Server {
     const server = new Server({ name: "asking-upstream", version: "1.0.0" }, { capabilities: { tools: {}, logging: {} } });
     server.setRequestHandler("tools/list", () => ({ tools: TOOLS }));
-    server.setRequestHandler("tools/call", (request, ctx) => runTool(request.params.name, (request.params.arguments ?? {}) as Record<string, string>, ctx) as never);
+    server.setRequestHandler("tools/call", (request, ctx) => {
+      if (request.params.name !== "ask_later") return runTool(request.params.name, (request.params.arguments ?? {}) as Record<string, string>, ctx) as never;
+      // Unrelated to any request: a 2025 server sends these on its standalone stream.
+      setTimeout(() => {
+        const note = (what: string) => (value: unknown) => void later.push(`${what}: ${value instanceof Error ? `error ${value.message}` : JSON.stringify(value)}`);
+        server.elicitInput({ message: "later?", requestedSchema: FORM_SCHEMA }).then(note("elicitation"), note("elicitation"));
+        server.listRoots().then(note("roots"), note("roots"));
+      }, 0);
+      return text("asked later");
+    });
     return server;
   }
 
@@ -97,6 +110,7 @@ export async function startAskingUpstream(options: AskingUpstreamOptions = {}): 
     url: `http://127.0.0.1:${http.port}/mcp`,
     methods,
     levels,
+    later,
     async stop() {
       await http.stop(true);
       await modern.close();
