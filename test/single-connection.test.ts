@@ -3,7 +3,8 @@ import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextp
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient, ERAS, type Era } from "./helpers/client.ts";
-import { addOtherTenant } from "./helpers/members.ts";
+import { addMember, addOtherTenant } from "./helpers/members.ts";
+import { startConformanceUpstream, type ConformanceUpstream } from "./helpers/conformance-upstream.ts";
 import { waitFor } from "./helpers/wait.ts";
 
 // A name the workspace endpoint has to shorten (a space, a slash, a colon): here it keeps its own.
@@ -45,8 +46,10 @@ for (const dialect of dialects) {
   describe(`one connection at its own URL on ${dialect}`, () => {
     let t: TestGateway;
     let key: string;
+    let workspaceId: string;
     let alpha: Upstream;
     let beta: Upstream;
+    let fixture: ConformanceUpstream;
     const post = (path: string, body: object, headers: Record<string, string> = {}): Promise<Response> =>
       fetch(`${t.url}${path}`, {
         method: "POST",
@@ -55,14 +58,15 @@ for (const dialect of dialects) {
       });
 
     beforeAll(async () => {
-      [t, alpha, beta] = await Promise.all([startTestGateway({ dialect }), startUpstream({ tools: ALPHA_TOOLS }), startUpstream({ tools: ["echo", "slow"] })]);
-      key = (await seedOwner(t)).key;
+      [t, alpha, beta, fixture] = await Promise.all([startTestGateway({ dialect }), startUpstream({ tools: ALPHA_TOOLS }), startUpstream({ tools: ["echo", "slow"] }), startConformanceUpstream()]);
+      ({ key, workspaceId } = await seedOwner(t));
       const call = api(t.url, key);
       expect((await call("POST", "/api/v1/connections", { name: "alpha", url: alpha.url })).status).toBe(201);
       expect((await call("POST", "/api/v1/connections", { name: "beta", url: beta.url })).status).toBe(201);
+      expect((await call("POST", "/api/v1/connections", { name: "conformance", url: fixture.url })).status).toBe(201);
     });
     afterAll(async () => {
-      await Promise.all([t.stop(), alpha.stop(), beta.stop()]);
+      await Promise.all([t.stop(), alpha.stop(), beta.stop(), fixture.stop()]);
     });
 
     for (const era of ERAS) {
@@ -98,6 +102,50 @@ for (const dialect of dialects) {
         expect((odd.json.entries as { connectionName: string }[])[0]).toMatchObject({ connectionName: "alpha", tool: ODD, outcome: "ok" });
       });
     }
+
+    for (const era of ["2026-07-28", "2025-11-25"] as const) {
+      test(`${era}: the conformance fixture's tools/list (JSON Schema 2020-12 keywords included) is its own at its URL, and its calls answer as it does`, async () => {
+        const [through, direct] = await Promise.all([connectClient(t.url, key, era, { path: "/api/v1/mcp/conformance" }), connectDirect(fixture.url, era)]);
+        try {
+          const [seen, own] = await Promise.all([through.listTools(), direct.listTools()]);
+          expect(own.tools.find((tool) => tool.name === "json_schema_2020_12_tool")?.inputSchema).toHaveProperty("$defs");
+          expect(byName(seen.tools)).toEqual(byName(own.tools));
+          for (const name of ["test_simple_text", "test_image_content", "test_audio_content", "test_embedded_resource", "test_multiple_content_types", "test_error_handling"]) {
+            const [a, b] = await Promise.all([through.callTool({ name, arguments: {} }), direct.callTool({ name, arguments: {} })]);
+            expect(unstamped(a)).toEqual(unstamped(b));
+          }
+        } finally {
+          await Promise.all([through.close(), direct.close()]);
+        }
+      });
+    }
+
+    test("a per-member connection there works as on the workspace endpoint: a member without an account is told to connect it", async () => {
+      const member = await addMember(t, workspaceId, "member@example.com", { password: "member password" });
+      const upstream = await startUpstream({ auth: { kind: "bearers", tokens: ["tok-owner-1", "tok-member-2"] }, tools: ["echo"] });
+      try {
+        const added = await api(t.url, key)("POST", "/api/v1/connections", { name: "crm", url: upstream.url, sharing: "per_member", auth: { kind: "bearer", token: "tok-owner-1" } });
+        expect(added.status).toBe(201);
+        const id = (added.json.connection as { id: string }).id;
+        const client = await connectClient(t.url, member.key, "2025-11-25", { path: "/api/v1/mcp/crm" });
+        try {
+          expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["echo"]);
+          const before = upstream.calls;
+          const refused = await client.callTool({ name: "echo", arguments: { message: "hi" } });
+          expect(refused.isError).toBe(true);
+          expect(JSON.stringify(refused.content)).toContain("Connect your account in the gateway dashboard");
+          expect(upstream.calls).toBe(before);
+          expect((await member.call("PUT", `/api/v1/connections/${id}/my-account`, { secret: "tok-member-2" })).status).toBe(200);
+          expect((await client.callTool({ name: "echo", arguments: { message: "hi" } })).content).toEqual([{ type: "text", text: "hi" }]);
+          // With the member's own token.
+          expect(upstream.requests.filter((r) => r.method === "tools/call").at(-1)?.authorization).toBe("Bearer tok-member-2");
+        } finally {
+          await client.close();
+        }
+      } finally {
+        await upstream.stop();
+      }
+    });
 
     test("no gateway__ tools and no other connection's tool there, by either of its names", async () => {
       const client = await connectClient(t.url, key, "2026-07-28", { path: "/api/v1/mcp/alpha" });
