@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
-import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { Client, StreamableHTTPClientTransport, UnauthorizedError, type Tool } from "@modelcontextprotocol/client";
+import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { newClient, TestOAuthProvider } from "./helpers/mcp-oauth-client.ts";
+import { nextLocation } from "./helpers/continue.ts";
+import { mintSessionId, verifySessionId } from "../src/gateway/session-ids.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient, ERAS, type Era } from "./helpers/client.ts";
 import { addMember, addOtherTenant } from "./helpers/members.ts";
@@ -197,6 +200,37 @@ for (const dialect of dialects) {
       expect((await post("/api/v1/mcp/nosuch", initialize(), { authorization: "" })).status).toBe(401);
     });
 
+    test("an OAuth client given only a connection's URL discovers the gateway, is authorized for the MCP endpoint, and gets that connection's tools", async () => {
+      const cookie = await signIn(t);
+      const url = new URL(`${t.url}/api/v1/mcp/alpha`);
+      const provider = new TestOAuthProvider();
+      const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
+      const refused = await newClient()
+        .connect(first)
+        .then(() => null, (error: unknown) => error);
+      expect(refused).toBeInstanceOf(UnauthorizedError);
+      const authorizationUrl = provider.authorizationUrl!;
+      expect(authorizationUrl.searchParams.get("resource")).toBe(`${t.url}/api/v1/mcp`);
+      // The member's browser: the consent page, then Allow.
+      expect((await fetch(authorizationUrl, { headers: { cookie }, redirect: "manual" })).status).toBe(200);
+      const form = new URLSearchParams(authorizationUrl.searchParams);
+      form.set("decision", "approve");
+      const answer = await fetch(`${t.url}/oauth/authorize`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: t.url, "content-type": "application/x-www-form-urlencoded" },
+        body: form,
+      });
+      await first.finishAuth(new URL((await nextLocation(answer))!).searchParams);
+      const client = newClient();
+      await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
+      try {
+        expect((await client.listTools()).tools.map((tool) => tool.name).toSorted()).toEqual(ALPHA_TOOLS.toSorted());
+      } finally {
+        await client.close();
+      }
+    });
+
     test("an unknown connection, another workspace's, or a name no connection can have: 404 with a JSON-RPC error saying so", async () => {
       for (const era of ["2025-11-25", "2026-07-28"] as const) {
         const body = era === "2026-07-28" ? { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} } : initialize(era);
@@ -254,3 +288,15 @@ for (const dialect of dialects) {
     });
   });
 }
+
+test("a 2025 session id verifies only for the URL it was minted at; ids of the workspace endpoint are as before", async () => {
+  const key = await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const workspace = { workspaceId: "w1", holderKey: "k1" };
+  const alphaId = await mintSessionId(key, { ...workspace, view: "alpha" });
+  expect(await verifySessionId(key, alphaId, { ...workspace, view: "alpha" })).toBe(true);
+  expect(await verifySessionId(key, alphaId, { ...workspace, view: "beta" })).toBe(false);
+  expect(await verifySessionId(key, alphaId, workspace)).toBe(false);
+  const workspaceId = await mintSessionId(key, workspace);
+  expect(await verifySessionId(key, workspaceId, workspace)).toBe(true);
+  expect(await verifySessionId(key, workspaceId, { ...workspace, view: "alpha" })).toBe(false);
+});
