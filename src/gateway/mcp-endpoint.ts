@@ -54,11 +54,12 @@ export type McpEndpointOptions = {
 /**
  * The MCP endpoint: the workspace's at /api/v1/mcp and each connection's at /api/v1/mcp/<name>
  * (view.ts), with the same checks, limits and sessions. Every request is authenticated with a
- * gateway API key (a session id is never a credential). 2026-07-28 requests go to a per-workspace stateless handler; 2025 clients
- * get sessions so they can hear list_changed — and a session id this replica does not know is
- * served statelessly, so a load balancer may send the next request anywhere. What one caller may
- * hold open is capped (open-limits.ts): past a key's or a member's cap of sessions the idlest of
- * theirs is closed; past the total, and past any cap of streams, the answer is 429.
+ * gateway API key (a session id is never a credential). 2026-07-28 requests go to a per-workspace
+ * stateless handler; 2025 clients get sessions so they can hear list_changed — and a session id
+ * this replica does not know is served statelessly, so a load balancer may send the next request
+ * anywhere. What one caller may hold open is capped (open-limits.ts): past a key's or a member's
+ * cap of sessions the idlest of theirs is closed; past the total, and past any cap of streams, the
+ * answer is 429.
  */
 export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = {}): McpEndpoint {
   const { config } = deps;
@@ -355,7 +356,7 @@ function viewKey(view: GatewayView): string {
 function noSuchConnection(view: GatewayView): Response {
   // Echoed only when it is a name a connection could have (lowercase letters, digits, dashes).
   const named = view.kind === "connection" && checkConnectionName(view.connectionName) === null ? ` named "${view.connectionName}"` : " by that name";
-  return jsonRpcError(404, -32002, `This workspace has no connection${named}. ${MCP_PATH}/<connection> serves one connection (its name as the dashboard shows it); ${MCP_PATH} serves them all.`);
+  return jsonRpcError(404, -32000, `This workspace has no connection${named}. ${MCP_PATH}/<connection> serves one connection (its name as the dashboard shows it); ${MCP_PATH} serves them all.`);
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {
