@@ -19,8 +19,8 @@ export const WORKSPACE_VIEW: GatewayView = { kind: "workspace" };
 /** Where an exposed item comes from: its connection, and the name (or URI) its upstream gives it. */
 export type ItemOrigin = { connectionName: string; originalName: string };
 
-/** The field that names an item: `name` for tools and prompts, `uri` for resources. */
-export type NameField = "name" | "uri";
+/** The field that names an item: `name` for tools and prompts, `uri` for resources, `uriTemplate` for templates. */
+export type NameField = "name" | "uri" | "uriTemplate";
 
 // Per exposed list (rebuilt with its index), per connection: the list as that connection's view shows it.
 const shownLists = new WeakMap<object, Map<string, unknown[]>>();
