@@ -10,7 +10,9 @@
  * two functions over its index's exposed list and its routes (exposed name → route):
  * `listInView(view, listed, routes, originOf)` for a list and `resolveInView(view, name, routes,
  * originOf)` for a request by name. Neither reads the database: what they build from an index is kept
- * beside that index object and goes with it when the index is rebuilt.
+ * beside that index object and goes with it when the index is rebuilt. Resources, whose exposed URI
+ * says its connection and the upstream's URI, list with the unwrapping as their routes (`{ get:
+ * unwrap }`, field "uri") and resolve by wrapping the requested URI under the view's connection.
  */
 export type GatewayView = { kind: "workspace" } | { kind: "connection"; connectionName: string };
 
@@ -27,11 +29,14 @@ const shownLists = new WeakMap<object, Map<string, unknown[]>>();
 // Per routes map (rebuilt with its index): "connection\noriginal name" → exposed name.
 const reverseRoutes = new WeakMap<object, Map<string, string>>();
 
+/** Finds what an exposed name routes to: a map of routes, or any lookup (resource URIs unwrap). */
+export type RouteLookup<R> = { get(exposed: string): R | undefined | null };
+
 /** `items` (named as the workspace exposes them) as `view` shows them. */
 export function listInView<T extends object, R>(
   view: GatewayView,
   items: readonly T[],
-  routes: ReadonlyMap<string, R>,
+  routes: RouteLookup<R>,
   originOf: (route: R) => ItemOrigin,
   field: NameField = "name",
 ): T[] {
@@ -47,7 +52,7 @@ export function listInView<T extends object, R>(
   for (const item of items) {
     const exposed = (item as Record<string, unknown>)[field];
     const route = typeof exposed === "string" ? routes.get(exposed) : undefined;
-    if (route === undefined) continue;
+    if (route === undefined || route === null) continue;
     const origin = originOf(route);
     if (origin.connectionName === view.connectionName) shown.push({ ...item, [field]: origin.originalName });
   }
