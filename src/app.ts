@@ -18,7 +18,7 @@ import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
 import { isServedHost, misdirected } from "./web/host-check.ts";
-import { MCP_PATH } from "./gateway/mcp-endpoint.ts";
+import { viewOfPath } from "./gateway/mcp-endpoint.ts";
 import { oauthRoutes } from "./upstream/oauth/routes.tsx";
 import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): App {
       // Before anything else, the MCP endpoint included: a rebound name reaches nothing (host-check.ts).
       let response = !HEALTH_PATHS.has(path) && !isServedHost(request.headers.get("host"), deps.config)
         ? misdirected()
-        : path === MCP_PATH || path === `${MCP_PATH}/` ? await serveMcp(request) : await elysia.handle(request);
+        : viewOfPath(path) !== null ? await serveMcp(request) : await elysia.handle(request);
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {

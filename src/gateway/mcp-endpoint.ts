@@ -17,9 +17,24 @@ import { createGatewayServer } from "./mcp-server.ts";
 import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
 import { mintSessionId, verifySessionId, type SessionBinding } from "./session-ids.ts";
 import { openAtOnce } from "./sse-open.ts";
+import { checkConnectionName } from "../connections/names.ts";
+import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
 
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
+
+/**
+ * The view a path asks for: the workspace at /api/v1/mcp, one connection at /api/v1/mcp/<name>
+ * (a trailing slash allowed on either), null for any other path.
+ */
+export function viewOfPath(path: string): GatewayView | null {
+  if (path === MCP_PATH || path === `${MCP_PATH}/`) return WORKSPACE_VIEW;
+  if (!path.startsWith(`${MCP_PATH}/`)) return null;
+  const rest = path.slice(MCP_PATH.length + 1);
+  const segment = rest.endsWith("/") ? rest.slice(0, -1) : rest;
+  if (segment === "" || segment.includes("/")) return null;
+  return { kind: "connection", connectionName: segment };
+}
 
 const DATABASE_UNAVAILABLE = "The gateway cannot reach its database to check this key just now. Try again in a few seconds.";
 
@@ -29,7 +44,7 @@ const DATABASE_UNAVAILABLE = "The gateway cannot reach its database to check thi
  * its last open response. `adopted`: opened here for a GET stream of a session another replica
  * began (see takeUpSession).
  */
-type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; lastSeen: number; open: number; adopted?: boolean };
+type LegacySession = { transport: WebStandardStreamableHTTPServerTransport; server: Server; principal: Principal; view: GatewayView; lastSeen: number; open: number; adopted?: boolean };
 
 export type McpEndpointOptions = {
   /** The clock idle sessions are judged by (tests move it). */
@@ -37,12 +52,14 @@ export type McpEndpointOptions = {
 };
 
 /**
- * The one MCP endpoint. Every request is authenticated with a gateway API key (a session id is
- * never a credential). 2026-07-28 requests go to a per-workspace stateless handler; 2025 clients
- * get sessions so they can hear list_changed — and a session id this replica does not know is
- * served statelessly, so a load balancer may send the next request anywhere. What one caller may
- * hold open is capped (open-limits.ts): past a key's or a member's cap of sessions the idlest of
- * theirs is closed; past the total, and past any cap of streams, the answer is 429.
+ * The MCP endpoint: the workspace's at /api/v1/mcp and each connection's at /api/v1/mcp/<name>
+ * (view.ts), with the same checks, limits and sessions. Every request is authenticated with a
+ * gateway API key (a session id is never a credential). 2026-07-28 requests go to a per-workspace
+ * stateless handler; 2025 clients get sessions so they can hear list_changed — and a session id
+ * this replica does not know is served statelessly, so a load balancer may send the next request
+ * anywhere. What one caller may hold open is capped (open-limits.ts): past a key's or a member's
+ * cap of sessions the idlest of theirs is closed; past the total, and past any cap of streams, the
+ * answer is 429.
  */
 export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = {}): McpEndpoint {
   const { config } = deps;
@@ -57,7 +74,9 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   const ended = new Set<string>();
   const streams = new StreamSlots(config.streamLimits);
   const principalOf = (auth: AuthInfo | undefined): Principal => auth?.extra?.principal as Principal;
-  const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo));
+  const viewOf = (auth: AuthInfo | undefined): GatewayView => (auth?.extra?.view as GatewayView | undefined) ?? WORKSPACE_VIEW;
+  // One handler per workspace serves every view of it: the view travels with the request.
+  const factory = ({ authInfo }: { authInfo?: AuthInfo }) => createGatewayServer(deps, principalOf(authInfo), viewOf(authInfo));
   const stateless = legacyStatelessFallback(factory, undefined, { maxRequestBodySize });
   // Read per request: with PORT=0 the base URL is only known after listening.
   const isAllowedOrigin = (origin: string): boolean => isOwnOrigin(origin, config.baseUrl) || config.allowedOrigins.includes(origin);
@@ -129,7 +148,7 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     }
   }
 
-  async function serveLegacy(request: Request, principal: Principal, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
+  async function serveLegacy(request: Request, principal: Principal, view: GatewayView, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
     const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
@@ -137,14 +156,15 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
       // Another replica began it (a load balancer sent this GET here): any replica can check the id
       // and serve the session's stream, which hears list_changed like a session begun here.
       if (!session && request.method === "GET") {
-        const taken = await takeUpSession(request, sessionId, principal, authInfo);
+        const taken = await takeUpSession(request, sessionId, principal, view, authInfo);
         if (taken instanceof Response) return taken;
         session = taken ?? undefined;
       }
       // Unknown here (a restart, closed as the idlest, or an id this gateway never issued): serve
       // statelessly rather than break the client.
       if (!session) return stateless(request, options);
-      if (credentialId(session.principal.credential) !== credentialId(principal.credential)) return jsonRpcError(404, -32001, "Session not found");
+      // A session serves the URL it began at: its server lists that view's names.
+      if (credentialId(session.principal.credential) !== credentialId(principal.credential) || viewKey(session.view) !== viewKey(view)) return jsonRpcError(404, -32001, "Session not found");
       touchSession(sessionId, session);
       // A taken-up session serves only its stream; its requests are served as before (statelessly).
       if (session.adopted && request.method !== "GET") return stateless(request, options);
@@ -156,22 +176,23 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) return stateless(request, options);
     reapIdleSessions();
-    const opened = await openSession(principal, await mintSessionId(deps.keyring.sessionKey, bindingOf(principal)));
+    const opened = await openSession(principal, view, await mintSessionId(deps.keyring.sessionKey, bindingOf(principal, view)));
     if (opened instanceof Response) return opened;
     return opened.transport.handleRequest(request, options);
   }
 
   /** A new session on this replica under `id`, within the caps on what one caller may hold. */
-  async function openSession(principal: Principal, id: string, marks: { adopted?: true } = {}): Promise<LegacySession | Response> {
+  async function openSession(principal: Principal, view: GatewayView, id: string, marks: { adopted?: true } = {}): Promise<LegacySession | Response> {
     const holder = holderOf(principal);
     closeIdlest((s) => holderOf(s.principal).key === holder.key, config.sessionLimits.perKey);
     closeIdlest((s) => s.principal.userId === holder.user, config.sessionLimits.perUser);
     // Closing someone else's session to make room would let one caller push everyone out.
     if (sessions.size >= config.sessionLimits.total) return tooMany("sessions", "total", config.sessionLimits);
-    const server = createGatewayServer(deps, principal);
+    const server = createGatewayServer(deps, principal, view);
     const session: LegacySession = {
       server,
       principal,
+      view,
       lastSeen: now(),
       open: 0,
       ...marks,
@@ -196,12 +217,12 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
    * client's name; the client's own capabilities stay with the replica it initialized on.
    * Null when the id does not verify for this key.
    */
-  async function takeUpSession(request: Request, id: string, principal: Principal, authInfo: AuthInfo): Promise<LegacySession | Response | null> {
-    if (ended.has(id) || !(await verifySessionId(deps.keyring.sessionKey, id, bindingOf(principal)))) return null;
+  async function takeUpSession(request: Request, id: string, principal: Principal, view: GatewayView, authInfo: AuthInfo): Promise<LegacySession | Response | null> {
+    if (ended.has(id) || !(await verifySessionId(deps.keyring.sessionKey, id, bindingOf(principal, view)))) return null;
     const pending = adopting.get(id);
     if (pending) return pending;
     const adoption = (async (): Promise<LegacySession | Response | null> => {
-      const opened = await openSession(principal, id, { adopted: true });
+      const opened = await openSession(principal, view, id, { adopted: true });
       if (opened instanceof Response) return opened;
       const protocolVersion = request.headers.get("mcp-protocol-version") ?? "2025-11-25";
       const initialize = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "taken-up-session", version: "1" } } };
@@ -218,11 +239,22 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     ended.add(id);
   }
 
-  function bindingOf(principal: Principal): SessionBinding {
-    return { workspaceId: principal.workspaceId, holderKey: holderOf(principal).key };
+  function bindingOf(principal: Principal, view: GatewayView): SessionBinding {
+    return { workspaceId: principal.workspaceId, holderKey: holderOf(principal).key, ...(view.kind === "connection" ? { view: view.connectionName } : {}) };
+  }
+
+  /** Whether the principal's workspace has the view's connection (from the index in memory). */
+  async function viewExists(principal: Principal, view: GatewayView): Promise<boolean> {
+    if (view.kind === "workspace") return true;
+    // A name the rules refuse (a row from before them) has no tools in the index either.
+    if (checkConnectionName(view.connectionName) !== null) return false;
+    const index = await deps.toolIndex.get(principal.workspaceId);
+    for (const connection of index.connections.values()) if (connection.name === view.connectionName) return true;
+    return false;
   }
 
   async function handle(request: Request): Promise<Response> {
+    const view = viewOfPath(new URL(request.url).pathname) ?? WORKSPACE_VIEW;
     const origin = request.headers.get("origin");
     if (origin !== null && !isAllowedOrigin(origin)) {
       return jsonRpcError(403, -32000, "Forbidden: this Origin may not call the MCP endpoint (an operator can allow it with ALLOWED_ORIGINS).");
@@ -242,6 +274,8 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     const declared = Number(request.headers.get("content-length") ?? "0");
     const tooLarge = (): Response => withHeaders(jsonRpcError(413, -32600, `Request body too large (limit ${maxRequestBodySize} bytes).`), cors);
     if (declared > maxRequestBodySize) return tooLarge();
+    // After the key: only a caller of this workspace learns which connection names it has.
+    if (!(await viewExists(principal, view))) return withHeaders(noSuchConnection(view), cors);
 
     // The body is read and parsed once here, and the parsed message handed to the SDK, which
     // would otherwise clone and parse it twice (once to route the era, once to serve it).
@@ -256,9 +290,9 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     }
 
     const credential = credentialId(principal.credential);
-    const authInfo: AuthInfo = { token: credential ?? "", clientId: credential ?? principal.userId, scopes: [], extra: { principal } };
+    const authInfo: AuthInfo = { token: credential ?? "", clientId: credential ?? principal.userId, scopes: [], extra: { principal, view } };
     const response = (await isLegacyRequest(request, parsedBody, { maxRequestBodySize }))
-      ? await serveLegacy(request, principal, authInfo, parsedBody)
+      ? await serveLegacy(request, principal, view, authInfo, parsedBody)
       : await serveModern(request, principal, authInfo, parsedBody);
     return withHeaders(response, cors);
   }
@@ -313,6 +347,16 @@ function parseJson(bytes: ArrayBuffer): unknown {
 
 function isListenRequest(body: unknown): boolean {
   return typeof body === "object" && body !== null && (body as { method?: unknown }).method === "subscriptions/listen";
+}
+
+function viewKey(view: GatewayView): string {
+  return view.kind === "workspace" ? "" : view.connectionName;
+}
+
+function noSuchConnection(view: GatewayView): Response {
+  // Echoed only when it is a name a connection could have (lowercase letters, digits, dashes).
+  const named = view.kind === "connection" && checkConnectionName(view.connectionName) === null ? ` named "${view.connectionName}"` : " by that name";
+  return jsonRpcError(404, -32000, `This workspace has no connection${named}. ${MCP_PATH}/<connection> serves one connection (its name as the dashboard shows it); ${MCP_PATH} serves them all.`);
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {

@@ -1,9 +1,10 @@
 import { Server, type LoggingLevel } from "@modelcontextprotocol/server";
 import type { Principal } from "../accounts/principal.ts";
 import type { CallDeps } from "./results.ts";
-import { NATIVE_TOOLS } from "./native-tools.ts";
 import { relayedCall, MAX_INPUT_ROUNDS } from "./relayed-call.ts";
 import { callerLogLevel, forwardLogLevel } from "./logging.ts";
+import { listToolsInView, toolToCall } from "./tools-in-view.ts";
+import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -13,12 +14,14 @@ const INSTRUCTIONS =
 
 /**
  * One MCP server instance for one request (or one 2025 session): the principal decides which
- * workspace's tools it serves. The low-level Server lets the list change per workspace and per call.
+ * workspace's tools it serves, the view whether all of them or one connection's (view.ts). The
+ * low-level Server lets the list change per workspace and per call.
  */
-export function createGatewayServer(deps: CallDeps, principal: Principal): Server {
+export function createGatewayServer(deps: CallDeps, principal: Principal, view: GatewayView = WORKSPACE_VIEW): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: true }, logging: {} },
-    instructions: INSTRUCTIONS,
+    // The instructions name the gateway's own tools, which only the workspace view has.
+    ...(view.kind === "workspace" ? { instructions: INSTRUCTIONS } : {}),
     // A 2025 session is asked what an upstream needs with server-initiated requests (the SDK's
     // shim over input_required results): as many rounds as the gateway allows, each waiting as
     // long as a held call does.
@@ -31,15 +34,13 @@ export function createGatewayServer(deps: CallDeps, principal: Principal): Serve
     await forwardLogLevel(deps, principal, request.params.level);
     return {};
   });
-  server.setRequestHandler("tools/list", async () => {
-    const index = await deps.toolIndex.get(principal.workspaceId);
-    return { tools: [...NATIVE_TOOLS, ...index.listed] };
-  });
-  server.setRequestHandler("tools/call", (request, ctx) =>
-    relayedCall(deps, principal, request, ctx, {
+  server.setRequestHandler("tools/list", async () => ({ tools: await listToolsInView(deps, principal, view) }));
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const name = await toolToCall(deps, principal, view, request.params.name);
+    return relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, {
       capabilities: server.getClientCapabilities(),
       log: callerLogLevel(ctx.mcpReq.envelope as Record<string, unknown> | undefined, sessionLevel),
-    }) as never,
-  );
+    }) as never;
+  });
   return server;
 }

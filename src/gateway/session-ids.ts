@@ -10,7 +10,8 @@ import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/
  *   <random, 16 bytes, base64url>.<issued at, ms, base36>.<HMAC-SHA256, base64url>
  */
 
-export type SessionBinding = { workspaceId: string; holderKey: string };
+/** `view`: the connection of a session opened at /api/v1/mcp/<connection> (absent for the workspace's). */
+export type SessionBinding = { workspaceId: string; holderKey: string; view?: string };
 
 // A session older than this is not taken up again by a replica that does not hold it: the
 // client starts a new one. Generous: 2025 clients keep one session for as long as they run.
@@ -43,5 +44,7 @@ export async function verifySessionId(key: CryptoKey, id: string, binding: Sessi
 }
 
 function signedBytes(nonce: string, issuedAt: string, binding: SessionBinding): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(encoder.encode(JSON.stringify(["mcp-session", nonce, issuedAt, binding.workspaceId, binding.holderKey])));
+  // Without a view, the bytes of ids minted before views existed: they stay valid.
+  const bound = ["mcp-session", nonce, issuedAt, binding.workspaceId, binding.holderKey, ...(binding.view === undefined ? [] : [binding.view])];
+  return new Uint8Array(encoder.encode(JSON.stringify(bound)));
 }

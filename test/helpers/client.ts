@@ -8,9 +8,10 @@ export async function connectClient(
   gatewayUrl: string,
   key: string,
   era: Era = "2026-07-28",
-  options: { onToolsChanged?: () => void } = {},
+  options: { onToolsChanged?: () => void; path?: string } = {},
 ): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${gatewayUrl}/api/v1/mcp`), {
+  // `path`: another MCP URL of the gateway, e.g. one connection's /api/v1/mcp/<name>.
+  const transport = new StreamableHTTPClientTransport(new URL(`${gatewayUrl}${options.path ?? "/api/v1/mcp"}`), {
     requestInit: { headers: { authorization: `Bearer ${key}` } },
   });
   const client = new Client(

@@ -1,0 +1,43 @@
+import { ProtocolError, ProtocolErrorCode, type Tool } from "@modelcontextprotocol/server";
+import { credentialId, type Principal } from "../accounts/principal.ts";
+import { NATIVE_TOOLS } from "./native-tools.ts";
+import type { CallDeps } from "./results.ts";
+import type { RoutedTool } from "./tool-index.ts";
+import { listInView, resolveInView, type GatewayView, type ItemOrigin } from "./view.ts";
+
+/** A tool's connection and the name its upstream gives it. */
+export function toolOrigin(route: RoutedTool): ItemOrigin {
+  return { connectionName: route.connectionName, originalName: route.definition.name };
+}
+
+/** tools/list as the view shows it: the gateway's own tools are the workspace view's alone. */
+export async function listToolsInView(deps: Pick<CallDeps, "toolIndex">, principal: Principal, view: GatewayView): Promise<Tool[]> {
+  const index = await deps.toolIndex.get(principal.workspaceId);
+  if (view.kind === "workspace") return [...NATIVE_TOOLS, ...index.listed];
+  return listInView(view, index.listed, index.routes, toolOrigin);
+}
+
+/**
+ * The exposed name a tools/call of `name` in this view goes to (call.ts routes exposed names).
+ * A connection's view knows only its own tools: any other name is an unknown tool there, recorded
+ * in the access log as a refused call to that connection, as the workspace endpoint records one.
+ */
+export async function toolToCall(deps: Pick<CallDeps, "toolIndex" | "accessLog">, principal: Principal, view: GatewayView, name: string): Promise<string> {
+  if (view.kind === "workspace") return name;
+  const index = await deps.toolIndex.get(principal.workspaceId);
+  const exposed = resolveInView(view, name, index.routes, toolOrigin);
+  if (exposed !== null) return exposed;
+  deps.accessLog.record({
+    at: Date.now(),
+    workspaceId: principal.workspaceId,
+    userId: principal.userId,
+    apiKeyId: credentialId(principal.credential),
+    connectionName: view.connectionName,
+    tool: name.slice(0, 200),
+    outcome: "denied",
+    latencyMs: 0,
+    errorSummary: "unknown tool",
+    credentialUserId: null,
+  });
+  throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. ${view.connectionName} has no tool by this name; tools/list names the ones it has.`);
+}
