@@ -17,6 +17,8 @@ import { createGatewayServer } from "./mcp-server.ts";
 import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
 import { mintSessionId, verifySessionId, type SessionBinding } from "./session-ids.ts";
 import { openAtOnce } from "./sse-open.ts";
+import { watchListenedResources } from "./resources.ts";
+import type { UpdateListener } from "./resource-watch.ts";
 
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
@@ -64,6 +66,17 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   // Often enough that a session outlives its idle limit by a quarter of it at most.
   const sweeper = setInterval(() => reapIdleSessions(), Math.min(60_000, Math.max(1000, config.sessionIdleMs / 4)));
   sweeper.unref();
+
+  // One listener per workspace for resource changes: the SDK's listen router sends each to the streams that named the URI.
+  const updateListeners = new Map<string, UpdateListener>();
+  function updatesFor(workspaceId: string): UpdateListener {
+    let listener = updateListeners.get(workspaceId);
+    if (!listener) {
+      listener = (uri) => handlerFor(workspaceId).notify.resourceUpdated(uri);
+      updateListeners.set(workspaceId, listener);
+    }
+    return listener;
+  }
 
   function handlerFor(workspaceId: string): McpHttpHandler {
     let handler = modern.get(workspaceId);
@@ -268,7 +281,11 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, options);
     const slot = streams.take(holderOf(principal));
     if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
-    return releaseWhenClosed(await handlerFor(principal.workspaceId).fetch(request, options), request.signal, slot.release);
+    const unwatch = await watchListenedResources(deps, principal, parsedBody, updatesFor(principal.workspaceId));
+    return releaseWhenClosed(await handlerFor(principal.workspaceId).fetch(request, options), request.signal, () => {
+      slot.release();
+      unwatch();
+    });
   }
 
   function corsHeaders(origin: string): Record<string, string> {
@@ -284,9 +301,16 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   return {
     handle,
     notifyToolsChanged(workspaceId) {
-      modern.get(workspaceId)?.notify.toolsChanged();
+      // The index does not say which list changed (tools, prompts, resources): every one is re-listed.
+      const notify = modern.get(workspaceId)?.notify;
+      notify?.toolsChanged();
+      notify?.promptsChanged();
+      notify?.resourcesChanged();
       for (const session of sessions.values()) {
-        if (session.principal.workspaceId === workspaceId) void session.server.sendToolListChanged().catch(() => undefined);
+        if (session.principal.workspaceId !== workspaceId) continue;
+        void session.server.sendToolListChanged().catch(() => undefined);
+        void session.server.sendPromptListChanged().catch(() => undefined);
+        void session.server.sendResourceListChanged().catch(() => undefined);
       }
     },
     held: () => ({ sessions: sessions.size, streams: streams.held }),

@@ -3,6 +3,9 @@ import type { Principal } from "../accounts/principal.ts";
 import { callTool } from "./call.ts";
 import type { CallDeps } from "./results.ts";
 import { NATIVE_TOOLS } from "./native-tools.ts";
+import { registerPromptHandlers } from "./prompts.ts";
+import { registerResourceHandlers } from "./resources.ts";
+import { registerCompletionHandler } from "./completions.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -15,7 +18,13 @@ const INSTRUCTIONS =
  * workspace's tools it serves. The low-level Server lets the list change per workspace and per call.
  */
 export function createGatewayServer(deps: CallDeps, principal: Principal): Server {
-  const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS });
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { subscribe: true, listChanged: true }, completions: {} },
+    instructions: INSTRUCTIONS,
+  });
+  registerPromptHandlers(server, deps, principal);
+  registerResourceHandlers(server, deps, principal);
+  registerCompletionHandler(server, deps, principal);
   server.setRequestHandler("tools/list", async () => {
     const index = await deps.toolIndex.get(principal.workspaceId);
     return { tools: [...NATIVE_TOOLS, ...index.listed] };
