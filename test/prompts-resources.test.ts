@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client, StreamableHTTPClientTransport, UriTemplate } from "@modelcontextprotocol/client";
-import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient, ERAS, type Era } from "./helpers/client.ts";
 import { startItemsUpstream, type ItemsUpstream } from "./helpers/items-upstream.ts";
 import { startEverything, type EverythingServer } from "./helpers/everything.ts";
@@ -233,6 +233,40 @@ for (const dialect of dialects) {
       }
     });
 
+    test("the connection's page lists its prompts, resources and templates beside its tools, each with a toggle that works without JavaScript", async () => {
+      const cookie = await signIn(t);
+      const connections = (await call("GET", "/api/v1/connections")).json.connections as { id: string; name: string }[];
+      const id = connections.find((c) => c.name === "alpha")!.id;
+      const page = await (await fetch(`${t.url}/connections/${id}`, { headers: { cookie } })).text();
+      for (const shown of ["alpha__greet", "alpha__plain", "mcpgw://alpha/file:///README.md", "mcpgw://alpha/test://blob", "mcpgw://alpha/file:///docs/{path}"]) expect(page).toContain(shown);
+      const action = `/connections/${id}/items?kind=resource_template&name=${encodeURIComponent("file:///docs/{path}")}`;
+      expect(page).toContain(`action="${action}"`);
+      const post = (headers: Record<string, string>, enabled: string): Promise<Response> =>
+        fetch(`${t.url}${action}`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin: t.url, cookie, ...headers }, body: new URLSearchParams({ enabled }) });
+      const client = await connectClient(t.url, key, "2025-11-25");
+      try {
+        // A plain form post (no JavaScript) answers with a redirect back to the page.
+        const off = await post({}, "false");
+        expect(off.status).toBe(303);
+        expect((await client.listResourceTemplates()).resourceTemplates.map((r) => r.uriTemplate)).not.toContain(gw("alpha", "file:///docs/{path}"));
+        // A URI only a turned-off template describes is refused; the completion for it answers nothing.
+        const read = await client.readResource({ uri: gw("alpha", "file:///docs/x.md") }).then(() => null, (e: Error) => e.message);
+        expect(read).toContain("turned off");
+        expect((await client.complete({ ref: { type: "ref/resource", uri: gw("alpha", "file:///docs/{path}") }, argument: { name: "path", value: "" } })).completion.values).toEqual([]);
+        // With htmx, the section comes back alone, the toggle's new state in it.
+        const on = await post({ "hx-request": "true" }, "true");
+        expect(on.status).toBe(200);
+        const fragment = await on.text();
+        expect(fragment).toContain('id="items"');
+        expect(fragment).not.toContain("<html");
+        expect((await client.listResourceTemplates()).resourceTemplates.map((r) => r.uriTemplate)).toContain(gw("alpha", "file:///docs/{path}"));
+      } finally {
+        await client.close();
+      }
+      const missing = await fetch(`${t.url}/connections/${id}/items?kind=prompt&name=nope`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin: t.url, cookie }, body: "enabled=true" });
+      expect(missing.status).toBe(404);
+    });
+
     test("the access log records prompt gets and resource reads, with their kind", async () => {
       const client = await connectClient(t.url, key, "2026-07-28");
       try {
@@ -245,6 +279,8 @@ for (const dialect of dialects) {
       const entries = (await call("GET", "/api/v1/access-log?limit=200")).json.entries as { kind: string; tool: string; connectionName: string; outcome: string }[];
       expect(entries).toContainEqual(expect.objectContaining({ kind: "prompt", tool: "plain", connectionName: "alpha", outcome: "ok" }));
       expect(entries).toContainEqual(expect.objectContaining({ kind: "resource", tool: "test://blob", connectionName: "beta", outcome: "ok" }));
+      const page = await (await fetch(`${t.url}/access-log?connection=beta`, { headers: { cookie: await signIn(t) } })).text();
+      expect(page).toContain('<span class="badge badge-muted">Resource</span> <code>test://blob</code>');
     });
   });
 }
