@@ -5,6 +5,7 @@ import { api, connectClient, ERAS, type Era } from "./helpers/client.ts";
 import { startItemsUpstream, type ItemsUpstream } from "./helpers/items-upstream.ts";
 import { startEverything, type EverythingServer } from "./helpers/everything.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { MAX_TOOL_LIST_PAGES } from "../src/connections/sync.ts";
 
 /** The real SDK client straight to an upstream, as the gateway would not be there. */
 async function connectDirect(url: string, era: Era = "2025-11-25"): Promise<Client> {
@@ -328,6 +329,63 @@ describe("server-everything's prompts and resources through the gateway equal th
         }
       } finally {
         await client.close();
+      }
+    });
+  }
+});
+
+describe("an upstream's prompts and resources cost bounded work and never leak its credential", () => {
+  let t: TestGateway;
+  let key: string;
+  let call: ReturnType<typeof api>;
+  let upstream: ItemsUpstream;
+  const CANARY = "canary-token-7f3a9c2e5b1d";
+
+  beforeAll(async () => {
+    upstream = await startItemsUpstream({ name: "guarded", token: CANARY });
+    t = await startTestGateway();
+    key = (await seedOwner(t)).key;
+    call = api(t.url, key);
+    expect((await call("POST", "/api/v1/connections", { name: "guarded", url: upstream.url, auth: { kind: "bearer", token: CANARY } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await upstream?.stop();
+  });
+
+  test("a resource that answers with the credential it was sent comes back redacted", async () => {
+    const client = await connectClient(t.url, key, "2026-07-28");
+    try {
+      const read = JSON.stringify(await client.readResource({ uri: gw("guarded", "test://whoami") }));
+      // Positive control: the upstream answered with what it received (it refuses requests without the token).
+      expect(read).toContain("you sent: Bearer ");
+      expect(read).not.toContain(CANARY);
+      expect(read).toContain("[redacted]");
+    } finally {
+      await client.close();
+    }
+  });
+
+  for (const mode of ["endless", "huge"] as const) {
+    test(`a resources/list that ${mode === "endless" ? "never ends" : "is ~20 MiB"} is given up within bounds; the sync still succeeds and the last resources stay listed`, async () => {
+      const id = ((await call("GET", "/api/v1/connections")).json.connections as { id: string; name: string }[]).find((c) => c.name === "guarded")!.id;
+      upstream.resourcesMode = mode;
+      const before = upstream.resourceListRequests;
+      try {
+        const synced = await call("POST", `/api/v1/connections/${id}/sync`);
+        expect(synced.status).toBe(200);
+        expect(upstream.resourceListRequests - before).toBeLessThanOrEqual(mode === "endless" ? MAX_TOOL_LIST_PAGES : 1);
+        const connection = (await call("GET", `/api/v1/connections/${id}`)).json.connection as { status: string };
+        expect(connection.status).toBe("connected");
+        const client = await connectClient(t.url, key, "2026-07-28");
+        try {
+          expect((await client.listResources()).resources.map((r) => r.uri)).toContain(gw("guarded", "file:///README.md"));
+          expect((await client.listPrompts()).prompts.map((p) => p.name)).toContain("guarded__greet");
+        } finally {
+          await client.close();
+        }
+      } finally {
+        upstream.resourcesMode = "ok";
       }
     });
   }

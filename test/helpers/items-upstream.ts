@@ -25,6 +25,10 @@ export interface ItemsUpstream {
   methods: string[];
   /** Sends notifications/resources/updated for `uri` (to 2025 sessions that subscribed and 2026 listen streams that named it). */
   touch(uri: string): void;
+  /** How resources/list answers: as usual, pages without end (a fresh cursor each), or one answer of ~20 MiB. */
+  resourcesMode: "ok" | "endless" | "huge";
+  /** resources/list requests received. */
+  resourceListRequests: number;
   /** Replaces the prompt list (names of simple prompts beside greet) and says prompts/list_changed. */
   setExtraPrompts(names: string[]): void;
   stop(): Promise<void>;
@@ -36,13 +40,16 @@ const STYLES = ["formal", "friendly", "funny"];
 const DOCS = ["guide.md", "notes.md", "readme.md"];
 
 /** `name` goes into every answer, so two fixtures' answers for the same URI differ. */
-export async function startItemsUpstream(options: { name: string; promptPageSize?: number }): Promise<ItemsUpstream> {
+/** `token`: every request must carry it as a bearer token, and `test://whoami` answers with the Authorization header it got. */
+export async function startItemsUpstream(options: { name: string; promptPageSize?: number; token?: string }): Promise<ItemsUpstream> {
   const { name } = options;
   const info = { name: `items-${name}`, version: "1.0.0" };
   const sessions = new Map<string, { transport: WebStandardStreamableHTTPServerTransport; server: Server; subscribed: Set<string> }>();
   const bus = new InMemoryServerEventBus();
   let extraPrompts: string[] = [];
-  const state = { subscriptions: [] as string[], methods: [] as string[] };
+  const state = { subscriptions: [] as string[], methods: [] as string[], resourcesMode: "ok" as ItemsUpstream["resourcesMode"], resourceListRequests: 0 };
+  // The Authorization header of the request being served (test://whoami reads it back).
+  let authorization = "";
 
   function prompts(): Prompt[] {
     return [
@@ -84,13 +91,19 @@ export async function startItemsUpstream(options: { name: string; promptPageSize
       if (request.params.name === "plain" || extraPrompts.includes(request.params.name)) return { messages: [{ role: "assistant", content: { type: "text", text: `${request.params.name} of ${name}` } }] };
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
     });
-    server.setRequestHandler("resources/list", () => ({
+    server.setRequestHandler("resources/list", (request) => {
+      state.resourceListRequests++;
+      if (state.resourcesMode === "endless") return { resources: [], nextCursor: `${Number(request.params?.cursor ?? 0) + 1}` };
+      if (state.resourcesMode === "huge") return { resources: Array.from({ length: 20 }, (_, i) => ({ uri: `test://huge/${i}`, name: "huge", description: "x".repeat(1024 * 1024) })) };
+      return listedResources();
+    });
+    const listedResources = () => ({
       resources: [
         { uri: "file:///README.md", name: "README", mimeType: "text/markdown", description: `The README of ${name}` },
         { uri: "test://blob", name: "blob", mimeType: "image/png" },
         { uri: "ui://widget/app.html", name: "app", mimeType: "text/html;profile=mcp-app" },
       ],
-    }));
+    });
     server.setRequestHandler("resources/templates/list", () => ({
       resourceTemplates: [
         { uriTemplate: "file:///docs/{path}", name: "docs", description: "A document" },
@@ -100,6 +113,7 @@ export async function startItemsUpstream(options: { name: string; promptPageSize
     server.setRequestHandler("resources/read", (request): ReadResourceResult => {
       const uri = request.params.uri;
       if (uri === "file:///README.md") return { contents: [{ uri, mimeType: "text/markdown", text: `README of ${name}` }] };
+      if (uri === "test://whoami") return { contents: [{ uri, text: `you sent: ${authorization}` }] };
       if (uri === "test://blob") return { contents: [{ uri, mimeType: "image/png", blob: PNG_BASE64 }] };
       if (uri === "ui://widget/app.html") return { contents: [{ uri, mimeType: "text/html;profile=mcp-app", text: `<p>app of ${name}</p>` }] };
       if (uri.startsWith("file:///docs/")) return { contents: [{ uri, mimeType: "text/plain", text: `doc ${decodeURIComponent(uri.slice("file:///docs/".length))} of ${name}` }] };
@@ -155,6 +169,8 @@ export async function startItemsUpstream(options: { name: string; promptPageSize
       if (new URL(request.url).pathname !== "/mcp") return new Response("Not found", { status: 404 });
       const body = request.method === "POST" ? await request.clone().json().catch(() => undefined) : undefined;
       for (const message of Array.isArray(body) ? body : [body]) if (typeof message?.method === "string") state.methods.push(message.method);
+      if (options.token !== undefined && request.headers.get("authorization") !== `Bearer ${options.token}`) return new Response("unauthorized", { status: 401 });
+      authorization = request.headers.get("authorization") ?? "";
       if (await isLegacyRequest(request)) return serveLegacy(request, body);
       return modern.fetch(request);
     },
@@ -167,6 +183,15 @@ export async function startItemsUpstream(options: { name: string; promptPageSize
     },
     get methods() {
       return state.methods;
+    },
+    get resourcesMode() {
+      return state.resourcesMode;
+    },
+    set resourcesMode(mode) {
+      state.resourcesMode = mode;
+    },
+    get resourceListRequests() {
+      return state.resourceListRequests;
     },
     touch(uri) {
       modern.notify.resourceUpdated(uri);
