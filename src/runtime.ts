@@ -99,7 +99,7 @@ function redactUrlPassword(url: string): string {
 /** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
 export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDeps {
   const toolIndex = new ToolIndex(core.database, { waitMs: core.config.databaseWaitMs });
-  const itemIndex = new ItemIndex(core.database, toolIndex);
+  const itemIndex = new ItemIndex(core.database, toolIndex, { waitMs: core.config.databaseWaitMs });
   const resourceWatch = new ResourceWatch();
   const oauth = new OAuthManager({
     database: core.database,

@@ -211,6 +211,8 @@ for (const dialect of dialects) {
       const id = connections.find((c) => c.name === "beta")!.id;
       const client = await connectClient(t.url, key, "2026-07-28");
       try {
+        const items = (await call("GET", `/api/v1/connections/${id}`)).json.items as { kind: string; name: string; exposedName: string; enabled: boolean }[];
+        expect(items).toContainEqual(expect.objectContaining({ kind: "resource", name: "file:///README.md", exposedName: gw("beta", "file:///README.md"), enabled: true }));
         expect((await call("PATCH", `/api/v1/connections/${id}/items/prompt/${encodeURIComponent("plain")}`, { enabled: false })).status).toBe(200);
         expect((await call("PATCH", `/api/v1/connections/${id}/items/resource/${encodeURIComponent("file:///README.md")}`, { enabled: false })).status).toBe(200);
         expect((await client.listPrompts()).prompts.map((p) => p.name)).not.toContain("beta__plain");

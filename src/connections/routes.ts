@@ -12,7 +12,7 @@ import { addConnection } from "./add.ts";
 import { deleteConnection } from "./remove.ts";
 import { getConnection, listConnections } from "./queries.ts";
 import { listConnectionTools, setToolEnabled } from "./tools.ts";
-import { isItemKind, setItemEnabled } from "./items.ts";
+import { isItemKind, listConnectionItems, setItemEnabled } from "./items.ts";
 import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection } from "./update.ts";
 
@@ -78,6 +78,7 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
         jsonResponse({
           connection: publicConnection(connection),
           tools: await listConnectionTools(deps, principal.workspaceId, connection.id),
+          items: await listConnectionItems(deps, principal.workspaceId, connection.name),
           events: await listStatusEvents(deps.database, principal.workspaceId, connection.id, 20),
         }),
       { apiKey: true, connection: true },

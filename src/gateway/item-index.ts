@@ -1,6 +1,7 @@
 import { inArray } from "drizzle-orm";
 import { UriTemplate, type Prompt, type Resource, type ResourceTemplateType } from "@modelcontextprotocol/server";
 import type { Database } from "../db/client.ts";
+import { withinMs } from "../db/deadline.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ItemKind } from "../connections/item-sync.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
@@ -36,22 +37,40 @@ export type WorkspaceItems = {
  * connected clients (they hear every list_changed: the gateway does not say which list changed).
  */
 export class ItemIndex {
-  private readonly built = new WeakMap<WorkspaceIndex, Promise<WorkspaceItems>>();
+  private readonly built = new WeakMap<WorkspaceIndex, { items: Promise<WorkspaceItems>; ready?: WorkspaceItems }>();
+  // The last items built per workspace: served while the database cannot build newer ones, as the tool index does.
+  private readonly lastBuilt = new Map<string, WorkspaceItems>();
 
+  /** `waitMs`: how long a rebuild may wait on the database before the last items built are served instead. */
   constructor(
     private readonly database: Database,
     private readonly toolIndex: ToolIndex,
+    private readonly options: { waitMs: number } = { waitMs: 0 },
   ) {}
 
   async get(workspaceId: string): Promise<WorkspaceItems> {
     const tools = await this.toolIndex.get(workspaceId);
-    let items = this.built.get(tools);
-    if (!items) {
-      items = buildItems(this.database, tools);
-      this.built.set(tools, items);
-      items.catch(() => this.built.delete(tools));
+    let entry = this.built.get(tools);
+    if (entry?.ready) return entry.ready;
+    if (!entry) {
+      const built = { items: buildItems(this.database, tools) } as { items: Promise<WorkspaceItems>; ready?: WorkspaceItems };
+      entry = built;
+      this.built.set(tools, built);
+      built.items.then(
+        (items) => {
+          built.ready = items;
+          this.lastBuilt.set(workspaceId, items);
+        },
+        () => this.built.delete(tools),
+      );
     }
-    return items;
+    const last = this.lastBuilt.get(workspaceId);
+    if (!last) return entry.items;
+    try {
+      return await withinMs(entry.items, this.options.waitMs);
+    } catch {
+      return last;
+    }
   }
 }
 
