@@ -174,6 +174,36 @@ for (const dialect of dialects) {
       }
     });
 
+    test("a 2025-only upstream is subscribed with resources/subscribe once, whoever listens, and unsubscribed when the last listener goes", async () => {
+      const gamma = await startItemsUpstream({ name: "gamma", legacyOnly: true });
+      const added = await call("POST", "/api/v1/connections", { name: "gamma", url: gamma.url });
+      expect(added.status).toBe(201);
+      const uri = gw("gamma", "file:///README.md");
+      const legacy = await connectClient(t.url, key, "2025-06-18");
+      const modern = await connectClient(t.url, key, "2026-07-28");
+      const heard: string[] = [];
+      legacy.setNotificationHandler("notifications/resources/updated", (n) => void heard.push(`legacy ${n.params.uri}`));
+      modern.setNotificationHandler("notifications/resources/updated", (n) => void heard.push(`modern ${n.params.uri}`));
+      try {
+        await legacy.subscribeResource({ uri });
+        const listening = await modern.listen({ resourceSubscriptions: [uri] });
+        expect(gamma.subscriptions).toEqual(["+file:///README.md"]);
+        gamma.touch("file:///README.md");
+        await waitFor(() => heard.length === 2, { what: "both clients hear the update" });
+        expect(heard.toSorted()).toEqual([`legacy ${uri}`, `modern ${uri}`]);
+        await legacy.unsubscribeResource({ uri });
+        expect(gamma.subscriptions).toEqual(["+file:///README.md"]);
+        await listening.close();
+        await waitFor(() => gamma.subscriptions.length === 2, { what: "the upstream subscription ended" });
+        expect(gamma.subscriptions).toEqual(["+file:///README.md", "-file:///README.md"]);
+      } finally {
+        await legacy.close();
+        await modern.close();
+        await call("DELETE", `/api/v1/connections/${(added.json.connection as { id: string }).id}`);
+        await gamma.stop();
+      }
+    });
+
     test("a 2026-07-28 client listening for a resource hears its updates", async () => {
       const client = await connectClient(t.url, key, "2026-07-28");
       const heard: string[] = [];

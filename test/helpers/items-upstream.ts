@@ -41,7 +41,8 @@ const DOCS = ["guide.md", "notes.md", "readme.md"];
 
 /** `name` goes into every answer, so two fixtures' answers for the same URI differ. */
 /** `token`: every request must carry it as a bearer token, and `test://whoami` answers with the Authorization header it got. */
-export async function startItemsUpstream(options: { name: string; promptPageSize?: number; token?: string }): Promise<ItemsUpstream> {
+/** `legacyOnly`: speaks only the 2025 revisions (as server-everything does), so clients fall back to them. */
+export async function startItemsUpstream(options: { name: string; promptPageSize?: number; token?: string; legacyOnly?: boolean }): Promise<ItemsUpstream> {
   const { name } = options;
   const info = { name: `items-${name}`, version: "1.0.0" };
   const sessions = new Map<string, { transport: WebStandardStreamableHTTPServerTransport; server: Server; subscribed: Set<string> }>();
@@ -171,7 +172,7 @@ export async function startItemsUpstream(options: { name: string; promptPageSize
       for (const message of Array.isArray(body) ? body : [body]) if (typeof message?.method === "string") state.methods.push(message.method);
       if (options.token !== undefined && request.headers.get("authorization") !== `Bearer ${options.token}`) return new Response("unauthorized", { status: 401 });
       authorization = request.headers.get("authorization") ?? "";
-      if (await isLegacyRequest(request)) return serveLegacy(request, body);
+      if (options.legacyOnly || (await isLegacyRequest(request))) return serveLegacy(request, body);
       return modern.fetch(request);
     },
   });
