@@ -8,6 +8,7 @@ import type { CallDeps } from "./results.ts";
 import { recordItemAccess, sendRouted, toProtocolError } from "./routed.ts";
 
 type Resolved = { connection: ConnectionMeta; uri: string };
+type Resolution = ({ ok: true } & Resolved) | { ok: false; refusal: string };
 
 /**
  * resources/list and resources/templates/list from memory; resources/read and
@@ -22,12 +23,20 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
     const started = performance.now();
     const resolved = await resolve(deps, principal, request.params.uri);
     const record = (outcome: "ok" | "denied" | "tool_error" | "upstream_error", errorSummary: string | null, credentialUserId: string | null = null): void =>
-      recordItemAccess(deps, principal, { kind: "resource", connectionName: resolved.connection?.name ?? null, name: resolved.uri ?? request.params.uri, outcome, errorSummary, credentialUserId, started });
-    if (!("connection" in resolved) || resolved.connection === undefined) {
-      record("denied", "unknown resource");
+      recordItemAccess(deps, principal, {
+        kind: "resource",
+        connectionName: resolved.ok ? resolved.connection.name : null,
+        name: resolved.ok ? resolved.uri : request.params.uri,
+        outcome,
+        errorSummary,
+        credentialUserId,
+        started,
+      });
+    if (!resolved.ok) {
+      record("denied", "unknown or turned-off resource");
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, resolved.refusal);
     }
-    const { connection, uri } = resolved as Resolved;
+    const { connection, uri } = resolved;
     const answer = await sendRouted(
       deps,
       principal,
@@ -52,10 +61,10 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
 
   server.setRequestHandler("resources/subscribe", async (request, ctx) => {
     const resolved = await resolve(deps, principal, request.params.uri);
-    if (resolved.connection === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, resolved.refusal);
+    if (!resolved.ok) throw new ProtocolError(ProtocolErrorCode.InvalidParams, resolved.refusal);
     // Without a session there is no stream to tell: nothing to hold upstream.
     if (!ctx.sessionId || mine.has(request.params.uri)) return {};
-    const target = await watchResource(deps, principal, resolved as Resolved, listener);
+    const target = await watchResource(deps, principal, resolved, listener);
     mine.set(request.params.uri, target);
     return {};
   });
@@ -70,12 +79,12 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
 }
 
 /** The connection and upstream URI of a gateway URI, or why there is none (unknown, or turned off). */
-async function resolve(deps: CallDeps, principal: Principal, uri: string): Promise<Resolved | { connection?: undefined; uri?: undefined; refusal: string }> {
+async function resolve(deps: CallDeps, principal: Principal, uri: string): Promise<Resolution> {
   const unwrapped = unwrapResourceUri(uri);
   const own = unwrapped && (await deps.itemIndex.get(principal.workspaceId)).byConnection.get(unwrapped.connectionName);
-  if (!unwrapped || !own) return { refusal: `Resource not found: ${uri}. Resource URIs through the gateway look like mcpgw://<connection>/<the server's own URI>; resources/list names them.` };
-  if (isReadTurnedOff(own, unwrapped.uri)) return { refusal: `${uri} is turned off in the gateway. A workspace admin can turn it on in the dashboard.` };
-  return { connection: own.connection, uri: unwrapped.uri };
+  if (!unwrapped || !own) return { ok: false, refusal: `Resource not found: ${uri}. Resource URIs through the gateway look like mcpgw://<connection>/<the server's own URI>; resources/list names them.` };
+  if (isReadTurnedOff(own, unwrapped.uri)) return { ok: false, refusal: `${uri} is turned off in the gateway. A workspace admin can turn it on in the dashboard.` };
+  return { ok: true, connection: own.connection, uri: unwrapped.uri };
 }
 
 /**
@@ -126,8 +135,8 @@ export async function watchListenedResources(deps: CallDeps, principal: Principa
   const targets = await Promise.all(
     uris.map(async (uri) => {
       const resolved = await resolve(deps, principal, uri);
-      if (resolved.connection === undefined) return null;
-      return watchResource(deps, principal, resolved as Resolved, listener).catch(() => null);
+      if (!resolved.ok) return null;
+      return watchResource(deps, principal, resolved, listener).catch(() => null);
     }),
   );
   return () => {
