@@ -7,6 +7,8 @@ import type { Keyring } from "./crypto/encryption.ts";
 import type { Logger } from "./log.ts";
 import type { UpstreamPool } from "./upstream/pool.ts";
 import type { ToolIndex } from "./gateway/tool-index.ts";
+import type { ItemIndex } from "./gateway/item-index.ts";
+import type { ResourceWatch } from "./gateway/resource-watch.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import type { OAuthManager } from "./upstream/oauth/manager.ts";
 import type { Clock } from "./clock.ts";
@@ -23,6 +25,10 @@ export type CoreDeps = {
 export type ServiceDeps = CoreDeps & {
   pool: UpstreamPool;
   toolIndex: ToolIndex;
+  /** Prompts, resources and templates, rebuilt with the tool index. */
+  itemIndex: ItemIndex;
+  /** Who listens to which upstream resource (resources/subscribe). */
+  resourceWatch: ResourceWatch;
   accessLog: AccessLogRecorder;
   /** Upstream OAuth: tokens, refreshes and authorization flows. */
   oauth: OAuthManager;
@@ -32,7 +38,7 @@ export type ServiceDeps = CoreDeps & {
 
 export type McpEndpoint = {
   handle(request: Request): Promise<Response>;
-  /** Tell connected clients of a workspace that its tool list changed. */
+  /** Tell connected clients of a workspace that its tool list changed (and its prompt and resource lists: one signal for all three). */
   notifyToolsChanged(workspaceId: string): void;
   /** What clients hold open on this replica now (see gateway/open-limits.ts). */
   held(): { sessions: number; streams: number };

@@ -12,6 +12,9 @@ import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
 import { countSealedSecrets, findUnknownKeyVersions } from "./crypto/rotate.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ToolIndex } from "./gateway/tool-index.ts";
+import { ItemIndex } from "./gateway/item-index.ts";
+import { ResourceWatch } from "./gateway/resource-watch.ts";
+import { wrapResourceUri } from "./gateway/resource-uris.ts";
 import { UpstreamPool } from "./upstream/pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint } from "./gateway/mcp-endpoint.ts";
@@ -96,6 +99,8 @@ function redactUrlPassword(url: string): string {
 /** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
 export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDeps {
   const toolIndex = new ToolIndex(core.database, { waitMs: core.config.databaseWaitMs });
+  const itemIndex = new ItemIndex(core.database, toolIndex, { waitMs: core.config.databaseWaitMs });
+  const resourceWatch = new ResourceWatch();
   const oauth = new OAuthManager({
     database: core.database,
     keyring: core.keyring,
@@ -119,6 +124,7 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     healthWindowMs: core.config.healthWindowMs,
     // Debounced per connection by the pool: a storm of list_changed costs one sync per window. Only
     // called once the pool serves calls, by which time `services` exists.
+    onResourceUpdated: (connection, userId, uri) => resourceWatch.updated(connection.id, userId, uri, wrapResourceUri),
     onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log, {
@@ -126,7 +132,7 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     memoryRows: core.config.accessLogMemoryRows,
     waitMs: core.config.databaseWaitMs,
   });
-  const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth, clock };
+  const services: ServiceDeps = { ...core, toolIndex, itemIndex, resourceWatch, pool, accessLog, oauth, clock };
   const mcp = createMcpEndpoint(services);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));
   return { ...services, mcp };

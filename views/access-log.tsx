@@ -109,7 +109,7 @@ export function AccessLogEntries(props: AccessLogProps): JSX.Element {
             <tr>
               <th scope="col">Time</th>
               <th scope="col">Connection</th>
-              <th scope="col">Tool</th>
+              <th scope="col">Tool, prompt or resource</th>
               <th scope="col">Who</th>
               <th scope="col">Outcome</th>
               <th scope="col">Latency</th>
@@ -147,8 +147,8 @@ function LogRow(props: { entry: AccessLogRow }): JSX.Element {
       <td data-label="Connection" safe>
         {e.connectionName ?? "—"}
       </td>
-      <td data-label="Tool">
-        <code safe>{e.tool}</code>
+      <td data-label="Tool, prompt or resource">
+        {e.kind === "tool" ? "" : <span class="badge badge-muted">{e.kind === "prompt" ? "Prompt" : "Resource"}</span>} <code safe>{e.tool}</code>
       </td>
       <td data-label="Who">
         <div>

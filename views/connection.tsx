@@ -7,6 +7,8 @@ import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, StatusBadge, Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
+import { ItemsSection } from "./connection-items.tsx";
+import type { ItemRow } from "../src/connections/items.ts";
 import { OAuthSection } from "./oauth.tsx";
 import { pastedAuthKinds } from "../src/connections/auth-kinds/registry.ts";
 import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
@@ -17,6 +19,8 @@ export type ConnectionPageProps = {
   user: Viewer;
   connection: ConnectionMeta;
   tools: ToolRow[];
+  /** Its prompts, resources and templates. */
+  items?: ItemRow[];
   sync?: SyncOutcome;
   reauthErrors?: Record<string, string>;
   edit?: { values: EditValues; errors: Record<string, string> };
@@ -42,6 +46,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
         <a href="/">← Connections</a>
       </p>
       <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} />
+      <ItemsSection connection={c} items={props.items ?? []} admin={admin} />
       <StatusHistory events={props.events ?? []} />
       {perMember ? <MemberAccountSection connection={c} status={props.account?.status ?? null} errors={props.account?.errors ?? {}} /> : ""}
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}

@@ -18,6 +18,10 @@ const POSTGRES_BATCH = 500;
 
 type Row = AccessLogEntry & { id: string };
 
+// A placeholder sends null where a plain insert would leave the column to its default: these
+// columns have one (tool calls leave `kind` out, and rows queued on disk before it existed lack it).
+const COLUMN_DEFAULTS: Partial<Row> = { kind: "tool" };
+
 // One row, prepared once: a multi-row insert would be built and prepared anew for every batch size.
 // Every column of the table is a placeholder, and `run` fills each (null where the entry has none).
 const insertOne = preparedOnce((database: Database) => {
@@ -27,7 +31,7 @@ const insertOne = preparedOnce((database: Database) => {
     .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
     .onConflictDoNothing()
     .prepare();
-  return { run: (row: Row) => statement.execute(Object.fromEntries(columns.map((column) => [column, row[column] ?? null]))) };
+  return { run: (row: Row) => statement.execute(Object.fromEntries(columns.map((column) => [column, row[column] ?? COLUMN_DEFAULTS[column] ?? null]))) };
 });
 
 /** Where rows wait on disk while the database cannot take them: JSON lines in the data folder. */

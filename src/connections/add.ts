@@ -11,6 +11,7 @@ import { checkUrlOnly, probe } from "./probe.ts";
 import { findConnectionByName } from "./queries.ts";
 import { NO_MEMBER_CONNECTED, OAUTH_NOT_CONNECTED } from "./status.ts";
 import { storeTools } from "./sync.ts";
+import { storeItems } from "./item-sync.ts";
 import type { ConnectionRow } from "./types.ts";
 
 /** Adds a connection: checks the input, proves URL and credential (unless a person authorizes later), stores it with its tools. */
@@ -69,6 +70,7 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     const report = await database.transaction(async (tx) => {
       await tx.insert(t.connections).values(row);
       if (sealed) await writeCredential(tx, database, sealed);
+      if (probed.items) await storeItems(tx, database, id, probed.items, { now, enabled: row.exposeNewTools });
       return storeTools(tx, database, id, probed.tools, { now, enabled: () => row.exposeNewTools });
     });
     deps.toolIndex.changed(principal.workspaceId);

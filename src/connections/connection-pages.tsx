@@ -12,6 +12,8 @@ import { memberStatus } from "./member-service.ts";
 import { listStatusEvents } from "./status.ts";
 import { deleteConnection } from "./remove.ts";
 import { listConnectionTools, setToolEnabled } from "./tools.ts";
+import { isItemKind, listConnectionItems, setItemEnabled } from "./items.ts";
+import { ItemsSection } from "../../views/connection-items.tsx";
 import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 
@@ -19,9 +21,10 @@ import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<ConnectionPageProps>, status = 200): Promise<Response> {
   const { id } = connection;
   const tools = await listConnectionTools(deps, principal.workspaceId, id);
+  const items = await listConnectionItems(deps, principal.workspaceId, connection.name);
   const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
   const events = await listStatusEvents(deps.database, principal.workspaceId, id, 10);
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} account={account} events={events} {...extra} />, status);
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} {...extra} />, status);
 }
 
 const NOT_FOUND = "There is no such connection in this workspace.";
@@ -43,6 +46,20 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         if (!isHtmx(request)) return redirect(request, path(connection.id));
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
         return htmlResponse(<ToolsSection connection={connection} tools={tools} admin />);
+      },
+      { admin: true, connection: true },
+    )
+    .post(
+      "/connections/:id/items",
+      async ({ request, principal, connection }) => {
+        const query = new URL(request.url).searchParams;
+        const kind = query.get("kind") ?? "";
+        const form = await readForm(request);
+        const found = isItemKind(kind) && (await setItemEnabled(deps, principal.workspaceId, connection.id, { kind, name: query.get("name") ?? "" }, form.enabled === "true"));
+        if (!found) throw new HttpError(404, "There is no such prompt or resource on this connection.");
+        if (!isHtmx(request)) return redirect(request, path(connection.id));
+        const items = await listConnectionItems(deps, principal.workspaceId, connection.name);
+        return htmlResponse(<ItemsSection connection={connection} items={items} admin />);
       },
       { admin: true, connection: true },
     )

@@ -5,11 +5,13 @@ import type { ConnectionDeps } from "./connection-deps.ts";
 import { redactSecret } from "./redact.ts";
 import type { UpstreamSecret } from "./secret.ts";
 import { discoverTools } from "./sync.ts";
+import { discoverItems, type ItemDefinition } from "./item-sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 
 /** Proving a URL (and a credential) before a connection is stored with them. */
 
-export type ProbeResult = { ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors };
+/** `items`: its prompts, resources and templates, when it lists them (absent when their lists failed). */
+export type ProbeResult = { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[] } | { ok: false; errors: FieldErrors };
 
 /** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
 export async function checkUrlOnly(deps: Pick<ConnectionDeps, "config">, url: string): Promise<ProbeResult> {
@@ -24,7 +26,10 @@ export async function probe(deps: Pick<ConnectionDeps, "config">, url: string, s
   try {
     const client = await connectUpstream({ url: checked.url.toString(), secret, allow: deps.config.upstreamAllow });
     try {
-      return { ok: true, tools: await discoverTools(client, deps.config.callTimeoutMs) };
+      const tools = await discoverTools(client, deps.config.callTimeoutMs);
+      // Prompts and resources are extras: lists of them that fail do not refuse the server.
+      const items = await discoverItems(client, deps.config.callTimeoutMs).catch(() => undefined);
+      return { ok: true, tools, ...(items ? { items } : {}) };
     } finally {
       await client.close().catch(() => undefined);
     }

@@ -8,6 +8,7 @@ import { redactSecret } from "./redact.ts";
 import type { UpstreamSecret } from "./secret.ts";
 import { NO_MEMBER_CONNECTED } from "./status.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
+import { discoverItems, storeItems, type ItemDefinition } from "./item-sync.ts";
 
 export type SyncResult = { ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true };
 
@@ -47,11 +48,19 @@ export async function resyncConnection(
     const deadline = deadlineSignal(timeoutMs);
     let secret: UpstreamSecret | null = null;
     try {
+      let items: ItemDefinition[] | null = null;
       const tools = await withRetries(
         () =>
-          deps.pool.use(connection, { signal: deadline.signal, userId: discoveryUser }, (pooled) => {
+          deps.pool.use(connection, { signal: deadline.signal, userId: discoveryUser }, async (pooled) => {
             secret = pooled.secret;
-            return discoverTools(pooled.client, Math.max(1, deadline.at - Date.now()));
+            const listed = await discoverTools(pooled.client, Math.max(1, deadline.at - Date.now()));
+            // Prompts and resources are extras: a server whose lists of them fail keeps its tools
+            // (and its last stored prompts and resources) rather than going to Error.
+            items = await discoverItems(pooled.client, Math.max(1, deadline.at - Date.now())).catch((error: unknown) => {
+              deps.log.debug("prompts/resources discovery failed", { connection: connection.name, error: redactSecret(describeUpstreamError(error).message, pooled.secret) });
+              return null;
+            });
+            return listed;
           }),
         {
           deadlineAt: deadline.at,
@@ -61,9 +70,15 @@ export async function resyncConnection(
         },
       );
       const now = options.now ?? Date.now();
-      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }));
+      const found = items as ItemDefinition[] | null;
+      const [report, itemReport] = await deps.database.transaction(async (tx) => [
+        await storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }),
+        // New prompts and resources follow the rule new tools follow (exposure.ts).
+        found ? await storeItems(tx, deps.database, id, found, { now, enabled: connection.exposeNewTools }) : null,
+      ]);
       await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
-      if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
+      const changes = (r: SyncReport | null): number => (r ? r.added.length + r.removed.length + r.changed.length : 0);
+      if (changes(report) + changes(itemReport) > 0) deps.toolIndex.changed(workspaceId);
       return { ok: true, report };
     } catch (error) {
       const failure = describeUpstreamError(error);

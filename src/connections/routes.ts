@@ -12,6 +12,7 @@ import { addConnection } from "./add.ts";
 import { deleteConnection } from "./remove.ts";
 import { getConnection, listConnections } from "./queries.ts";
 import { listConnectionTools, setToolEnabled } from "./tools.ts";
+import { isItemKind, listConnectionItems, setItemEnabled } from "./items.ts";
 import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection } from "./update.ts";
 
@@ -77,6 +78,7 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
         jsonResponse({
           connection: publicConnection(connection),
           tools: await listConnectionTools(deps, principal.workspaceId, connection.id),
+          items: await listConnectionItems(deps, principal.workspaceId, connection.name),
           events: await listStatusEvents(deps.database, principal.workspaceId, connection.id, 20),
         }),
       { apiKey: true, connection: true },
@@ -136,6 +138,18 @@ export function connectionRoutes(deps: AppDeps): AnyElysia {
           return invalidRequest({ enabled: `This connection has no tool named ${result.unknown.map((name) => JSON.stringify(name)).join(", ")}.` });
         }
         return jsonResponse({ enabled: result.enabled });
+      },
+      { apiAdmin: true },
+    )
+    // A prompt (by name), resource or resource template (by the upstream's URI, percent-encoded) on or off.
+    .patch(
+      "/api/v1/connections/:id/items/:kind/:name",
+      async ({ request, params, principal }) => {
+        const { enabled } = parseBody(ToolSwitch, await readJsonObject(request));
+        if (!isItemKind(params.kind)) throw new HttpError(404, "Item kinds are prompt, resource and resource_template.");
+        const item = { kind: params.kind, name: params.name };
+        if (!(await setItemEnabled(deps, principal.workspaceId, params.id, item, enabled))) throw new HttpError(404, `No such ${params.kind.replace("_", " ")} on this connection.`);
+        return jsonResponse({ ...item, enabled });
       },
       { apiAdmin: true },
     )

@@ -129,6 +129,25 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
     (t) => [b.uniqueIndex("tools_connection_name").on(t.connectionId, t.name)],
   );
 
+  /**
+   * An upstream's prompts, resources and resource templates, as last listed: `name` is the prompt's
+   * name or the resource's (template's) URI, `definition` the upstream's object as it listed it.
+   * Served while the upstream is down, like tools.
+   */
+  const connectionItems = b.table(
+    "connection_items",
+    {
+      connectionId: b.text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+      kind: b.text("kind", { enum: ["prompt", "resource", "resource_template"] }).notNull(),
+      name: b.text("name").notNull(),
+      definition: b.json("definition").notNull(),
+      enabled: b.boolean("enabled").notNull(),
+      definitionHash: b.text("definition_hash").notNull(),
+      seenAt: b.integer("seen_at").notNull(),
+    },
+    (t) => [b.uniqueIndex("connection_items_connection_kind_name").on(t.connectionId, t.kind, t.name)],
+  );
+
   const statusEvents = b.table(
     "status_events",
     {
@@ -152,6 +171,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       apiKeyId: b.text("api_key_id"),
       connectionName: b.text("connection_name"),
       tool: b.text("tool").notNull(),
+      /** What `tool` names: a tool, a prompt (its upstream name) or a resource read (its upstream URI). */
+      kind: b.text("kind", { enum: ["tool", "prompt", "resource"] }).notNull().default("tool"),
       outcome: b.text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied"] }).notNull(),
       latencyMs: b.integer("latency_ms").notNull(),
       errorSummary: b.text("error_summary"),
@@ -346,7 +367,7 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
   );
 
   return {
-    workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools,
+    workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, connectionItems,
     statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
     scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
   };

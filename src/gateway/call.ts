@@ -19,7 +19,7 @@ import { memberCredentialStatus } from "../connections/member-credentials.ts";
 type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
 
 
-const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
+export const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
 
 /**
  * Routes `connection__tool` to its upstream with the stored credential, or a `gateway__` name to a
@@ -214,7 +214,7 @@ async function proxyCall(
   }
 }
 
-function askedToWait(name: string, until: number, status: number): string {
+export function askedToWait(name: string, until: number, status: number): string {
   return `${name} asked the gateway to wait until ${new Date(until).toISOString()} (HTTP ${status}, Retry-After); this call was not sent. Try again after that time.`;
 }
 
@@ -268,7 +268,7 @@ export function summarizeFailure(failure: UpstreamFailure): string {
 }
 
 /** A credential that cannot be unsealed was never sent, so there is nothing of it to redact. */
-async function unsealRedactor(deps: CallDeps, connection: ConnectionMeta, memberId: string | null): Promise<Redactor> {
+export async function unsealRedactor(deps: CallDeps, connection: ConnectionMeta, memberId: string | null): Promise<Redactor> {
   try {
     return redactorFor(await loadCredential(deps.database, deps.keyring, { connectionId: connection.id, workspaceId: connection.workspaceId, userId: memberId }));
   } catch {

@@ -19,6 +19,8 @@ import { mintSessionId, verifySessionId, type SessionBinding } from "./session-i
 import { openAtOnce } from "./sse-open.ts";
 import { checkConnectionName } from "../connections/names.ts";
 import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
+import { uriInView, watchListenedResources } from "./resources.ts";
+import type { UpdateListener } from "./resource-watch.ts";
 
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
@@ -83,6 +85,22 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   // Often enough that a session outlives its idle limit by a quarter of it at most.
   const sweeper = setInterval(() => reapIdleSessions(), Math.min(60_000, Math.max(1000, config.sessionIdleMs / 4)));
   sweeper.unref();
+
+  // One listener per workspace for resource changes: the SDK's listen router sends each to the streams that named the URI.
+  // A connection's own URL names its upstream's URIs, so its streams hear them under those.
+  const updateListeners = new Map<string, UpdateListener>();
+  function updatesFor(workspaceId: string, view: GatewayView): UpdateListener {
+    const key = `${workspaceId}\n${viewKey(view)}`;
+    let listener = updateListeners.get(key);
+    if (!listener) {
+      listener = (uri) => {
+        const shown = uriInView(view, uri);
+        if (shown !== null) handlerFor(workspaceId).notify.resourceUpdated(shown);
+      };
+      updateListeners.set(key, listener);
+    }
+    return listener;
+  }
 
   function handlerFor(workspaceId: string): McpHttpHandler {
     let handler = modern.get(workspaceId);
@@ -302,7 +320,12 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, options);
     const slot = streams.take(holderOf(principal));
     if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
-    return releaseWhenClosed(await handlerFor(principal.workspaceId).fetch(request, options), request.signal, slot.release);
+    const view = viewOf(authInfo);
+    const unwatch = await watchListenedResources(deps, principal, parsedBody, updatesFor(principal.workspaceId, view), view);
+    return releaseWhenClosed(await handlerFor(principal.workspaceId).fetch(request, options), request.signal, () => {
+      slot.release();
+      unwatch();
+    });
   }
 
   function corsHeaders(origin: string): Record<string, string> {
@@ -318,9 +341,16 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   return {
     handle,
     notifyToolsChanged(workspaceId) {
-      modern.get(workspaceId)?.notify.toolsChanged();
+      // The index does not say which list changed (tools, prompts, resources): every one is re-listed.
+      const notify = modern.get(workspaceId)?.notify;
+      notify?.toolsChanged();
+      notify?.promptsChanged();
+      notify?.resourcesChanged();
       for (const session of sessions.values()) {
-        if (session.principal.workspaceId === workspaceId) void session.server.sendToolListChanged().catch(() => undefined);
+        if (session.principal.workspaceId !== workspaceId) continue;
+        void session.server.sendToolListChanged().catch(() => undefined);
+        void session.server.sendPromptListChanged().catch(() => undefined);
+        void session.server.sendResourceListChanged().catch(() => undefined);
       }
     },
     held: () => ({ sessions: sessions.size, streams: streams.held }),

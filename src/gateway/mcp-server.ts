@@ -5,6 +5,9 @@ import { relayedCall, MAX_INPUT_ROUNDS } from "./relayed-call.ts";
 import { callerLogLevel, forwardLogLevel } from "./logging.ts";
 import { listToolsInView, toolToCall } from "./tools-in-view.ts";
 import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
+import { registerPromptHandlers } from "./prompts.ts";
+import { registerResourceHandlers } from "./resources.ts";
+import { registerCompletionHandler } from "./completions.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -19,7 +22,7 @@ const INSTRUCTIONS =
  */
 export function createGatewayServer(deps: CallDeps, principal: Principal, view: GatewayView = WORKSPACE_VIEW): Server {
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: true }, logging: {} },
+    capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { subscribe: true, listChanged: true }, completions: {}, logging: {} },
     // The instructions name the gateway's own tools, which only the workspace view has.
     ...(view.kind === "workspace" ? { instructions: INSTRUCTIONS } : {}),
     // A 2025 session is asked what an upstream needs with server-initiated requests (the SDK's
@@ -27,6 +30,9 @@ export function createGatewayServer(deps: CallDeps, principal: Principal, view: 
     // long as a held call does.
     inputRequired: { maxRounds: MAX_INPUT_ROUNDS, roundTimeoutMs: deps.pool.held.limits.waitMs },
   });
+  registerPromptHandlers(server, deps, principal, view);
+  registerResourceHandlers(server, deps, principal, view);
+  registerCompletionHandler(server, deps, principal, view);
   // A 2025 session's level (this server lives as long as the session); 2026 requests carry their own.
   let sessionLevel: LoggingLevel | undefined;
   server.setRequestHandler("logging/setLevel", async (request) => {

@@ -16,7 +16,7 @@ export type CallRelay = {
   /** Sends the upstream request; what the upstream asks or logs meanwhile goes to this call's client. */
   run<T>(upstream: { connection: string; redactor: Redactor }, send: () => Promise<T>): Promise<T>;
 };
-export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "accessLog" | "oauth">;
+export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "itemIndex" | "resourceWatch" | "accessLog" | "oauth">;
 
 /** A tool result that explains itself to a person; the transport stays healthy. */
 export function errorResult(text: string): CallToolResult {

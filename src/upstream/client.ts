@@ -48,6 +48,8 @@ export type ConnectOptions = {
   /** Per-call abort, open-request bounds and Retry-After windows (see outbound-fetch.ts). */
   outbound?: OutboundLimits;
   onToolsChanged?: () => void;
+  /** The upstream says a resource it was asked to watch changed (resources/subscribe). */
+  onResourceUpdated?: (uri: string) => void;
   onClose?: () => void;
 };
 
@@ -74,13 +76,16 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
       capabilities: UPSTREAM_CLIENT_CAPABILITIES,
       ...(options.onToolsChanged
         ? // The SDK's own debounce restarts on every notification, so a steady storm would starve it:
-          // pass each one on, and let the pool hold them to one sync per window.
-          { listChanged: { tools: { autoRefresh: false, debounceMs: 0, onChanged: () => options.onToolsChanged?.() } } }
+          // pass each one on, and let the pool hold them to one sync per window. A changed prompt or
+          // resource list re-syncs the same way (one sync lists all three).
+          { listChanged: Object.fromEntries(["tools", "prompts", "resources"].map((kind) => [kind, { autoRefresh: false, debounceMs: 0, onChanged: () => options.onToolsChanged?.() }])) }
         : {}),
     },
   );
   watches.set(client, answers);
   handleServerRequests(client);
+  const onResourceUpdated = options.onResourceUpdated;
+  if (onResourceUpdated) client.setNotificationHandler("notifications/resources/updated", (n) => onResourceUpdated(n.params.uri));
   client.onclose = () => options.onClose?.();
   const timeout = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   const timer = new AbortController();

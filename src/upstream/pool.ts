@@ -48,6 +48,8 @@ export type UpstreamPoolOptions = {
    */
   onToolsChanged?: (connection: ConnectionRow) => Promise<unknown> | undefined;
   toolsChangedWindowMs?: number;
+  /** An upstream's `notifications/resources/updated`, with the member whose client heard it (per-member connections). */
+  onResourceUpdated?: (connection: ConnectionRow, userId: string | null, uri: string) => void;
   /** OAuth connections get their tokens (and refreshes) through this. */
   authProviderFor?: (connection: ConnectionRow, userId: string | null) => AuthProvider | OAuthClientProvider | undefined;
 };
@@ -156,6 +158,7 @@ export class UpstreamPool {
           outbound: { connectionId: connection.id, calls: this.callSignals, open: this.openRequests, waits: this.waits },
           authProvider,
           onToolsChanged: () => this.toolsChanged(connection),
+          onResourceUpdated: (uri) => this.options.onResourceUpdated?.(connection, userId, uri),
           onClose: () => {
             if (connected) this.forget(key, connected);
           },
