@@ -6,10 +6,12 @@ import { redactSecret } from "./redact.ts";
 import type { UpstreamSecret } from "./secret.ts";
 import { discoverTools } from "./sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
+import { describeServer, type ServerProfile } from "./server-profile.ts";
 
 /** Proving a URL (and a credential) before a connection is stored with them. */
 
-export type ProbeResult = { ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors };
+/** `server`: what the upstream said of itself, absent when it was not contacted (URL check only). */
+export type ProbeResult = { ok: true; tools: ToolDefinition[]; server?: ServerProfile } | { ok: false; errors: FieldErrors };
 
 /** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
 export async function checkUrlOnly(deps: Pick<ConnectionDeps, "config">, url: string): Promise<ProbeResult> {
@@ -24,7 +26,7 @@ export async function probe(deps: Pick<ConnectionDeps, "config">, url: string, s
   try {
     const client = await connectUpstream({ url: checked.url.toString(), secret, allow: deps.config.upstreamAllow });
     try {
-      return { ok: true, tools: await discoverTools(client, deps.config.callTimeoutMs) };
+      return { ok: true, tools: await discoverTools(client, deps.config.callTimeoutMs), server: describeServer(client) };
     } finally {
       await client.close().catch(() => undefined);
     }

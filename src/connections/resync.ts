@@ -8,6 +8,7 @@ import { redactSecret } from "./redact.ts";
 import type { UpstreamSecret } from "./secret.ts";
 import { NO_MEMBER_CONNECTED } from "./status.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
+import { describeServer, storeServerProfile, type ServerProfile } from "./server-profile.ts";
 
 export type SyncResult = { ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true };
 
@@ -46,11 +47,13 @@ export async function resyncConnection(
     const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
     const deadline = deadlineSignal(timeoutMs);
     let secret: UpstreamSecret | null = null;
+    let server: ServerProfile | null = null;
     try {
       const tools = await withRetries(
         () =>
           deps.pool.use(connection, { signal: deadline.signal, userId: discoveryUser }, (pooled) => {
             secret = pooled.secret;
+            server = describeServer(pooled.client);
             return discoverTools(pooled.client, Math.max(1, deadline.at - Date.now()));
           }),
         {
@@ -61,9 +64,16 @@ export async function resyncConnection(
         },
       );
       const now = options.now ?? Date.now();
-      const report = await deps.database.transaction((tx) => storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }));
+      const profile = server as ServerProfile | null;
+      const profileChanged = profile !== null && !sameProfile(profile, connection);
+      const report = await deps.database.transaction(async (tx) => {
+        if (profile && profileChanged) await storeServerProfile(tx, deps.database, id, profile);
+        return storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools });
+      });
       await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
       if (report.added.length + report.removed.length + report.changed.length > 0) deps.toolIndex.changed(workspaceId);
+      // New capabilities or instructions reach clients that connect (or discover) from now on.
+      else if (profileChanged) deps.toolIndex.refresh(workspaceId);
       return { ok: true, report };
     } catch (error) {
       const failure = describeUpstreamError(error);
@@ -74,4 +84,8 @@ export async function resyncConnection(
       deadline.clear();
     }
   });
+}
+
+function sameProfile(profile: ServerProfile, connection: { serverCapabilities: unknown; serverInstructions: string | null }): boolean {
+  return profile.instructions === connection.serverInstructions && JSON.stringify(profile.capabilities) === JSON.stringify(connection.serverCapabilities ?? null);
 }
