@@ -9,14 +9,16 @@ import { Redactor, redactorFor } from "../connections/redact.ts";
 import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../upstream/client.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "../upstream/health.ts";
 import type { CallSlot, SlotRefusal } from "../upstream/in-flight.ts";
-import { deadlineSignal, withRetries } from "../upstream/retry.ts";
+import { withRetries } from "../upstream/retry.ts";
+import { movingDeadline, type MovingDeadline } from "../upstream/moving-deadline.ts";
 import type { RoutedTool } from "./tool-index.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
 
 
-type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
+/** `rpcError`: the upstream's own JSON-RPC error, which reaches the client as that error. */
+type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null; rpcError?: ProtocolError };
 
 
 const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
@@ -32,6 +34,7 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
   let answer: Answer = failed("", "upstream_error", "the gateway failed to route the call");
   try {
     answer = await routeCall(deps, principal, name, args, ctx, target);
+    if (answer.rpcError) throw answer.rpcError;
     return answer.result;
   } catch (error) {
     if (error instanceof UnknownTool) {
@@ -122,8 +125,9 @@ async function proxyCall(
   memberId: string | null,
 ): Promise<Answer> {
   const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
-  const deadline = deadlineSignal(timeoutMs);
-  const deadlineAt = deadline.at;
+  const deadline = movingDeadline(timeoutMs, deps.config.callMaxTotalMs);
+  // Retries happen only before anything was sent, so before any progress could move the deadline.
+  const deadlineAt = Date.now() + timeoutMs;
   const signal = AbortSignal.any([deadline.signal, slot.signal, ...(ctx.signal ? [ctx.signal] : [])]);
   let redactor: Redactor | null = null;
   let sent = false;
@@ -139,17 +143,22 @@ async function proxyCall(
           // HTTP request to the upstream ends with it: the SDK alone would leave a 2025 one open.
           const ended = new AbortController();
           const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
-          const remaining = Math.max(1, deadlineAt - Date.now());
+          const remaining = deadline.remaining();
           try {
             return (await pooled.client.callTool(
-              { name: route.definition.name, arguments: args ?? {} },
+              { name: route.definition.name, arguments: args ?? {}, ...(ctx.meta ? { _meta: ctx.meta } : {}) },
               {
                 signal: AbortSignal.any([signal, cutOff.signal]),
-                timeout: remaining,
-                maxTotalTimeout: remaining,
+                // Progress is always asked for: it is what moves the deadline, whether or not the client listens.
+                timeout: remaining.quietMs,
+                resetTimeoutOnProgress: true,
+                maxTotalTimeout: remaining.totalMs,
                 headers: { ...watch.headers, ...tag.headers },
                 toolDefinition: route.callDefinition,
-                ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(pooled.redactor.redactValue(p)) } : {}),
+                onprogress: (p: Progress) => {
+                  deadline.move();
+                  ctx.onProgress?.(pooled.redactor.redactValue(p));
+                },
               },
             )) as CallToolResult;
           } catch (error) {
@@ -185,6 +194,12 @@ async function proxyCall(
     const failure = describeUpstreamError(error, redact);
     const reason = redact.redactText(failure.message);
     const summary = summarizeFailure(failure);
+    // The upstream's own JSON-RPC error to this call goes back as that error, redacted like a result.
+    if (sent && isUpstreamRpcError(error)) {
+      deps.pool.health.record(connection.id, true, Date.now());
+      const rpcError = new ProtocolError(error.code, redact.redactText(error.message), error.data === undefined ? undefined : redact.redactValue(error.data));
+      return { ...failed(reason, "tool_error", "the upstream answered with a JSON-RPC error"), rpcError };
+    }
     // OAuth step-up: the next Re-authorize asks for the scope this tool needs.
     if (error instanceof InsufficientScopeError) await deps.oauth.noteStepUp({ ...connection, userId: memberId }, error.requiredScope);
     // A tool's own error, or one answer too large, says nothing about the server's health; nor does
@@ -202,13 +217,31 @@ async function proxyCall(
     if (memberAuth && connection.authKind === "id-jag") return failed(`${name} could not get a token for you through your identity provider: ${reason}.`, "upstream_error", summary);
     if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", summary);
     if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", summary);
-    if (failure.kind === "timeout") {
-      return failed(`${name} did not answer within ${Math.round(timeoutMs / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`, "upstream_error", summary);
-    }
+    if (failure.kind === "timeout") return failed(timeoutSentence(name, deadline, timeoutMs, deps.config.callMaxTotalMs), "upstream_error", summary);
     return failed(`${name} failed: ${reason}.`, "upstream_error", summary);
   } finally {
     deadline.clear();
   }
+}
+
+function timeoutSentence(name: string, deadline: MovingDeadline, timeoutMs: number, maxTotalMs: number): string {
+  if (deadline.expired() === "total") {
+    return `${name} was still working after ${formatDuration(Math.max(timeoutMs, maxTotalMs))}, the longest the gateway lets one call run (CALL_MAX_TOTAL_MS); the call was cancelled.`;
+  }
+  if (deadline.moved()) return `${name} reported no progress for ${formatDuration(timeoutMs)} and did not answer; the call was cancelled. Try again, or raise the connection's timeout.`;
+  return `${name} did not answer within ${formatDuration(timeoutMs)}; the call was cancelled. Try again, or raise the connection's timeout.`;
+}
+
+function formatDuration(ms: number): string {
+  return ms >= 120_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * A JSON-RPC error the upstream answered with. Step-up (InsufficientScopeError) is an HTTP 403
+ * the SDK reports in its own way, and stays a sentence with the way to grant the scope.
+ */
+function isUpstreamRpcError(error: unknown): error is ProtocolError {
+  return error instanceof ProtocolError && !(error instanceof InsufficientScopeError) && typeof error.code === "number";
 }
 
 function askedToWait(name: string, until: number, status: number): string {
