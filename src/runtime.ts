@@ -12,6 +12,7 @@ import { keyFilePath, loadKeyring, type KeySource } from "./crypto/key-file.ts";
 import { countSealedSecrets, findUnknownKeyVersions } from "./crypto/rotate.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ToolIndex } from "./gateway/tool-index.ts";
+import { TaskRoutes } from "./gateway/task-routes.ts";
 import { UpstreamPool } from "./upstream/pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint } from "./gateway/mcp-endpoint.ts";
@@ -125,7 +126,7 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     memoryRows: core.config.accessLogMemoryRows,
     waitMs: core.config.databaseWaitMs,
   });
-  const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth, clock };
+  const services: ServiceDeps = { ...core, toolIndex, pool, accessLog, oauth, clock, tasks: new TaskRoutes(clock) };
   const mcp = createMcpEndpoint(services);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));
   return { ...services, mcp };

@@ -5,6 +5,8 @@ import { api, connectClient, ERAS, type Era } from "./helpers/client.ts";
 import { FAITHFUL_INSTRUCTIONS, RPC_ERROR, startFaithfulUpstream, type FaithfulUpstream } from "./helpers/faithful-upstream.ts";
 import { startEverything, type EverythingServer } from "./helpers/everything.ts";
 import { text } from "./helpers/results.ts";
+import { z } from "zod";
+import { createApiKey } from "../src/accounts/api-keys.ts";
 
 /** The real SDK client straight to an upstream, negotiating `era`. */
 async function connectDirect(url: string, era: Era): Promise<Client> {
@@ -213,4 +215,85 @@ async function rawList(url: string, key: string, era: Era): Promise<Record<strin
   const parsed = JSON.parse(json) as { result?: Record<string, unknown>; error?: unknown };
   if (!parsed.result) throw new Error(`tools/list failed: ${body}`);
   return parsed.result;
+}
+
+const TaskResult = z.looseObject({ task: z.looseObject({ taskId: z.string(), status: z.string() }) });
+const TaskState = z.looseObject({ taskId: z.string(), status: z.string() });
+const TaskList = z.looseObject({ tasks: z.array(TaskState) });
+const Payload = z.looseObject({ content: z.array(z.looseObject({ type: z.string() })) });
+
+for (const dialect of dialects) {
+  describe(`tasks through the gateway on ${dialect}`, () => {
+    let t: TestGateway;
+    let key: string;
+    let otherKey: string;
+    let everything: EverythingServer;
+
+    beforeAll(async () => {
+      [t, everything] = await Promise.all([startTestGateway({ dialect }), startEverything()]);
+      const owner = await seedOwner(t);
+      key = owner.key;
+      const other = await createApiKey(t.gateway.deps.database, { workspaceId: owner.workspaceId, userId: owner.userId, name: "another key" });
+      if (!other.ok) throw new Error("key");
+      otherKey = other.key;
+      expect((await api(t.url, key)("POST", "/api/v1/connections", { name: "everything", url: everything.url })).status).toBe(201);
+    }, 30_000);
+    afterAll(async () => {
+      await Promise.all([t.stop(), everything.stop()]);
+    });
+
+    test("a 2025 client is offered tasks where a connection offers them; a 2026-07-28 client is not (the SDK serves no tasks extension)", async () => {
+      const [legacy, modern] = await Promise.all([connectClient(t.url, key, "2025-11-25"), connectClient(t.url, key, "2026-07-28")]);
+      try {
+        expect(legacy.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
+        expect(modern.getServerCapabilities()?.tasks).toBeUndefined();
+      } finally {
+        await Promise.all([legacy.close(), modern.close()]);
+      }
+    });
+
+    test("a task-augmented call runs as a task upstream: tasks/get, tasks/result and tasks/list reach it, and its result equals the one straight from the upstream", async () => {
+      const [direct, gateway, other] = await Promise.all([connectDirect(everything.url, "2025-11-25"), connectClient(t.url, key, "2025-11-25"), connectClient(t.url, otherKey, "2025-11-25")]);
+      try {
+        const args = { topic: "tidal energy" };
+        const [straight, through] = await Promise.all([
+          direct.request({ method: "tools/call", params: { name: "simulate-research-query", arguments: args, task: { ttl: 60_000 } } } as never, TaskResult),
+          gateway.request({ method: "tools/call", params: { name: "everything__simulate-research-query", arguments: args, task: { ttl: 60_000 } } } as never, TaskResult),
+        ]);
+        expect(through.task.status).toBe(straight.task.status);
+        // The client gets the gateway's own task id, never the upstream's.
+        expect(through.task.taskId).toStartWith("mgwtask_");
+        expect(through.task.taskId).not.toBe(straight.task.taskId);
+        const id = through.task.taskId;
+        const state = await gateway.request({ method: "tasks/get", params: { taskId: id } } as never, TaskState);
+        expect(state.taskId).toBe(id);
+        expect(["working", "completed"]).toContain(state.status);
+        const listed = await gateway.request({ method: "tasks/list", params: {} } as never, TaskList);
+        expect(listed.tasks.map((task) => task.taskId)).toEqual([id]);
+        // Another key of the same workspace neither lists it nor reads it.
+        expect((await other.request({ method: "tasks/list", params: {} } as never, TaskList)).tasks).toEqual([]);
+        await expect(other.request({ method: "tasks/get", params: { taskId: id } } as never, TaskState)).rejects.toThrow(/Unknown task/);
+        const [straightPayload, throughPayload] = await Promise.all([
+          direct.request({ method: "tasks/result", params: { taskId: straight.task.taskId } } as never, Payload, { timeout: 30_000 }),
+          gateway.request({ method: "tasks/result", params: { taskId: id } } as never, Payload, { timeout: 30_000 }),
+        ]);
+        expect(throughPayload.content).toEqual(straightPayload.content);
+        expect((await gateway.request({ method: "tasks/get", params: { taskId: id } } as never, TaskState)).status).toBe("completed");
+      } finally {
+        await Promise.all([direct.close(), gateway.close(), other.close()]);
+      }
+    }, 30_000);
+
+    test("tasks/cancel reaches the upstream that owns the task", async () => {
+      const gateway = await connectClient(t.url, key, "2025-11-25");
+      try {
+        const created = await gateway.request({ method: "tools/call", params: { name: "everything__simulate-research-query", arguments: { topic: "cancelled" }, task: {} } } as never, TaskResult);
+        const cancelled = await gateway.request({ method: "tasks/cancel", params: { taskId: created.task.taskId } } as never, TaskState);
+        expect(cancelled).toMatchObject({ taskId: created.task.taskId, status: "cancelled" });
+        expect((await gateway.request({ method: "tasks/get", params: { taskId: created.task.taskId } } as never, TaskState)).status).toBe("cancelled");
+      } finally {
+        await gateway.close();
+      }
+    });
+  });
 }

@@ -14,6 +14,7 @@ import { movingDeadline, type MovingDeadline } from "../upstream/moving-deadline
 import type { RoutedTool } from "./tool-index.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
+import { sendTaskCall } from "./tasks.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
 
 
@@ -144,9 +145,14 @@ async function proxyCall(
           const ended = new AbortController();
           const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
           const remaining = deadline.remaining();
+          const params = { name: route.definition.name, arguments: args ?? {}, ...(ctx.meta ? { _meta: ctx.meta } : {}) };
           try {
+            if (ctx.task) {
+              const options = { signal: AbortSignal.any([signal, cutOff.signal]), timeout: remaining.quietMs, headers: { ...watch.headers, ...tag.headers } };
+              return ctx.task.created(await sendTaskCall(pooled, { ...params, task: ctx.task.params }, options), { connection, memberId });
+            }
             return (await pooled.client.callTool(
-              { name: route.definition.name, arguments: args ?? {}, ...(ctx.meta ? { _meta: ctx.meta } : {}) },
+              params,
               {
                 signal: AbortSignal.any([signal, cutOff.signal]),
                 // Progress is always asked for: it is what moves the deadline, whether or not the client listens.

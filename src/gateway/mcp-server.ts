@@ -3,6 +3,7 @@ import type { Principal } from "../accounts/principal.ts";
 import { callTool } from "./call.ts";
 import type { CallDeps } from "./results.ts";
 import { NATIVE_TOOLS } from "./native-tools.ts";
+import { registerTaskHandlers, taskCallOf } from "./tasks.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -42,9 +43,12 @@ export async function createGatewayServer(deps: CallDeps, principal: Principal):
   server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
     const progressToken = request.params._meta?.progressToken;
     const meta = forwardedMeta(request.params._meta);
+    // A task is relayed only where one was offered; elsewhere the call runs as a plain one, as the spec lets a server do.
+    const task = profile.capabilities.tasks ? taskCallOf(deps, principal, (request.params as { task?: unknown }).task) : undefined;
     return callTool(deps, principal, request.params.name, request.params.arguments, {
       signal: ctx.mcpReq.signal,
       ...(meta ? { meta } : {}),
+      ...(task ? { task } : {}),
       onProgress:
         progressToken === undefined
           ? undefined
@@ -55,6 +59,7 @@ export async function createGatewayServer(deps: CallDeps, principal: Principal):
             },
     });
   });
+  if (profile.capabilities.tasks) registerTaskHandlers(server, deps, principal);
   return server;
 }
 
