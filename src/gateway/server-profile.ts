@@ -56,7 +56,8 @@ export function mergeInstructions(connections: Pick<ConnectionRow, "name" | "ser
   const sorted = connections.filter((c) => c.serverInstructions).toSorted((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const [i, connection] of sorted.entries()) {
     const section = `\n\n## ${connection.name} (tools named ${connection.name}__…)\n${clip(connection.serverInstructions!, MAX_INSTRUCTIONS_PER_CONNECTION)}`;
-    if (merged.length + section.length > MAX_INSTRUCTIONS) {
+    // Room is kept for the note that says what was left out.
+    if (merged.length + section.length > MAX_INSTRUCTIONS - 200) {
       return `${merged}\n\n(Instructions of ${sorted.length - i} more connection${sorted.length - i === 1 ? "" : "s"} left out: the gateway keeps its instructions under ${MAX_INSTRUCTIONS / 1024} KB.)`;
     }
     merged += section;
