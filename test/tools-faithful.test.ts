@@ -95,6 +95,11 @@ for (const dialect of dialects) {
           expect({ code: through.code, message: through.message, data: through.data }).toEqual({ code: straight.code, message: straight.message, data: straight.data });
           expect(through.code).toBe(RPC_ERROR.code);
           expect(through.data).toEqual(RPC_ERROR.data);
+          // Recorded as the tool's error, in the gateway's own words.
+          await t.gateway.deps.accessLog.flush();
+          const { database } = t.gateway.deps;
+          const rows = await database.db.select().from(database.t.accessLog);
+          expect(rows.filter((row) => row.tool === "rpc_error").map((row) => [row.outcome, row.errorSummary])).toContainEqual(["tool_error", "the upstream answered with a JSON-RPC error"]);
           // A transport failure keeps its sentence as a tool result.
           const missing = await gateway.callTool({ name: "faithful__long", arguments: { steps: 1, everyMs: 1500 } });
           expect(missing.isError).toBe(true);

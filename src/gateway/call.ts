@@ -144,21 +144,22 @@ async function proxyCall(
           // HTTP request to the upstream ends with it: the SDK alone would leave a 2025 one open.
           const ended = new AbortController();
           const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
-          const remaining = deadline.remaining();
+          // The SDK's own timeout only backs the moving deadline up, a moment after it.
+          const backstopMs = deadline.totalRemainingMs() + 1000;
           const params = { name: route.definition.name, arguments: args ?? {}, ...(ctx.meta ? { _meta: ctx.meta } : {}) };
           try {
             if (ctx.task) {
-              const options = { signal: AbortSignal.any([signal, cutOff.signal]), timeout: remaining.quietMs, headers: { ...watch.headers, ...tag.headers } };
+              const options = { signal: AbortSignal.any([signal, cutOff.signal]), timeout: backstopMs, headers: { ...watch.headers, ...tag.headers } };
               return ctx.task.created(await sendTaskCall(pooled, { ...params, task: ctx.task.params }, options), { connection, memberId });
             }
             return (await pooled.client.callTool(
               params,
               {
                 signal: AbortSignal.any([signal, cutOff.signal]),
-                // Progress is always asked for: it is what moves the deadline, whether or not the client listens.
-                timeout: remaining.quietMs,
-                resetTimeoutOnProgress: true,
-                maxTotalTimeout: remaining.totalMs,
+                // The moving deadline ends the call (through `signal`) and knows which of its limits
+                // did. Progress is always asked for: it is what moves the deadline, whether or not
+                // the client listens.
+                timeout: backstopMs,
                 headers: { ...watch.headers, ...tag.headers },
                 toolDefinition: route.callDefinition,
                 onprogress: (p: Progress) => {

@@ -5,8 +5,8 @@ export type MovingDeadline = {
   signal: AbortSignal;
   /** Progress was heard: the quiet deadline starts again, the total one stays. */
   move(): void;
-  /** Milliseconds left before the quiet deadline, and before the total one. */
-  remaining(): { quietMs: number; totalMs: number };
+  /** Milliseconds left before the total deadline. */
+  totalRemainingMs(): number;
   /** Which deadline ended the wait, if one did. */
   expired(): "quiet" | "total" | null;
   /** Whether progress moved it at least once. */
@@ -46,10 +46,7 @@ export function movingDeadline(quietMs: number, totalMs: number, now: () => numb
       clearTimeout(quietTimer);
       quietTimer = setTimeout(onQuiet, Math.max(0, quietAt - now()));
     },
-    remaining() {
-      const at = now();
-      return { quietMs: Math.max(1, quietAt - at), totalMs: Math.max(1, totalAt - at) };
-    },
+    totalRemainingMs: () => Math.max(1, totalAt - now()),
     expired: () => expired,
     moved: () => moved,
     clear() {
