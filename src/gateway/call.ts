@@ -10,7 +10,8 @@ import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, 
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "../upstream/health.ts";
 import type { CallSlot, SlotRefusal } from "../upstream/in-flight.ts";
 import { withRetries } from "../upstream/retry.ts";
-import { movingDeadline, type MovingDeadline } from "../upstream/moving-deadline.ts";
+import { movingDeadline } from "../upstream/moving-deadline.ts";
+import { timeoutSentence } from "./timeout-sentence.ts";
 import type { RoutedTool } from "./tool-index.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
@@ -229,18 +230,6 @@ async function proxyCall(
   } finally {
     deadline.clear();
   }
-}
-
-function timeoutSentence(name: string, deadline: MovingDeadline, timeoutMs: number, maxTotalMs: number): string {
-  if (deadline.expired() === "total") {
-    return `${name} was still working after ${formatDuration(Math.max(timeoutMs, maxTotalMs))}, the longest the gateway lets one call run (CALL_MAX_TOTAL_MS); the call was cancelled.`;
-  }
-  if (deadline.moved()) return `${name} reported no progress for ${formatDuration(timeoutMs)} and did not answer; the call was cancelled. Try again, or raise the connection's timeout.`;
-  return `${name} did not answer within ${formatDuration(timeoutMs)}; the call was cancelled. Try again, or raise the connection's timeout.`;
-}
-
-function formatDuration(ms: number): string {
-  return ms >= 120_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
 /**
