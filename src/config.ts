@@ -23,10 +23,12 @@ export type Config = {
   logLevel: LogLevel;
   /** Hosts and CIDRs an upstream may be on although private or loopback (UPSTREAM_ALLOW). */
   upstreamAllow: UpstreamAllowList;
-  /** Default deadline for one upstream tool call. */
+  /** Default deadline for one upstream tool call; each progress notification the upstream sends moves it. */
   callTimeoutMs: number;
   /** How long a call whose upstream asked the client something waits for the client's answer. */
   inputWaitMs: number;
+  /** The longest one upstream call may last, however much progress it reports. */
+  callMaxTotalMs: number;
   /** Largest MCP request body the endpoint reads. */
   maxBodyBytes: number;
   /** Extra browser origins allowed to call the MCP endpoint. */
@@ -128,6 +130,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
 
   const callTimeoutMs = readInteger(env, "CALL_TIMEOUT_MS", 60_000, 100, 3_600_000, errors);
   const inputWaitMs = readInteger(env, "INPUT_WAIT_MS", 120_000, 100, 3_600_000, errors);
+  const callMaxTotalMs = readInteger(env, "CALL_MAX_TOTAL_MS", 10 * 60_000, 100, 86_400_000, errors);
+  if (callMaxTotalMs < callTimeoutMs) errors.push(`CALL_MAX_TOTAL_MS (${callMaxTotalMs}) must not be below CALL_TIMEOUT_MS (${callTimeoutMs})`);
   const maxBodyBytes = readInteger(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024, errors);
   const ssoRevalidateSeconds = readInteger(env, "SSO_REVALIDATE_SECONDS", 900, 1, 86_400, errors);
   const pauseAfterFailures = readInteger(env, "PAUSE_AFTER_FAILURES", 5, 1, 1000, errors);
@@ -196,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       upstreamAllow: allow.ok ? allow.allow : { hosts: new Set(), cidrs: [] },
       callTimeoutMs,
       inputWaitMs,
+      callMaxTotalMs,
       maxBodyBytes,
       allowedOrigins,
       allowedHosts,

@@ -9,6 +9,7 @@ import type { UpstreamPool } from "./upstream/pool.ts";
 import type { ToolIndex } from "./gateway/tool-index.ts";
 import type { ItemIndex } from "./gateway/item-index.ts";
 import type { ResourceWatch } from "./gateway/resource-watch.ts";
+import type { TaskRoutes } from "./gateway/task-routes.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import type { OAuthManager } from "./upstream/oauth/manager.ts";
 import type { Clock } from "./clock.ts";
@@ -30,6 +31,8 @@ export type ServiceDeps = CoreDeps & {
   /** Who listens to which upstream resource (resources/subscribe). */
   resourceWatch: ResourceWatch;
   accessLog: AccessLogRecorder;
+  /** Which upstream task each task id given to a client stands for (tasks extension, 2025 revisions). */
+  tasks: TaskRoutes;
   /** Upstream OAuth: tokens, refreshes and authorization flows. */
   oauth: OAuthManager;
   /** The time that token refreshes, SSO revalidation and probes go by (tests move it forward). */

@@ -15,6 +15,7 @@ import { ToolIndex } from "./gateway/tool-index.ts";
 import { ItemIndex } from "./gateway/item-index.ts";
 import { ResourceWatch } from "./gateway/resource-watch.ts";
 import { wrapResourceUri } from "./gateway/resource-uris.ts";
+import { TaskRoutes } from "./gateway/task-routes.ts";
 import { UpstreamPool } from "./upstream/pool.ts";
 import { AccessLogRecorder } from "./accesslog/recorder.ts";
 import { createMcpEndpoint } from "./gateway/mcp-endpoint.ts";
@@ -132,7 +133,7 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     memoryRows: core.config.accessLogMemoryRows,
     waitMs: core.config.databaseWaitMs,
   });
-  const services: ServiceDeps = { ...core, toolIndex, itemIndex, resourceWatch, pool, accessLog, oauth, clock };
+  const services: ServiceDeps = { ...core, toolIndex, itemIndex, resourceWatch, pool, accessLog, oauth, clock, tasks: new TaskRoutes(clock) };
   const mcp = createMcpEndpoint(services);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));
   return { ...services, mcp };

@@ -98,7 +98,7 @@ for (const dialect of dialects) {
       });
     }
 
-    test("tool errors, images and upstream failures come back as results, not broken transports", async () => {
+    test("tool errors, images and upstream failures come back as results (an upstream's JSON-RPC error as that error), not broken transports", async () => {
       const client = await connectClient(t.url, key);
       try {
         const failed = await client.callTool({ name: "fixture__fail", arguments: {} });
@@ -106,8 +106,9 @@ for (const dialect of dialects) {
         expect(text(failed)).toBe("it failed on purpose");
         const image = await client.callTool({ name: "fixture__image", arguments: {} });
         expect(image.content.map((c) => c.type)).toEqual(["image", "text"]);
-        const thrown = await client.callTool({ name: "fixture__throw", arguments: {} });
-        expect(thrown.isError).toBe(true);
+        // The upstream's own JSON-RPC error passes through as that error (issue 14), not as isError text.
+        const thrown = client.callTool({ name: "fixture__throw", arguments: {} });
+        await expect(thrown).rejects.toThrow("it threw on purpose");
         const unknown = client.callTool({ name: "fixture__nope", arguments: {} });
         await expect(unknown).rejects.toThrow(/Unknown tool/);
         // The transport is still fine afterwards.

@@ -199,7 +199,8 @@ for (const dialect of dialects) {
           // The gateway clips an upstream's error text at 200 characters: put the secret across the cut.
           for (let pad = 120; pad <= 200; pad += 4) calls.push({ where: "jsonrpc", pad }, { where: "error_result", pad });
           for (const args of calls) {
-            const result = await client.callTool({ name: `${connection}__leak`, arguments: args }).catch((e: Error) => ({ thrown: e.message }));
+            // An upstream's JSON-RPC error passes through with its data (issue 14): both are read here.
+            const result = await client.callTool({ name: `${connection}__leak`, arguments: args }).catch((e: Error & { code?: number; data?: unknown }) => ({ thrown: e.message, code: e.code, data: e.data }));
             seen.push(JSON.stringify(result));
           }
           // The same through the gateway's own call_tool.

@@ -46,6 +46,9 @@ export async function addIdJagConnection(deps: ConnectionDeps, principal: Princi
     updatedAt: now,
     sharing: "per_member",
     exposeNewTools: input.expose === "all",
+    // Learnt at the first discovery, once a member has connected.
+    serverCapabilities: null,
+    serverInstructions: null,
   };
   const client = { kind: "id-jag" as const, data: { clientId: input.auth.clientId.trim(), clientSecret: input.auth.clientSecret.trim(), issuer: found.issuer } };
   const sealed = await sealCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId }, client, null, now);

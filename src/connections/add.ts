@@ -63,6 +63,8 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     updatedAt: now,
     sharing,
     exposeNewTools: input.expose === "all",
+    serverCapabilities: probed.server?.capabilities ?? null,
+    serverInstructions: probed.server?.instructions ?? null,
   };
   // Sealed before the transaction: other requests' statements wait while one is open.
   const sealed = secret ? await sealCredential(database, deps.keyring, { connectionId: id, workspaceId: principal.workspaceId, userId: credentialOwner }, secret, null, now) : null;

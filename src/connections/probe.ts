@@ -7,11 +7,15 @@ import type { UpstreamSecret } from "./secret.ts";
 import { discoverTools } from "./sync.ts";
 import { discoverItems, type ItemDefinition } from "./item-sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
+import { describeServer, type ServerProfile } from "./server-profile.ts";
 
 /** Proving a URL (and a credential) before a connection is stored with them. */
 
-/** `items`: its prompts, resources and templates, when it lists them (absent when their lists failed). */
-export type ProbeResult = { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[] } | { ok: false; errors: FieldErrors };
+/**
+ * `items`: its prompts, resources and templates, when it lists them (absent when their lists failed).
+ * `server`: what the upstream said of itself, absent when it was not contacted (URL check only).
+ */
+export type ProbeResult = { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[]; server?: ServerProfile } | { ok: false; errors: FieldErrors };
 
 /** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
 export async function checkUrlOnly(deps: Pick<ConnectionDeps, "config">, url: string): Promise<ProbeResult> {
@@ -29,7 +33,7 @@ export async function probe(deps: Pick<ConnectionDeps, "config">, url: string, s
       const tools = await discoverTools(client, deps.config.callTimeoutMs);
       // Prompts and resources are extras: lists of them that fail do not refuse the server.
       const items = await discoverItems(client, deps.config.callTimeoutMs).catch(() => undefined);
-      return { ok: true, tools, ...(items ? { items } : {}) };
+      return { ok: true, tools, ...(items ? { items } : {}), server: describeServer(client) };
     } finally {
       await client.close().catch(() => undefined);
     }

@@ -9,6 +9,7 @@ import type { UpstreamSecret } from "./secret.ts";
 import { NO_MEMBER_CONNECTED } from "./status.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
 import { discoverItems, storeItems, type ItemDefinition } from "./item-sync.ts";
+import { describeServer, storeServerProfile, type ServerProfile } from "./server-profile.ts";
 
 export type SyncResult = { ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true };
 
@@ -47,12 +48,14 @@ export async function resyncConnection(
     const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
     const deadline = deadlineSignal(timeoutMs);
     let secret: UpstreamSecret | null = null;
+    let server: ServerProfile | null = null;
     try {
       let items: ItemDefinition[] | null = null;
       const tools = await withRetries(
         () =>
           deps.pool.use(connection, { signal: deadline.signal, userId: discoveryUser }, async (pooled) => {
             secret = pooled.secret;
+            server = describeServer(pooled.client);
             const listed = await discoverTools(pooled.client, Math.max(1, deadline.at - Date.now()));
             // Prompts and resources are extras: a server whose lists of them fail keeps its tools
             // (and its last stored prompts and resources) rather than going to Error.
@@ -71,14 +74,21 @@ export async function resyncConnection(
       );
       const now = options.now ?? Date.now();
       const found = items as ItemDefinition[] | null;
-      const [report, itemReport] = await deps.database.transaction(async (tx) => [
-        await storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }),
-        // New prompts and resources follow the rule new tools follow (exposure.ts).
-        found ? await storeItems(tx, deps.database, id, found, { now, enabled: connection.exposeNewTools }) : null,
-      ]);
+      const profile = server as ServerProfile | null;
+      const profileChanged = profile !== null && !sameProfile(profile, connection);
+      const [report, itemReport] = await deps.database.transaction(async (tx) => {
+        if (profile && profileChanged) await storeServerProfile(tx, deps.database, id, profile);
+        return [
+          await storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }),
+          // New prompts and resources follow the rule new tools follow (exposure.ts).
+          found ? await storeItems(tx, deps.database, id, found, { now, enabled: connection.exposeNewTools }) : null,
+        ] as const;
+      });
       await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
       const changes = (r: SyncReport | null): number => (r ? r.added.length + r.removed.length + r.changed.length : 0);
       if (changes(report) + changes(itemReport) > 0) deps.toolIndex.changed(workspaceId);
+      // New capabilities or instructions reach clients that connect (or discover) from now on.
+      else if (profileChanged) deps.toolIndex.refresh(workspaceId);
       return { ok: true, report };
     } catch (error) {
       const failure = describeUpstreamError(error);
@@ -89,4 +99,8 @@ export async function resyncConnection(
       deadline.clear();
     }
   });
+}
+
+function sameProfile(profile: ServerProfile, connection: { serverCapabilities: unknown; serverInstructions: string | null }): boolean {
+  return profile.instructions === connection.serverInstructions && JSON.stringify(profile.capabilities) === JSON.stringify(connection.serverCapabilities ?? null);
 }

@@ -104,6 +104,9 @@ export async function storeTools(
       inputSchema: def.inputSchema,
       outputSchema: def.outputSchema,
       annotations: def.annotations,
+      icons: def.icons,
+      meta: def.meta,
+      execution: def.execution,
       definitionHash: hash,
       seenAt: now,
     };

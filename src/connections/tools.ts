@@ -2,13 +2,14 @@ import { and, eq } from "drizzle-orm";
 import type { ConnectionDeps } from "./connection-deps.ts";
 import { getConnection } from "./queries.ts";
 import type { ToolRow } from "./types.ts";
+import { displayTitle } from "./tool-defs.ts";
 
 /** A connection's tools as its page shows them: each with whether it is exposed and the name agents see. */
 export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, connectionId: string): Promise<ToolRow[]> {
   const index = await deps.toolIndex.get(workspaceId);
   return [...index.routes.values()]
     .filter((r) => r.connectionId === connectionId)
-    .map((r) => ({ ...r.definition, enabled: r.enabled, exposedName: r.exposedName }));
+    .map((r) => ({ ...r.definition, title: displayTitle(r.definition), enabled: r.enabled, exposedName: r.exposedName }));
 }
 
 /** Exposes or hides one of a connection's tools; false when the connection or the tool is not there. */

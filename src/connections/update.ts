@@ -16,6 +16,7 @@ import { OAUTH_NOT_CONNECTED, setConnectionStatus } from "./status.ts";
 import { storeTools, type SyncReport } from "./sync.ts";
 import { storeItems, type ItemDefinition } from "./item-sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
+import { storeServerProfile, type ServerProfile } from "./server-profile.ts";
 
 export type UpdateConnectionInput = { name?: string; url?: string; auth?: AuthInput; callTimeoutMs?: number | null };
 
@@ -44,7 +45,7 @@ export async function updateConnection(
   if (urlKeyError) errors.url = urlKeyError;
   if (Object.keys(errors).length > 0) return { ok: false, errors };
 
-  let probed: { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[] } | null = null;
+  let probed: { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[]; server?: ServerProfile } | null = null;
   let secret = input.auth ? toSecret(input.auth) : undefined;
   const nextUrl = (input.url ?? current.url).trim();
   // Secrets typed for one server never go to another: see relocation.ts.
@@ -102,6 +103,7 @@ export async function updateConnection(
     }
     if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
     if (probed?.items) await storeItems(tx, database, id, probed.items, { now, enabled: current.exposeNewTools });
+    if (probed?.server) await storeServerProfile(tx, database, id, probed.server);
     return probed ? storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
   });
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {

@@ -98,6 +98,9 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
        * has picked the tools (or chose "expose all" when adding): a new server exposes nothing unpicked.
        */
       exposeNewTools: b.boolean("expose_new_tools").notNull().default(false),
+      /** What the upstream announced at its last discovery (initialize or server/discover): its capabilities and instructions. */
+      serverCapabilities: b.json("server_capabilities"),
+      serverInstructions: b.text("server_instructions"),
     },
     (t) => [b.uniqueIndex("connections_workspace_name").on(t.workspaceId, t.name)],
   );
@@ -122,6 +125,10 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       inputSchema: b.json("input_schema").notNull(),
       outputSchema: b.json("output_schema"),
       annotations: b.json("annotations"),
+      /** Listed as the upstream gave them (only the name is namespaced): `icons`, `_meta`, `execution` (task support). */
+      icons: b.json("icons"),
+      meta: b.json("meta"),
+      execution: b.json("execution"),
       enabled: b.boolean("enabled").notNull(),
       definitionHash: b.text("definition_hash").notNull(),
       seenAt: b.integer("seen_at").notNull(),

@@ -9,14 +9,18 @@ import { Redactor, redactorFor } from "../connections/redact.ts";
 import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../upstream/client.ts";
 import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "../upstream/health.ts";
 import type { CallSlot, SlotRefusal } from "../upstream/in-flight.ts";
-import { deadlineSignal, withRetries } from "../upstream/retry.ts";
+import { withRetries } from "../upstream/retry.ts";
+import { movingDeadline } from "../upstream/moving-deadline.ts";
+import { timeoutSentence } from "./timeout-sentence.ts";
 import type { RoutedTool } from "./tool-index.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
+import { sendTaskCall } from "./tasks.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
 
 
-type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
+/** `rpcError`: the upstream's own JSON-RPC error, which reaches the client as that error. */
+type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null; rpcError?: ProtocolError };
 
 
 export const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
@@ -32,6 +36,7 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
   let answer: Answer = failed("", "upstream_error", "the gateway failed to route the call");
   try {
     answer = await routeCall(deps, principal, name, args, ctx, target);
+    if (answer.rpcError) throw answer.rpcError;
     return answer.result;
   } catch (error) {
     if (error instanceof UnknownTool) {
@@ -122,8 +127,9 @@ async function proxyCall(
   memberId: string | null,
 ): Promise<Answer> {
   const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
-  const deadline = deadlineSignal(timeoutMs);
-  const deadlineAt = deadline.at;
+  const deadline = movingDeadline(timeoutMs, deps.config.callMaxTotalMs);
+  // Retries happen only before anything was sent, so before any progress could move the deadline.
+  const deadlineAt = Date.now() + timeoutMs;
   const signal = AbortSignal.any([deadline.signal, slot.signal, ...(ctx.signal ? [ctx.signal] : [])]);
   let redactor: Redactor | null = null;
   let sent = false;
@@ -139,19 +145,33 @@ async function proxyCall(
           // HTTP request to the upstream ends with it: the SDK alone would leave a 2025 one open.
           const ended = new AbortController();
           const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
-          const remaining = Math.max(1, deadlineAt - Date.now());
+          // The SDK's own timeout only backs the moving deadline up, a moment after it.
+          const backstopMs = deadline.totalRemainingMs() + 1000;
+          // The client's request _meta, and what the relay adds (answers, requestState, the caller's log level, in _meta too).
+          const { _meta: relayMeta, ...relayParams } = (ctx.relay?.params ?? {}) as { _meta?: Record<string, unknown> };
+          const meta = { ...ctx.meta, ...relayMeta };
+          const params = { name: route.definition.name, arguments: args ?? {}, ...relayParams, ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}) };
           try {
+            if (ctx.task) {
+              const options = { signal: AbortSignal.any([signal, cutOff.signal]), timeout: backstopMs, headers: { ...watch.headers, ...tag.headers } };
+              return ctx.task.created(await sendTaskCall(pooled, { ...params, task: ctx.task.params }, options), { connection, memberId });
+            }
             const send = () => pooled.client.callTool(
-              { name: route.definition.name, arguments: args ?? {}, ...ctx.relay?.params },
+              params,
               {
                 // A 2026-07-28 upstream's input_required result goes back to the caller (held-calls.ts).
                 ...(ctx.relay ? { allowInputRequired: true } : {}),
                 signal: AbortSignal.any([signal, cutOff.signal]),
-                timeout: remaining,
-                maxTotalTimeout: remaining,
+                // The moving deadline ends the call (through `signal`) and knows which of its limits
+                // did. Progress is always asked for: it is what moves the deadline, whether or not
+                // the client listens.
+                timeout: backstopMs,
                 headers: { ...watch.headers, ...tag.headers },
                 toolDefinition: route.callDefinition,
-                ...(ctx.onProgress ? { onprogress: (p: Progress) => ctx.onProgress?.(pooled.redactor.redactValue(p)) } : {}),
+                onprogress: (p: Progress) => {
+                  deadline.move();
+                  ctx.onProgress?.(pooled.redactor.redactValue(p));
+                },
               },
             );
             return (await (ctx.relay ? ctx.relay.run({ connection: connection.name, redactor: pooled.redactor }, send) : send())) as CallToolResult;
@@ -188,6 +208,12 @@ async function proxyCall(
     const failure = describeUpstreamError(error, redact);
     const reason = redact.redactText(failure.message);
     const summary = summarizeFailure(failure);
+    // The upstream's own JSON-RPC error to this call goes back as that error, redacted like a result.
+    if (sent && isUpstreamRpcError(error)) {
+      deps.pool.health.record(connection.id, true, Date.now());
+      const rpcError = new ProtocolError(error.code, redact.redactText(error.message), error.data === undefined ? undefined : redact.redactValue(error.data));
+      return { ...failed(reason, "tool_error", "the upstream answered with a JSON-RPC error"), rpcError };
+    }
     // OAuth step-up: the next Re-authorize asks for the scope this tool needs.
     if (error instanceof InsufficientScopeError) await deps.oauth.noteStepUp({ ...connection, userId: memberId }, error.requiredScope);
     // A tool's own error, or one answer too large, says nothing about the server's health; nor does
@@ -205,13 +231,19 @@ async function proxyCall(
     if (memberAuth && connection.authKind === "id-jag") return failed(`${name} could not get a token for you through your identity provider: ${reason}.`, "upstream_error", summary);
     if (memberAuth) return failed(`${name} refused your own credential: ${reason}. Connect your account again in the gateway dashboard.`, "upstream_error", summary);
     if (failure.kind === "auth") return failed(`${name} needs re-authorization in the gateway dashboard: ${reason}.`, "upstream_error", summary);
-    if (failure.kind === "timeout") {
-      return failed(`${name} did not answer within ${Math.round(timeoutMs / 1000)} s; the call was cancelled. Try again, or raise the connection's timeout.`, "upstream_error", summary);
-    }
+    if (failure.kind === "timeout") return failed(timeoutSentence(name, deadline, timeoutMs, deps.config.callMaxTotalMs), "upstream_error", summary);
     return failed(`${name} failed: ${reason}.`, "upstream_error", summary);
   } finally {
     deadline.clear();
   }
+}
+
+/**
+ * A JSON-RPC error the upstream answered with. Step-up (InsufficientScopeError) is an HTTP 403
+ * the SDK reports in its own way, and stays a sentence with the way to grant the scope.
+ */
+function isUpstreamRpcError(error: unknown): error is ProtocolError {
+  return error instanceof ProtocolError && !(error instanceof InsufficientScopeError) && typeof error.code === "number";
 }
 
 export function askedToWait(name: string, until: number, status: number): string {

@@ -206,7 +206,7 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     closeIdlest((s) => s.principal.userId === holder.user, config.sessionLimits.perUser);
     // Closing someone else's session to make room would let one caller push everyone out.
     if (sessions.size >= config.sessionLimits.total) return tooMany("sessions", "total", config.sessionLimits);
-    const server = createGatewayServer(deps, principal, view);
+    const server = await createGatewayServer(deps, principal, view);
     const session: LegacySession = {
       server,
       principal,

@@ -17,7 +17,7 @@ import { HeldCall, type RoundSink } from "./held-call.ts";
 import { standInAnswer } from "./input-answers.ts";
 import { logLevelMeta, type callerLogLevel } from "./logging.ts";
 import { openCallState, sealCallState } from "./request-state.ts";
-import { errorResult, type CallDeps } from "./results.ts";
+import { errorResult, type CallDeps, type TaskCall } from "./results.ts";
 
 /** Rounds of questions one call may take, like the SDK's own shim (8). */
 export const MAX_INPUT_ROUNDS = 8;
@@ -26,6 +26,10 @@ export type RelayedCallOptions = {
   /** What the caller declared it can answer (elicitation, sampling, roots). */
   capabilities: ClientCapabilities | undefined;
   log: ReturnType<typeof callerLogLevel>;
+  /** The client's request `_meta` to pass on upstream (see mcp-server.ts). */
+  meta?: Record<string, unknown>;
+  /** The call asked for a task (tasks.ts). */
+  task?: TaskCall;
 };
 
 /**
@@ -46,7 +50,14 @@ export async function relayedCall(deps: CallDeps, principal: Principal, request:
     const call = new HeldCall(standIn);
     const logMeta = logLevelMeta(options.log.level);
     return call.start(
-      (relay) => callTool(deps, principal, tool, request.params.arguments, { signal: call.signal, onProgress: (p) => call.progress(p), relay }),
+      (relay) =>
+        callTool(deps, principal, tool, request.params.arguments, {
+          signal: call.signal,
+          onProgress: (p) => call.progress(p),
+          relay,
+          ...(options.meta ? { meta: options.meta } : {}),
+          ...(options.task ? { task: options.task } : {}),
+        }),
       params || logMeta ? { ...logMeta, ...params } : undefined,
     );
   };

@@ -1,9 +1,23 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { AppDeps } from "../deps.ts";
 import type { Redactor } from "../connections/redact.ts";
+import type { ConnectionMeta } from "../connections/types.ts";
 
 export type Progress = { progress: number; total?: number; message?: string };
-export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void; relay?: CallRelay };
+export type TaskTarget = { connection: ConnectionMeta; memberId: string | null };
+
+/** A task-augmented call (see tasks.ts): the task params, and how to answer once the upstream created the task. */
+export type TaskCall = {
+  params: Record<string, unknown>;
+  created(result: Record<string, unknown>, target: TaskTarget): CallToolResult;
+};
+
+/**
+ * `meta`: the client's request `_meta` to pass on upstream (without its progress token, which the
+ * gateway maps itself). `task`: the call asked for a task. `relay`: how the upstream reaches back
+ * to this call's client while it runs.
+ */
+export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void; meta?: Record<string, unknown>; task?: TaskCall; relay?: CallRelay };
 
 /**
  * How an upstream call reaches back to the client that made it (see held-calls.ts): what the
@@ -16,7 +30,7 @@ export type CallRelay = {
   /** Sends the upstream request; what the upstream asks or logs meanwhile goes to this call's client. */
   run<T>(upstream: { connection: string; redactor: Redactor }, send: () => Promise<T>): Promise<T>;
 };
-export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "itemIndex" | "resourceWatch" | "accessLog" | "oauth">;
+export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "itemIndex" | "resourceWatch" | "accessLog" | "oauth" | "tasks">;
 
 /** A tool result that explains itself to a person; the transport stays healthy. */
 export function errorResult(text: string): CallToolResult {

@@ -5,6 +5,7 @@ import { withinMs } from "../db/deadline.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ToolDefinition } from "../connections/tool-defs.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
+import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 
 
 export type RoutedTool = {
@@ -28,6 +29,8 @@ export type WorkspaceIndex = {
   /** Every known tool by exposed name, disabled ones included (so a call can say why it is refused). */
   routes: Map<string, RoutedTool>;
   connections: Map<string, ConnectionMeta>;
+  /** What the gateway announces to this workspace's clients: capabilities and merged instructions. */
+  profile: GatewayProfile;
 };
 
 const CHANNEL = "mgw_tool_index";
@@ -167,6 +170,9 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
       inputSchema: row.inputSchema as Record<string, unknown>,
       outputSchema: row.outputSchema as Record<string, unknown> | null,
       annotations: row.annotations as Record<string, unknown> | null,
+      icons: row.icons as unknown[] | null,
+      meta: row.meta as Record<string, unknown> | null,
+      execution: row.execution as Record<string, unknown> | null,
     };
     const callDefinition: Tool = { name: row.name, inputSchema: definition.inputSchema as Tool["inputSchema"] };
     routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled });
@@ -174,7 +180,7 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     meta.enabledToolCount++;
     listed.push(toListedTool(exposedName, definition));
   }
-  return { listed, routes, connections: metas };
+  return { listed, routes, connections: metas, profile: buildGatewayProfile(connections) };
 }
 
 /**
@@ -195,13 +201,17 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The tool as its upstream listed it, under its exposed name. */
 function toListedTool(exposedName: string, def: ToolDefinition): Tool {
   return {
     name: exposedName,
-    ...(def.title ? { title: def.title } : {}),
-    ...(def.description ? { description: def.description } : {}),
+    ...(def.title !== null ? { title: def.title } : {}),
+    ...(def.description !== null ? { description: def.description } : {}),
     inputSchema: def.inputSchema as Tool["inputSchema"],
     ...(def.outputSchema ? { outputSchema: def.outputSchema as Tool["outputSchema"] } : {}),
     ...(def.annotations ? { annotations: def.annotations } : {}),
+    ...(def.icons ? { icons: def.icons as Tool["icons"] } : {}),
+    ...(def.execution ? { execution: def.execution as Tool["execution"] } : {}),
+    ...(def.meta ? { _meta: def.meta } : {}),
   };
 }
