@@ -9,10 +9,10 @@ import { z } from "zod";
 import { createApiKey } from "../src/accounts/api-keys.ts";
 
 /** The real SDK client straight to an upstream, negotiating `era`. */
-async function connectDirect(url: string, era: Era): Promise<Client> {
+async function connectDirect(url: string, era: Era, capabilities?: Record<string, unknown>): Promise<Client> {
   const client = new Client(
     { name: "direct", version: "1.0.0" },
-    (era === "2026-07-28" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : { supportedProtocolVersions: [era] }) as ConstructorParameters<typeof Client>[1],
+    { ...(era === "2026-07-28" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : { supportedProtocolVersions: [era] }), ...(capabilities ? { capabilities } : {}) } as ConstructorParameters<typeof Client>[1],
   );
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
@@ -152,7 +152,7 @@ for (const dialect of dialects) {
     }, 20_000);
 
     for (const era of ["2026-07-28", "2025-11-25"] as const) {
-      test(`a ${era} client is told the upstreams' instructions, labelled by connection and capped, and only the capabilities the gateway relays`, async () => {
+      test(`a ${era} client is told the upstreams' instructions, labelled by connection and capped, and the capabilities its connections offer`, async () => {
         const client = await connectClient(t.url, key, era);
         try {
           const instructions = client.getInstructions() ?? "";
@@ -164,11 +164,11 @@ for (const dialect of dialects) {
           expect(instructions.length).toBeLessThan(16 * 1024);
           const capabilities = client.getServerCapabilities() ?? {};
           expect(capabilities.tools).toBeDefined();
-          // server-everything offers prompts, resources, completions and logging; this gateway relays none of them yet.
-          expect(capabilities.prompts).toBeUndefined();
-          expect(capabilities.resources).toBeUndefined();
-          expect(capabilities.completions).toBeUndefined();
-          expect(capabilities.logging).toBeUndefined();
+          // server-everything offers prompts, resources (with subscriptions), completions and logging, all relayed.
+          expect(capabilities.prompts).toEqual({ listChanged: true });
+          expect(capabilities.resources).toEqual({ listChanged: true, subscribe: true });
+          expect(capabilities.completions).toEqual({});
+          expect(capabilities.logging).toEqual({});
         } finally {
           await client.close();
         }
@@ -189,7 +189,10 @@ for (const dialect of dialects) {
     for (const era of ["2026-07-28", "2025-11-25"] as const) {
       test(`a ${era} client lists server-everything's tools through the gateway as it lists them direct, names aside`, async () => {
         // server-everything speaks 2025-11-25 only: straight to it, a 2026 client falls back to that.
-        const [direct, gateway] = await Promise.all([connectDirect(everything.url, "2025-11-25"), connectClient(t.url, key, era)]);
+        // It offers some tools only to a client that can answer sampling, elicitation and roots, which
+        // the gateway's own client declares: the direct client declares the same.
+        const asks = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
+        const [direct, gateway] = await Promise.all([connectDirect(everything.url, "2025-11-25", asks), connectClient(t.url, key, era)]);
         try {
           const listed = (await direct.listTools()).tools.toSorted(byName);
           // Its tools' `execution` (task support) is kept, and reaches 2025 clients; the SDK leaves it

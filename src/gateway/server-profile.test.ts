@@ -18,9 +18,12 @@ describe("what the gateway announces", () => {
     expect(merged).toMatch(/Instructions of \d+ more connections left out/);
   });
 
-  test("capabilities: tools always; tasks only when a connection offers them", () => {
+  test("capabilities: tools always; the rest only when a connection offers them", () => {
     expect(buildGatewayProfile([connection("a", null, { tools: {} })]).capabilities).toEqual({ tools: { listChanged: true } });
     const offered = buildGatewayProfile([connection("a", null, { tools: {}, prompts: {} }), connection("b", null, { tasks: { list: {}, requests: { tools: { call: {} } } } })]);
-    expect(offered.capabilities).toEqual({ tools: { listChanged: true }, tasks: { list: {}, requests: { tools: { call: {} } } } });
+    expect(offered.capabilities).toEqual({ tools: { listChanged: true }, prompts: { listChanged: true }, tasks: { list: {}, requests: { tools: { call: {} } } } });
+    const resources = buildGatewayProfile([connection("a", null, { resources: {} }), connection("b", null, { resources: { subscribe: true }, logging: {}, completions: {} })]);
+    expect(resources.capabilities).toEqual({ tools: { listChanged: true }, resources: { listChanged: true, subscribe: true }, logging: {}, completions: {} });
+    expect(buildGatewayProfile([connection("a", null, { resources: {} })]).capabilities.resources).toEqual({ listChanged: true });
   });
 });
