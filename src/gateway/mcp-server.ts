@@ -3,6 +3,7 @@ import type { Principal } from "../accounts/principal.ts";
 import { callTool } from "./call.ts";
 import type { CallDeps } from "./results.ts";
 import { NATIVE_TOOLS } from "./native-tools.ts";
+import { inCallSpan } from "../observe/request-context.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -22,7 +23,8 @@ export function createGatewayServer(deps: CallDeps, principal: Principal): Serve
   });
   server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
     const progressToken = request.params._meta?.progressToken;
-    return callTool(deps, principal, request.params.name, request.params.arguments, {
+    // A span of its own when tracing is on, continuing the client's _meta.traceparent.
+    return inCallSpan(request.params.name, request.params._meta, () => callTool(deps, principal, request.params.name, request.params.arguments, {
       signal: ctx.mcpReq.signal,
       onProgress:
         progressToken === undefined
@@ -32,7 +34,7 @@ export function createGatewayServer(deps: CallDeps, principal: Principal): Serve
                 .notify({ method: "notifications/progress", params: { progressToken, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) } })
                 .catch(() => undefined);
             },
-    });
+    }));
   });
   return server;
 }
