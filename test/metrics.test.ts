@@ -6,6 +6,7 @@ import { startFaultyUpstream, type FaultyUpstream } from "./helpers/faulty-upstr
 import { api, connectClient } from "./helpers/client.ts";
 import { scrape, type Scrape } from "./helpers/prometheus.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { networkInterfaces } from "node:os";
 
 // One call at a time per connection, so that a second call waits in the queue where a scrape can see it.
 const ENV = { MAX_CALLS_PER_CONNECTION: "1", PROBE_INTERVAL_MS: "3600000", CONNECTION_DOWN_WARN_MS: "600000" };
@@ -107,3 +108,66 @@ for (const dialect of dialects) {
     });
   });
 }
+
+/** An address of this machine that is not loopback (a test bound there is reached from a non-loopback peer), if it has one. */
+function ownNonLoopbackAddress(): string | null {
+  for (const entries of Object.values(networkInterfaces())) for (const entry of entries ?? []) if (entry.family === "IPv4" && !entry.internal) return entry.address;
+  return null;
+}
+
+const TOKEN = "metrics-token-for-the-test-0123456789";
+const own = ownNonLoopbackAddress();
+
+describe("who may read /metrics", () => {
+  // Bound on every address, so the same gateway is reached from loopback and from this machine's
+  // other address: the peer the gateway sees is then that address, which is not loopback. (Where
+  // the machine has no such address, src/observe/metrics-access.test.ts still checks the rule.)
+  const reach = (t: TestGateway, host: string, init: RequestInit = {}): Promise<Response> => fetch(`http://${host}:${new URL(t.url).port}/metrics`, init);
+
+  test.skipIf(own === null)("without a metrics token: loopback peers read the metrics, a peer on another address gets 403", async () => {
+    const address = own as string;
+    const t = await startTestGateway({ env: { HOST: "0.0.0.0", ALLOWED_HOSTS: `127.0.0.1,${address}` } });
+    try {
+      expect((await reach(t, "127.0.0.1")).status).toBe(200);
+      const refused = await reach(t, address);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { message: string }).message).toContain("METRICS_TOKEN");
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("with a metrics token: the token is needed from anywhere, and suffices under any Host", async () => {
+    const t = await startTestGateway({ env: { HOST: "0.0.0.0", METRICS_TOKEN: TOKEN } });
+    try {
+      const missing = await reach(t, "127.0.0.1");
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get("www-authenticate")).toContain("Bearer");
+      expect((await reach(t, "127.0.0.1", { headers: { authorization: `Bearer ${TOKEN}-wrong` } })).status).toBe(401);
+      const read = await reach(t, own ?? "127.0.0.1", { headers: { authorization: `Bearer ${TOKEN}`, host: "10.9.8.7:9090" } });
+      expect(read.status).toBe(200);
+      expect(read.headers.get("content-type")).toContain("text/plain");
+      expect(await read.text()).toContain("mcp_gateway_tool_calls_total");
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("without a token, a name the gateway does not serve gets 421 even from loopback (a rebound name in a local browser reads nothing)", async () => {
+    const t = await startTestGateway();
+    try {
+      expect((await fetch(`${t.url}/metrics`, { headers: { host: "attacker.example:80" } })).status).toBe(421);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("METRICS=off: there is no /metrics", async () => {
+    const t = await startTestGateway({ env: { METRICS: "off" } });
+    try {
+      expect((await fetch(`${t.url}/metrics`)).status).toBe(404);
+    } finally {
+      await t.stop();
+    }
+  });
+});
