@@ -84,6 +84,9 @@ for (const dialect of dialects) {
         // child (the first call also connects: the handshake's requests are the call's children too).
         const outbound = spans.find((s) => sent === `00-${mine.traceId}-${s.spanId}-01`);
         expect(outbound).toMatchObject({ kind: CLIENT, name: "POST", parentSpanId: call?.spanId, attributes: { "mcp_gateway.connection": "fixture", "server.address": "127.0.0.1", "http.response.status_code": 200 } });
+        // MCP's convention too: the call's own span in the request's _meta.
+        const meta = upstream.requests.filter((r) => r.method === "tools/call").at(-1)?.meta;
+        expect(meta?.traceparent).toBe(`00-${mine.traceId}-${call?.spanId}-01`);
         // Never the upstream's URL (a connection may carry its key in it).
         expect(JSON.stringify(spans)).not.toContain(upstream.url);
       });
@@ -130,6 +133,7 @@ test("without OTEL_EXPORTER_OTLP_ENDPOINT no tracing is set up, and the upstream
     const call = upstream.requests.filter((r) => r.method === "tools/call").at(-1);
     expect(call).toBeDefined();
     expect(call?.headers.traceparent).toBeUndefined();
+    expect(call?.meta?.traceparent).toBeUndefined();
   } finally {
     await t.stop();
     await upstream.stop();

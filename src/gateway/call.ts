@@ -14,6 +14,7 @@ import type { RoutedTool } from "./tool-index.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
+import { traceMeta } from "../observe/request-context.ts";
 
 
 type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null };
@@ -142,7 +143,7 @@ async function proxyCall(
           const remaining = Math.max(1, deadlineAt - Date.now());
           try {
             return (await pooled.client.callTool(
-              { name: route.definition.name, arguments: args ?? {} },
+              { name: route.definition.name, arguments: args ?? {}, ...traceMeta() },
               {
                 signal: AbortSignal.any([signal, cutOff.signal]),
                 timeout: remaining,

@@ -36,6 +36,16 @@ export function takeUpstreamSeconds(): number | null {
 }
 
 /**
+ * `_meta` for a request sent upstream inside a span: `{ traceparent }` (MCP's trace-context
+ * convention, beside the HTTP header the outbound fetch sends), or nothing when tracing is off.
+ */
+export function traceMeta(): { _meta: { traceparent: string } } | Record<string, never> {
+  const observation = store.getStore();
+  const traceparent = observation?.tracing?.traceparentOf(observation);
+  return traceparent ? { _meta: { traceparent } } : {};
+}
+
+/**
  * Runs one routed tools/call inside its own span (tracing on), continuing the client's
  * `params._meta.traceparent` when it names another parent than the HTTP request did.
  */
@@ -53,6 +63,8 @@ export type Tracing = {
   /** Runs `serve` in a SERVER span for one HTTP request to the MCP endpoint, continuing its `traceparent`. */
   serveRequest(request: Request, serve: () => Promise<Response>): Promise<Response>;
   callSpan<T>(observation: Observation, tool: string, metaTraceparent: unknown, fn: () => Promise<T>): Promise<T>;
+  /** The W3C `traceparent` of the observation's current span, if it is sampled into a trace. */
+  traceparentOf(observation: Observation): string | undefined;
   /** Notes what the call came to on the span it runs in. */
   annotateCall(observation: Observation, attributes: { connection: string | null; outcome: string }): void;
   /** A CLIENT span for one upstream HTTP request; writes its `traceparent` into `headers`. */

@@ -103,6 +103,12 @@ export async function startTracing(config: TracingConfig | null, log: Logger, di
       return inSpan(span, trace.setSpan(parent, span), observation, fn);
     },
 
+    traceparentOf(observation) {
+      const carrier = new Headers();
+      propagator.inject(observation.context as Context, carrier, headerSetter);
+      return carrier.get("traceparent") ?? undefined;
+    },
+
     annotateCall(observation, attributes) {
       const span = trace.getSpan(observation.context as Context);
       if (!span) return;
