@@ -10,6 +10,8 @@ export type TracingConfig = {
   /** OTEL_EXPORTER_OTLP_HEADERS (and _TRACES_HEADERS): `key=value,…`, URL-encoded values. */
   headers: Record<string, string>;
   serviceName: string;
+  /** The batch span processor's OTEL_BSP_* settings: spans past the queue are dropped, never waited for. */
+  batch: { scheduledDelayMillis: number; maxQueueSize: number; maxExportBatchSize: number; exportTimeoutMillis: number };
 };
 
 export type ObserveConfig = {
@@ -26,16 +28,18 @@ export type ObserveConfig = {
 // Short tokens are guessable from the network; 16 characters is the least a random one has.
 const MIN_TOKEN_LENGTH = 16;
 
-export function readObserveConfig(env: Record<string, string | undefined>, readInteger: (name: string, fallback: number, min: number, max: number) => number, errors: string[]): ObserveConfig {
+export function readObserveConfig(env: Record<string, string | undefined>, readInteger: ReadInteger, errors: string[]): ObserveConfig {
   const metrics = (env.METRICS?.trim() || "on").toLowerCase();
   if (metrics !== "on" && metrics !== "off") errors.push(`METRICS must be "on" or "off", got "${env.METRICS}"`);
   const metricsToken = env.METRICS_TOKEN?.trim() || null;
   if (metricsToken !== null && metricsToken.length < MIN_TOKEN_LENGTH) errors.push(`METRICS_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters (make one with: openssl rand -hex 24)`);
   const connectionDownWarnMs = readInteger("CONNECTION_DOWN_WARN_MS", 10 * 60_000, 1000, 7 * 86_400_000);
-  return { metricsEnabled: metrics !== "off", metricsToken, tracing: readTracing(env, errors), connectionDownWarnMs };
+  return { metricsEnabled: metrics !== "off", metricsToken, tracing: readTracing(env, readInteger, errors), connectionDownWarnMs };
 }
 
-function readTracing(env: Record<string, string | undefined>, errors: string[]): TracingConfig | null {
+type ReadInteger = (name: string, fallback: number, min: number, max: number) => number;
+
+function readTracing(env: Record<string, string | undefined>, readInteger: ReadInteger, errors: string[]): TracingConfig | null {
   if ((env.OTEL_SDK_DISABLED?.trim() ?? "").toLowerCase() === "true") return null;
   const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
@@ -52,7 +56,15 @@ function readTracing(env: Record<string, string | undefined>, errors: string[]):
     return null;
   }
   const headers = { ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS, errors), ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, errors) };
-  return { url, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || "mcp-gateway" };
+  // The OpenTelemetry defaults; the SDK itself no longer reads these variables.
+  const batch = {
+    scheduledDelayMillis: readInteger("OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 600_000),
+    maxQueueSize: readInteger("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1_000_000),
+    maxExportBatchSize: readInteger("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1_000_000),
+    exportTimeoutMillis: readInteger("OTEL_BSP_EXPORT_TIMEOUT", 30_000, 1, 600_000),
+  };
+  if (batch.maxExportBatchSize > batch.maxQueueSize) errors.push("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not be above OTEL_BSP_MAX_QUEUE_SIZE");
+  return { url, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || "mcp-gateway", batch };
 }
 
 /** The OTel format: `key1=value1,key2=value2`, values URL-encoded. Never echoes a value (it may be a key). */

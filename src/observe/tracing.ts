@@ -30,7 +30,7 @@ export async function startTracing(config: TracingConfig | null, log: Logger, di
   const exporter = new otlp.OTLPTraceExporter({ url: config.url, headers: config.headers });
   const provider = new sdk.TracerProvider({
     resource: resources.resourceFromAttributes({ "service.name": config.serviceName }),
-    spanProcessors: [new sdk.BatchSpanProcessor({ exporter })],
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter, ...config.batch })],
   });
   const tracer = provider.getTracer("mcp-gateway");
   const propagator = new core.W3CTraceContextPropagator();
