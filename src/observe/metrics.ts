@@ -93,14 +93,15 @@ export class GatewayMetrics {
     return this.registry.metrics();
   }
 
-  /** A call as the access log records it; `upstreamSeconds` when the call's upstream time is known. */
+  /** A call as the access log records it; `upstreamSeconds` when the call's upstream time is known (null: not split). */
   recordCall(entry: AccessLogEntry, upstreamSeconds: number | null): void {
     const connection = entry.connectionName ?? UNKNOWN_CONNECTION;
     const exposed = entry.connectionName !== null && entry.outcome !== "denied" && (entry.connectionName !== "gateway" || this.native.has(entry.tool));
     this.calls.inc({ connection, tool: this.tools.label(connection, exposed ? entry.tool : null), outcome: entry.outcome });
     const seconds = entry.latencyMs / 1000;
     this.callSeconds.observe({ connection, outcome: entry.outcome }, seconds);
-    this.gatewaySeconds.observe({ connection }, Math.max(0, seconds - (upstreamSeconds ?? 0)));
+    // Known for calls made through the MCP endpoint; a dashboard's "Test a tool" is not split.
+    if (upstreamSeconds !== null) this.gatewaySeconds.observe({ connection }, Math.max(0, seconds - upstreamSeconds));
   }
 
   observeUpstream(connection: string, seconds: number): void {
