@@ -22,7 +22,8 @@ export type GaugeSources = {
 
 /**
  * Levels read when Prometheus scrapes, with `collect` callbacks: nothing on the call path keeps
- * them. Connections are labelled by name, from the watch's snapshot (the scrape refreshes it first).
+ * them. Connections are labelled by name, from the watch's snapshot (the scrape refreshes it first);
+ * connections of one name in several workspaces add up in one series.
  */
 export function registerGauges(metrics: GatewayMetrics, sources: GaugeSources): void {
   const registers = [metrics.registry];
@@ -42,7 +43,7 @@ export function registerGauges(metrics: GatewayMetrics, sources: GaugeSources): 
     registers,
     collect() {
       this.reset();
-      for (const lane of sources.calls.lanesNow()) this.set({ connection: nameOf(lane.connectionId) }, lane.running);
+      for (const lane of sources.calls.lanesNow()) this.inc({ connection: nameOf(lane.connectionId) }, lane.running);
     },
   });
   new Gauge({
@@ -52,7 +53,7 @@ export function registerGauges(metrics: GatewayMetrics, sources: GaugeSources): 
     registers,
     collect() {
       this.reset();
-      for (const lane of sources.calls.lanesNow()) this.set({ connection: nameOf(lane.connectionId) }, lane.queued);
+      for (const lane of sources.calls.lanesNow()) this.inc({ connection: nameOf(lane.connectionId) }, lane.queued);
     },
   });
   new Gauge({
@@ -62,7 +63,7 @@ export function registerGauges(metrics: GatewayMetrics, sources: GaugeSources): 
     registers,
     collect() {
       this.reset();
-      for (const [id, count] of sources.openRequests.byConnection()) this.set({ connection: nameOf(id) }, count);
+      for (const [id, count] of sources.openRequests.byConnection()) this.inc({ connection: nameOf(id) }, count);
     },
   });
   new Gauge({
