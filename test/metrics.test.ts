@@ -69,16 +69,6 @@ for (const dialect of dialects) {
       await faulty.setMode("ok");
     });
 
-    test("the access log's queue and its writes show", async () => {
-      await client.callTool({ name: "fixture__echo", arguments: { message: "logged" } });
-      const queued = await scrape(t.url);
-      expect(queued.value("mcp_gateway_access_log_queue_rows")).toBeGreaterThanOrEqual(1);
-      await t.gateway.deps.accessLog.flush();
-      const written = await scrape(t.url);
-      expect(written.value("mcp_gateway_access_log_queue_rows")).toBe(0);
-      expect(written.count("mcp_gateway_access_log_write_seconds", { result: "ok" })).toBeGreaterThanOrEqual(1);
-    });
-
     test("a call running and one waiting in the connection's queue show per connection, and leave when they end", async () => {
       const first = new AbortController();
       const second = new AbortController();
@@ -108,6 +98,31 @@ for (const dialect of dialects) {
     });
   });
 }
+
+test("while SQLite holds writes back, the access log's queued rows and the database's failed ping show; then the write", async () => {
+  // A transaction held open keeps every other statement waiting (db/statement-gate.ts): the
+  // recorder's batch cannot be written, and the scrape's ping gives up after DATABASE_WAIT_MS.
+  const t = await startTestGateway({ env: { DATABASE_WAIT_MS: "200" } });
+  try {
+    const { workspaceId, userId } = await seedOwner(t);
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    const held = t.gateway.deps.database.transaction(() => released);
+    t.gateway.deps.accessLog.record({ at: Date.now(), workspaceId, userId, apiKeyId: null, connectionName: "gateway", tool: "list_connections", outcome: "ok", latencyMs: 1, errorSummary: null, credentialUserId: null });
+    const waiting = await scrape(t.url);
+    expect(waiting.value("mcp_gateway_access_log_queue_rows")).toBe(1);
+    expect(waiting.value("mcp_gateway_database_up")).toBe(0);
+    release();
+    await held;
+    await t.gateway.deps.accessLog.flush();
+    const written = await scrape(t.url);
+    expect(written.value("mcp_gateway_access_log_queue_rows")).toBe(0);
+    expect(written.value("mcp_gateway_database_up")).toBe(1);
+    expect(written.count("mcp_gateway_access_log_write_seconds", { result: "ok" })).toBeGreaterThanOrEqual(1);
+    expect(written.value("mcp_gateway_tool_calls_total", { connection: "gateway", tool: "list_connections", outcome: "ok" })).toBe(1);
+  } finally {
+    await t.stop();
+  }
+});
 
 /** An address of this machine that is not loopback (a test bound there is reached from a non-loopback peer), if it has one. */
 function ownNonLoopbackAddress(): string | null {

@@ -21,10 +21,15 @@ export function onCallRecorded(observability: Observability): ((entry: AccessLog
   const { metrics, tracing } = observability;
   if (!metrics && !tracing) return undefined;
   return (entry) => {
-    metrics?.recordCall(entry, takeUpstreamSeconds());
-    if (tracing) {
-      const observation = currentObservation();
-      if (observation) tracing.annotateCall(observation, { connection: entry.connectionName ?? null, outcome: entry.outcome });
+    // Runs in the call's `finally`: whatever went wrong here must not change the call's answer.
+    try {
+      metrics?.recordCall(entry, takeUpstreamSeconds());
+      if (tracing) {
+        const observation = currentObservation();
+        if (observation) tracing.annotateCall(observation, { connection: entry.connectionName ?? null, outcome: entry.outcome });
+      }
+    } catch {
+      // A metric not counted is the whole loss.
     }
   };
 }
