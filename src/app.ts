@@ -24,6 +24,8 @@ import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
 import { connectionRoutes } from "./connections/routes.ts";
 import { CLIENT_FACING_PATHS, oauthServerRoutes } from "./oauth-server/routes.tsx";
+import { observeRoutes } from "./observe/routes.ts";
+import { METRICS_PATH } from "./observe/metrics-access.ts";
 
 export type App = {
   fetch(request: Request, server?: Server<unknown>): Promise<Response>;
@@ -52,10 +54,7 @@ export function createApp(deps: AppDeps): App {
     .onError(({ request, error, code }) => handleError(deps, request, error, code))
     .use(assetRoutes())
     .get("/healthz", () => Response.json({ ok: true }))
-    .get("/readyz", async () => {
-      const ok = await deps.database.ping();
-      return Response.json({ ok, database: ok ? "reachable" : "unreachable" }, { status: ok ? 200 : 503 });
-    })
+    .use(observeRoutes(deps))
     .use(gatewayRoutes(deps))
     .use(connectionRoutes(deps))
     .use(oauthRoutes(deps))
@@ -74,6 +73,10 @@ export function createApp(deps: AppDeps): App {
     .use(accessLogRoutes(deps))
     .use(accessLogApi(deps));
 
+  // Prometheus scrapes by address: with a metrics token, /metrics answers under any name too (the
+  // token is what guards it). Without one it is for loopback peers, and a rebound name is refused.
+  const anyHost = (path: string): boolean => HEALTH_PATHS.has(path) || (path === METRICS_PATH && deps.config.observe.metricsToken !== null);
+
   async function serveMcp(request: Request): Promise<Response> {
     try {
       return await deps.mcp.handle(request);
@@ -91,7 +94,7 @@ export function createApp(deps: AppDeps): App {
       // The MCP endpoint is the hot path: straight to its handler, without the router and its hooks
       // (none of which apply to it: it checks Origin and the key itself).
       // Before anything else, the MCP endpoint included: a rebound name reaches nothing (host-check.ts).
-      let response = !HEALTH_PATHS.has(path) && !isServedHost(request.headers.get("host"), deps.config)
+      let response = !anyHost(path) && !isServedHost(request.headers.get("host"), deps.config)
         ? misdirected()
         : viewOfPath(path) !== null ? await serveMcp(request) : await elysia.handle(request);
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.

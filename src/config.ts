@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { parseUpstreamAllow, type UpstreamAllowList } from "./net/url-policy.ts";
 import { parseAllowedHost, type AllowedHost } from "./web/host-check.ts";
+import { readObserveConfig, type ObserveConfig } from "./observe/observe-config.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -78,6 +79,8 @@ export type Config = {
   streamLimits: HoldLimits;
   /** Active (not revoked, not expired) API keys one member may hold in a workspace. */
   maxApiKeysPerUser: number;
+  /** Metrics, traces and the alert on connections that stay down (observe/observe-config.ts). */
+  observe: ObserveConfig;
 };
 
 export type HoldLimits = { perKey: number; perUser: number; total: number };
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     total: readInteger(env, "MAX_STREAMS", 4000, 1, 1_000_000, errors),
   };
   const maxApiKeysPerUser = readInteger(env, "MAX_API_KEYS_PER_USER", 50, 1, 100_000, errors);
+  const observe = readObserveConfig(env, (name, fallback, min, max) => readInteger(env, name, fallback, min, max, errors), errors);
 
   const allowedOrigins: string[] = [];
   for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -227,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       sessionIdleMs,
       streamLimits,
       maxApiKeysPerUser,
+      observe,
     },
   };
 }

@@ -13,6 +13,7 @@ import type { TaskRoutes } from "./gateway/task-routes.ts";
 import type { AccessLogRecorder } from "./accesslog/recorder.ts";
 import type { OAuthManager } from "./upstream/oauth/manager.ts";
 import type { Clock } from "./clock.ts";
+import type { Observability } from "./observe/observability.ts";
 
 /** What every command needs: the CLI's commands stop here, a serving gateway builds the rest. */
 export type CoreDeps = {
@@ -37,6 +38,8 @@ export type ServiceDeps = CoreDeps & {
   oauth: OAuthManager;
   /** The time that token refreshes, SSO revalidation and probes go by (tests move it forward). */
   clock: Clock;
+  /** Metrics, traces and the watch over connections that stay down. */
+  observe: Observability;
 };
 
 export type McpEndpoint = {

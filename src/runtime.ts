@@ -27,6 +27,13 @@ import { resyncConnection } from "./connections/resync.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { withReadableUrl } from "./web/host-check.ts";
 import { answerServerOptions, internalError } from "./web/bare-answers.ts";
+import { NATIVE_TOOLS } from "./gateway/native-tools.ts";
+import { startObservability } from "./observe/start.ts";
+import { observeDatabase } from "./observe/observed-database.ts";
+import { observeMcp, onAccessLogWrite, onCallRecorded, outboundObserver, type Observability } from "./observe/observability.ts";
+import { registerGauges } from "./observe/metrics-gauges.ts";
+import { withinMs } from "./db/deadline.ts";
+import { NATIVE_PREFIX, SEPARATOR } from "./connections/names.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -97,8 +104,11 @@ function redactUrlPassword(url: string): string {
   return parsed.toString();
 }
 
-/** The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of them. */
-export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDeps {
+/**
+ * The long-lived parts of a serving gateway, wired to each other; the MCP endpoint last, on top of
+ * them. `observe`: metrics and traces hear calls, upstream requests and database writes through it.
+ */
+export function assembleDeps(core: CoreDeps, clock: Clock, observe: Observability): AppDeps {
   const toolIndex = new ToolIndex(core.database, { waitMs: core.config.databaseWaitMs });
   const itemIndex = new ItemIndex(core.database, toolIndex, { waitMs: core.config.databaseWaitMs });
   const resourceWatch = new ResourceWatch();
@@ -127,21 +137,28 @@ export function assembleDeps(core: CoreDeps, clock: Clock = systemClock): AppDep
     // called once the pool serves calls, by which time `services` exists.
     onResourceUpdated: (connection, userId, uri) => resourceWatch.updated(connection.id, userId, uri, wrapResourceUri),
     onToolsChanged: (connection) => resyncConnection(services, connection.workspaceId, connection.id, { why: "re-synced after the upstream's tools changed" }),
+    observeOutbound: (connection) => outboundObserver(observe, connection.name),
   });
   const accessLog = new AccessLogRecorder(core.database, core.log, {
     dataDir: core.config.dataDir,
     memoryRows: core.config.accessLogMemoryRows,
     waitMs: core.config.databaseWaitMs,
+    onRecord: onCallRecorded(observe),
+    onWrite: onAccessLogWrite(observe),
   });
-  const services: ServiceDeps = { ...core, toolIndex, itemIndex, resourceWatch, pool, accessLog, oauth, clock, tasks: new TaskRoutes(clock) };
-  const mcp = createMcpEndpoint(services);
+  const services: ServiceDeps = { ...core, toolIndex, itemIndex, resourceWatch, pool, accessLog, oauth, clock, observe, tasks: new TaskRoutes(clock) };
+  const mcp = observeMcp(createMcpEndpoint(services), observe);
   toolIndex.subscribe((workspaceId) => mcp.notifyToolsChanged(workspaceId));
   return { ...services, mcp };
 }
 
 /** `clock` is for tests that move time forward; a real gateway runs on the system clock. */
 export async function startGateway(config: Config, log?: Logger, clock: Clock = systemClock): Promise<Gateway> {
-  const { deps: core, keySource } = await prepareDeps(config, log);
+  const prepared = await prepareDeps(config, log);
+  const keySource = prepared.keySource;
+  const nativeTools = NATIVE_TOOLS.map((tool) => tool.name.slice(NATIVE_PREFIX.length + SEPARATOR.length));
+  const observe = await startObservability(prepared.deps, { clock, nativeTools });
+  const core: CoreDeps = { ...prepared.deps, database: observeDatabase(prepared.deps.database, observe) };
   let draining = false;
   const requests = countRequests();
   // Bound first (port 0 picks one, and BASE_URL may follow it), answering 503 until the app is
@@ -159,8 +176,21 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
   });
   const url = `http://${server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
   const served: Config = !config.baseUrlExplicit && config.port === 0 ? { ...config, baseUrl: url } : config;
-  const deps = assembleDeps({ ...core, config: served }, clock);
+  const deps = assembleDeps({ ...core, config: served }, clock, observe);
   deps.accessLog.start();
+  if (observe.metrics) {
+    const waitMs = served.databaseWaitMs || 5000;
+    registerGauges(observe.metrics, {
+      calls: deps.pool.calls,
+      openRequests: deps.pool.openRequests,
+      pool: deps.pool,
+      held: () => deps.mcp.held(),
+      accessLog: deps.accessLog,
+      connections: observe.connections,
+      pingDatabase: () => withinMs(deps.database.ping(), waitMs).catch(() => false),
+    });
+  }
+  observe.connections.start();
   const app = createApp(deps);
   server.reload({
     development: false,
@@ -202,6 +232,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
         draining = true;
         const closed = server.stop(false);
         prober.stop();
+        observe.connections.stop();
         await stopHearingReplicas().catch(() => undefined);
         stopSweeping();
         // A call waiting for its client's answer cannot get it now (the answer would be a new request).
@@ -218,6 +249,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
         await server.stop(true);
         await deps.pool.closeAll();
         await deps.accessLog.close();
+        await observe.tracing?.shutdown();
         await deps.database.close();
       })();
       return stopping;

@@ -44,6 +44,10 @@ export type RecorderOptions = {
   memoryRows: number;
   /** How long one write may wait for the database before it counts as failed (0: as long as the driver does). */
   waitMs: number;
+  /** Hears every call as it is recorded (metrics, observe/observability.ts); must not throw. */
+  onRecord?: (entry: AccessLogEntry) => void;
+  /** Hears how long each batch took to write, and whether it was written. */
+  onWrite?: (seconds: number, ok: boolean) => void;
 };
 
 /**
@@ -73,6 +77,7 @@ export class AccessLogRecorder {
   }
 
   record(entry: AccessLogEntry): void {
+    this.options.onRecord?.(entry);
     this.queue.push({ ...entry, id: entry.id ?? newId(), errorSummary: entry.errorSummary?.slice(0, 500) ?? null });
   }
 
@@ -115,7 +120,17 @@ export class AccessLogRecorder {
       const insert = insertOne(this.database);
       for (const row of batch) await insert.run(row);
     });
-    return withinMs(written, this.options.waitMs);
+    const timed = this.options.onWrite;
+    if (!timed) return withinMs(written, this.options.waitMs);
+    const started = performance.now();
+    const took = (): number => (performance.now() - started) / 1000;
+    return withinMs(written, this.options.waitMs).then(
+      () => timed(took(), true),
+      (error: unknown) => {
+        timed(took(), false);
+        throw error;
+      },
+    );
   }
 
   /** More queued than memory may hold: the queue goes to the end of the file on disk. */

@@ -17,6 +17,7 @@ import type { ConnectionMeta } from "../connections/types.ts";
 import { callNativeTool } from "./native-tools.ts";
 import { sendTaskCall } from "./tasks.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
+import { traceMeta } from "../observe/request-context.ts";
 
 
 /** `rpcError`: the upstream's own JSON-RPC error, which reaches the client as that error. */
@@ -149,7 +150,8 @@ async function proxyCall(
           const backstopMs = deadline.totalRemainingMs() + 1000;
           // The client's request _meta, and what the relay adds (answers, requestState, the caller's log level, in _meta too).
           const { _meta: relayMeta, ...relayParams } = (ctx.relay?.params ?? {}) as { _meta?: Record<string, unknown> };
-          const meta = { ...ctx.meta, ...relayMeta };
+          // The gateway's own trace context (tracing on) names this hop's span as the upstream's parent.
+          const meta = { ...ctx.meta, ...relayMeta, ...(traceMeta() as { _meta?: Record<string, unknown> })._meta };
           const params = { name: route.definition.name, arguments: args ?? {}, ...relayParams, ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}) };
           try {
             if (ctx.task) {

@@ -10,6 +10,7 @@ import { registerResourceHandlers } from "./resources.ts";
 import { registerCompletionHandler } from "./completions.ts";
 import { registerTaskHandlers, taskCallOf } from "./tasks.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
+import { inCallSpan } from "../observe/request-context.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -69,12 +70,15 @@ export async function createGatewayServer(deps: CallDeps, principal: Principal, 
     const name = await toolToCall(deps, principal, view, request.params.name);
     // A task is relayed only where one was offered; elsewhere the call runs as a plain one, as the spec lets a server do.
     const task = capabilities.tasks ? taskCallOf(deps, principal, (request.params as { task?: unknown }).task) : undefined;
-    return relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, {
-      capabilities: server.getClientCapabilities(),
-      log: callerLogLevel(ctx.mcpReq.envelope as Record<string, unknown> | undefined, sessionLevel),
-      meta: forwardedMeta(request.params._meta),
-      task,
-    }) as never;
+    // A span of its own when tracing is on, continuing the client's _meta.traceparent.
+    return inCallSpan(name, request.params._meta, () =>
+      relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, {
+        capabilities: server.getClientCapabilities(),
+        log: callerLogLevel(ctx.mcpReq.envelope as Record<string, unknown> | undefined, sessionLevel),
+        meta: forwardedMeta(request.params._meta),
+        task,
+      }),
+    ) as never;
   });
   if (capabilities.tasks) registerTaskHandlers(server, deps, principal);
   return server;

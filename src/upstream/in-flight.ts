@@ -93,6 +93,11 @@ export class InFlightCalls {
     return this.active.size;
   }
 
+  /** Each connection with calls running or waiting (for the metrics, read at scrape time). */
+  *lanesNow(): Iterable<{ connectionId: string; running: number; queued: number }> {
+    for (const [connectionId, lane] of this.lanes) yield { connectionId, running: lane.running, queued: lane.queue.length };
+  }
+
   private laneFor(connectionId: string): Lane {
     let lane = this.lanes.get(connectionId);
     if (!lane) {

@@ -27,6 +27,11 @@ export class OpenRequests {
     };
   }
 
+  /** Requests open per connection id (for the metrics). */
+  byConnection(): Iterable<[string, number]> {
+    return this.perConnection.entries();
+  }
+
   count(connectionId?: string): number {
     return connectionId === undefined ? this.total : (this.perConnection.get(connectionId) ?? 0);
   }

@@ -24,7 +24,13 @@ export class TooManyOpenRequests extends Error {
   }
 }
 
-export type OutboundLimits = { connectionId: string; calls: CallSignals; open: OpenRequests; waits: RetryAfterWindows; now?: () => number };
+/**
+ * Sees each upstream POST (an MCP message) before it is sent — it may add headers, such as a
+ * `traceparent` — and hears how it ended: the answer read to its end, or the error. Metrics and traces.
+ */
+export type OutboundObserver = (request: { method: string; url: URL; headers: Headers }) => (outcome: { status?: number; error?: unknown }) => void;
+
+export type OutboundLimits = { connectionId: string; calls: CallSignals; open: OpenRequests; waits: RetryAfterWindows; now?: () => number; observe?: OutboundObserver };
 
 /**
  * Between the SDK's transport and the guarded fetch: a request is aborted with the call it
@@ -38,10 +44,13 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
     const waiting = limits.waits.active(limits.connectionId, now());
     if (waiting) throw new UpstreamAsksToWait(waiting.at, waiting.status);
     let signal = init?.signal ?? undefined;
-    if (init?.headers !== undefined) {
-      const headers = new Headers(init.headers);
+    let observed: ReturnType<OutboundObserver> | undefined;
+    if (init?.headers !== undefined || limits.observe) {
+      const headers = new Headers(init?.headers);
       const call = limits.calls.take(headers);
       if (call) signal = signal ? AbortSignal.any([signal, call]) : call;
+      const method = (init?.method ?? "GET").toUpperCase();
+      if (limits.observe && method === "POST") observed = limits.observe({ method, url: new URL(input instanceof Request ? input.url : input), headers });
       init = { ...init, headers, ...(signal ? { signal } : {}) };
     }
     signal?.throwIfAborted();
@@ -53,16 +62,25 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
       response = await inner(input, init);
     } catch (error) {
       release();
+      observed?.({ error });
       throw error;
     }
     const until = retryAfterUntil(response.status, response.headers.get("retry-after"), now());
     if (until !== null) limits.waits.note(limits.connectionId, until, response.status);
     if (response.body === null) {
       release();
+      observed?.({ status: response.status });
       return response;
     }
+    const status = response.status;
+    const ended = observed
+      ? (): void => {
+          release();
+          observed({ status });
+        }
+      : release;
     // A new Response has no URL: keep the one the SDK would have seen.
-    return Object.defineProperties(new Response(onBodyEnd(response.body, release), response), { url: { value: response.url }, redirected: { value: response.redirected } });
+    return Object.defineProperties(new Response(onBodyEnd(response.body, ended), response), { url: { value: response.url }, redirected: { value: response.redirected } });
   };
   return Object.assign(limited, { preconnect: () => undefined }) as typeof fetch;
 }

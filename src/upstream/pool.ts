@@ -16,6 +16,7 @@ import { RetryAfterWindows } from "./retry-after.ts";
 import { HealthWindow } from "./health-rule.ts";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import type { ConnectionRow } from "../connections/types.ts";
+import type { OutboundObserver } from "./outbound-fetch.ts";
 
 /**
  * `redactor` holds every form of the credential the client sends (and each OAuth token it is
@@ -50,6 +51,8 @@ export type UpstreamPoolOptions = {
   toolsChangedWindowMs?: number;
   /** An upstream's `notifications/resources/updated`, with the member whose client heard it (per-member connections). */
   onResourceUpdated?: (connection: ConnectionRow, userId: string | null, uri: string) => void;
+  /** Watches each connection's upstream POSTs (metrics, traces); see outbound-fetch.ts. */
+  observeOutbound?: (connection: ConnectionRow) => OutboundObserver | undefined;
   /** OAuth connections get their tokens (and refreshes) through this. */
   authProviderFor?: (connection: ConnectionRow, userId: string | null) => AuthProvider | OAuthClientProvider | undefined;
 };
@@ -87,6 +90,11 @@ export class UpstreamPool {
     this.health = new HealthWindow(options.healthWindowMs ?? 30_000);
     this.openRequests = new OpenRequests(options.openRequests ?? { perConnection: 64, total: 2048 });
     this.held = new HeldCalls({ ...DEFAULT_HOLD_LIMITS, ...options.hold });
+  }
+
+  /** Upstream clients held (connected or connecting), for the metrics. */
+  get size(): number {
+    return this.clients.size;
   }
 
   /** The connection's client, connecting if needed; gives up waiting when `signal` aborts. */
@@ -155,7 +163,7 @@ export class UpstreamPool {
           timeoutMs: Math.max(1, started + timeoutMs - Date.now()),
           signal: this.closing.signal,
           answers,
-          outbound: { connectionId: connection.id, calls: this.callSignals, open: this.openRequests, waits: this.waits },
+          outbound: { connectionId: connection.id, calls: this.callSignals, open: this.openRequests, waits: this.waits, observe: this.options.observeOutbound?.(connection) },
           authProvider,
           onToolsChanged: () => this.toolsChanged(connection),
           onResourceUpdated: (uri) => this.options.onResourceUpdated?.(connection, userId, uri),

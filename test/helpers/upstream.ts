@@ -43,6 +43,8 @@ export interface ReceivedRequest {
   authorization: string | null;
   headers: Record<string, string>;
   method: string;
+  /** The message's `params._meta`, if it had one. */
+  meta?: Record<string, unknown>;
 }
 
 /** The live state of a fixture; counters and lists update as traffic arrives. */
@@ -169,7 +171,7 @@ export function createUpstreamHandler(options: UpstreamOptions = {}): UpstreamHa
     const headers = Object.fromEntries(request.headers);
     const authorization = request.headers.get("authorization");
     for (const message of Array.isArray(body) ? body : [body]) {
-      if (typeof message?.method === "string") state.requests.push({ authorization, headers, method: message.method });
+      if (typeof message?.method === "string") state.requests.push({ authorization, headers, method: message.method, ...(message.params?._meta ? { meta: message.params._meta } : {}) });
     }
   }
 
