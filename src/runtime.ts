@@ -23,6 +23,7 @@ import { resyncConnection } from "./connections/resync.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { withReadableUrl } from "./web/host-check.ts";
 import { answerServerOptions, internalError } from "./web/bare-answers.ts";
+import { startAuditRetention } from "./audit/retention.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -180,6 +181,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
     await Promise.all([stopHearingToolChanges(), stopHearingAuthChanges()]);
   };
   const stopSweeping = startSweeper(deps.database, deps.log);
+  const stopAuditRetention = startAuditRetention(deps, config.auditRetentionDays);
   let stopping: Promise<void> | null = null;
   return {
     deps,
@@ -196,6 +198,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
         prober.stop();
         await stopHearingReplicas().catch(() => undefined);
         stopSweeping();
+        stopAuditRetention();
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
         // A call's answer becomes an HTTP response (or an event on a 2025 session's stream) a few

@@ -15,6 +15,7 @@ import type { UpstreamSecret } from "./secret.ts";
 import { OAUTH_NOT_CONNECTED, setConnectionStatus } from "./status.ts";
 import { storeTools, type SyncReport } from "./sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
+import { recordAudit, urlForAudit } from "../audit/record.ts";
 
 export type UpdateConnectionInput = { name?: string; url?: string; auth?: AuthInput; callTimeoutMs?: number | null };
 
@@ -100,7 +101,9 @@ export async function updateConnection(
       else await deleteCredential(tx, database, id);
     }
     if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
-    return probed ? storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
+    const stored = probed ? await storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
+    await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "connection.changed", target: `connection:${id}`, details: { name: input.name, url: input.url === undefined ? undefined : urlForAudit(input.url), authKind: input.auth?.kind, credentialReplaced: secret !== undefined, callTimeoutMs: input.callTimeoutMs, memberCredentialsDropped: members !== "keep" } });
+    return stored;
   });
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
     await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);
