@@ -2,6 +2,12 @@ import { and, asc, eq, gt, gte, lt, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 
 export type ExportRange = {
+  /**
+   * Called after each page is handed on. The CLI collects garbage there: Bun's collector otherwise
+   * lets a long export's dead pages pile up (measured: 300,000 entries peaked at 169 MiB, against
+   * 89 MiB with a collection every page; bench/README.md).
+   */
+  afterPage?: (page: number) => void;
   /** Epoch ms, inclusive; null for the start. */
   from: number | null;
   /** Epoch ms, exclusive; null for now. */
@@ -20,7 +26,7 @@ const PAGE = 1000;
  */
 export async function* exportAuditLines(database: Database, range: ExportRange): AsyncGenerator<string> {
   const { t } = database;
-  for (let cursor = 0; ; ) {
+  for (let cursor = 0, pages = 0; ; pages++) {
     const conditions: SQL[] = [gt(t.auditEvents.seq, cursor)];
     if (range.from !== null) conditions.push(gte(t.auditEvents.at, range.from));
     if (range.to !== null) conditions.push(lt(t.auditEvents.at, range.to));
@@ -43,6 +49,7 @@ export async function* exportAuditLines(database: Database, range: ExportRange):
       })}\n`;
     }
     yield chunk;
+    range.afterPage?.(pages);
     if (page.length < PAGE) return;
     cursor = page[page.length - 1]!.seq;
   }

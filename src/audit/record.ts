@@ -1,5 +1,5 @@
-import { desc, sql } from "drizzle-orm";
-import type { Database, Db } from "../db/client.ts";
+import { desc, getTableColumns, sql } from "drizzle-orm";
+import { preparedOnce, type Database, type Db } from "../db/client.ts";
 import { canonicalJson, GENESIS_HASH, hashEntry } from "./chain.ts";
 import { currentAuditOrigin } from "./context.ts";
 
@@ -48,13 +48,16 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
   if (inputs.length === 0) return;
   const { t } = database;
   await lockAuditChain(database, tx);
-  let [last] = await tx.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1);
+  // On Postgres the read must be `tx`'s own, to see what this transaction appended already.
+  let [last] = database.dialect === "sqlite"
+    ? ((await statements(database).last.execute()) as { seq: number; hash: string }[])
+    : await tx.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1);
   // Retention may have removed every entry: the chain goes on from its anchor.
   if (!last) [last] = await tx.select({ seq: t.auditAnchors.seq, hash: t.auditAnchors.hash }).from(t.auditAnchors).limit(1);
   let seq = last?.seq ?? 0;
   let prevHash = last?.hash ?? GENESIS_HASH;
   const origin = currentAuditOrigin();
-  const rows: (typeof t.auditEvents.$inferInsert)[] = [];
+  const rows: AuditRow[] = [];
   for (const input of inputs) {
     const fields = {
       at: input.at ?? now,
@@ -71,9 +74,31 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
     rows.push({ seq: ++seq, ...fields, hash });
     prevHash = hash;
   }
-  // Batches of 32 keep SQLite's statement (11 columns a row) far below its variable limit.
-  for (let i = 0; i < rows.length; i += 32) await tx.insert(t.auditEvents).values(rows.slice(i, i + 32));
+  if (database.dialect === "sqlite") {
+    // One prepared row at a time: on SQLite a multi-row insert is built and prepared anew per batch
+    // size, which cost more than the rows (bench/audit-accesslog.ts).
+    const insert = statements(database).insertOne;
+    for (const row of rows) await insert.execute(row);
+    return;
+  }
+  for (let i = 0; i < rows.length; i += 500) await tx.insert(t.auditEvents).values(rows.slice(i, i + 500));
 }
+
+type AuditRow = Database["t"]["auditEvents"]["$inferInsert"] & { seq: number };
+
+// SQLite only: there a transaction is the connection's own (db/client.ts), so a statement prepared
+// on `database.db` runs inside it. On Postgres one would run on another pooled connection.
+const statements = preparedOnce((database: Database) => {
+  const { t } = database;
+  const columns = Object.keys(getTableColumns(t.auditEvents));
+  return {
+    last: database.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1).prepare(),
+    insertOne: database.db
+      .insert(t.auditEvents)
+      .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
+      .prepare(),
+  };
+});
 
 /** Names that would hold a secret. A service passing one is a bug; the trail keeps the fact, not the value. */
 const SECRET_NAMES = /secret|token|password|passphrase|ciphertext|authorization|credential|cookie|^(key|value|auth|header_value|headerValue)$/i;

@@ -21,7 +21,7 @@ const PAGE = 1000;
  * What no chain can show on its own: entries cut from the end. The result's `head` (the last hash)
  * is what to keep elsewhere and compare with later.
  */
-export async function verifyAuditTrail(database: Database, keyring: Keyring): Promise<VerifyResult> {
+export async function verifyAuditTrail(database: Database, keyring: Keyring, options: { afterPage?: (page: number) => void } = {}): Promise<VerifyResult> {
   const { t } = database;
   const anchor = await readAnchor(database);
   if (anchor) {
@@ -37,7 +37,7 @@ export async function verifyAuditTrail(database: Database, keyring: Keyring): Pr
   let prevHash = anchor?.hash ?? GENESIS_HASH;
   let entries = 0;
   let firstSeq: number | null = null;
-  for (let cursor = anchor?.seq ?? 0; ; ) {
+  for (let cursor = anchor?.seq ?? 0, pages = 0; ; pages++) {
     const page = await database.db.select().from(t.auditEvents).where(gt(t.auditEvents.seq, cursor)).orderBy(asc(t.auditEvents.seq)).limit(PAGE);
     for (const entry of page) {
       const problem = await checkEntry(database, entry, expectedSeq, prevHash);
@@ -49,6 +49,7 @@ export async function verifyAuditTrail(database: Database, keyring: Keyring): Pr
     }
     if (page.length < PAGE) break;
     cursor = page[page.length - 1]!.seq;
+    options.afterPage?.(pages);
   }
   return { ok: true, entries, firstSeq, lastSeq: entries > 0 ? expectedSeq - 1 : null, head: prevHash, anchoredSeq: anchor?.seq ?? null };
 }
