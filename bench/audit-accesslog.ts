@@ -84,7 +84,8 @@ try {
     for (const [name, side] of Object.entries(sides)) {
       const r = await round(side, name, dir, i);
       if (i === 0) continue; // warm-up
-      const into = (results[name] ??= { recordUs: [], flushCpuMs: [], flushWallMs: [] });
+      results[name] ??= { recordUs: [], flushCpuMs: [], flushWallMs: [] };
+      const into = results[name];
       into.recordUs.push(r.recordUs);
       into.flushCpuMs.push(r.flushCpuMs);
       into.flushWallMs.push(r.flushWallMs);
