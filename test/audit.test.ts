@@ -6,6 +6,7 @@ import { appendAuditEvents } from "../src/audit/record.ts";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const AGENT = "audit-test-agent/1.0";
@@ -318,6 +319,32 @@ for (const dialect of dialects) {
       const unanchored = await cli(t, ["verify"]);
       expect(unanchored.code).toBe(1);
       expect(unanchored.stderr).toContain(`Entries #1 to #${oldCount} were removed`);
+    }, 60_000);
+  });
+}
+
+for (const dialect of dialects) {
+  describe(`a serving gateway with AUDIT_RETENTION_DAYS on ${dialect}`, () => {
+    test("applies it by itself: old entries go, the anchor is written, and the trail verifies", async () => {
+      const first = await startTestGateway({ dialect });
+      const { database } = first.gateway.deps;
+      const old = Date.now() - 10 * DAY_MS;
+      await database.transaction((tx) => appendAuditEvents(database, tx, [0, 1, 2].map((i) => ({ workspaceId: null, action: "test.old", target: null, details: { i }, at: old + i }))));
+      await seedOwner(first);
+      await first.gateway.stop();
+      const databaseUrl = first.config.database.kind === "postgres" ? first.config.database.url : undefined;
+      const second = await startTestGateway({ dialect, reuse: { dataDir: first.dataDir, databaseUrl }, env: { AUDIT_RETENTION_DAYS: "7" } });
+      try {
+        const { database: reopened } = second.gateway.deps;
+        await waitFor(async () => (await reopened.db.select().from(reopened.t.auditAnchors)).length > 0, { timeoutMs: 15_000, what: "the retention anchor" });
+        expect((await trail(reopened)).map((e) => e.action)).toEqual(["api_key.created", "audit.pruned"]);
+        const verified = await cli(second, ["verify"]);
+        expect(verified.stdout).toContain("entries up to #3 were removed by retention");
+        expect(verified.code).toBe(0);
+      } finally {
+        await second.stop();
+        await first.stop();
+      }
     }, 60_000);
   });
 }
