@@ -19,6 +19,9 @@ import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
 import { isServedHost, misdirected } from "./web/host-check.ts";
 import { viewOfPath } from "./gateway/mcp-endpoint.ts";
+import { withAuditOrigin } from "./audit/context.ts";
+import { peerOf } from "./web/rate-limit.ts";
+import { auditRoutes } from "./audit/routes.ts";
 import { oauthRoutes } from "./upstream/oauth/routes.tsx";
 import { catalogRoutes } from "./catalog/routes.tsx";
 import { gatewayRoutes } from "./gateway/routes.ts";
@@ -71,7 +74,8 @@ export function createApp(deps: AppDeps): App {
     .use(connectionDetailPages(deps))
     .use(toolTestRoutes(deps))
     .use(accessLogRoutes(deps))
-    .use(accessLogApi(deps));
+    .use(accessLogApi(deps))
+    .use(auditRoutes(deps));
 
   // Prometheus scrapes by address: with a metrics token, /metrics answers under any name too (the
   // token is what guards it). Without one it is for loopback peers, and a rebound name is refused.
@@ -94,9 +98,10 @@ export function createApp(deps: AppDeps): App {
       // The MCP endpoint is the hot path: straight to its handler, without the router and its hooks
       // (none of which apply to it: it checks Origin and the key itself).
       // Before anything else, the MCP endpoint included: a rebound name reaches nothing (host-check.ts).
+      // Who acts and from where, for the audit trail (audit/context.ts): the guards add who.
       let response = !anyHost(path) && !isServedHost(request.headers.get("host"), deps.config)
         ? misdirected()
-        : viewOfPath(path) !== null ? await serveMcp(request) : await elysia.handle(request);
+        : await withAuditOrigin(request, peerOf(request), () => (viewOfPath(path) !== null ? serveMcp(request) : elysia.handle(request)));
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {

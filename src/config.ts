@@ -71,6 +71,8 @@ export type Config = {
   databaseWaitMs: number;
   /** Access-log rows held in memory while the database cannot take them; more wait on disk in dataDir. */
   accessLogMemoryRows: number;
+  /** Audit entries older than this many days are removed behind a signed anchor (0: kept for ever). */
+  auditRetentionDays: number;
   /** 2025-era sessions one replica holds: per key and per user (past these the idlest is closed), and in all (past it: 429). */
   sessionLimits: HoldLimits;
   /** A 2025-era session with no request and no open stream for this long is closed (DELETE never came). */
@@ -158,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const authStaleIfErrorMs = readInteger(env, "AUTH_STALE_IF_ERROR_MS", 10 * 60_000, 0, 86_400_000, errors);
   const databaseWaitMs = readInteger(env, "DATABASE_WAIT_MS", 5000, 0, 120_000, errors);
   const accessLogMemoryRows = readInteger(env, "ACCESS_LOG_MEMORY_ROWS", 10_000, 1, 1_000_000, errors);
+  const auditRetentionDays = readInteger(env, "AUDIT_RETENTION_DAYS", 0, 0, 36_500, errors);
   const sessionLimits: HoldLimits = {
     perKey: readInteger(env, "MAX_SESSIONS_PER_KEY", 64, 1, 100_000, errors),
     perUser: readInteger(env, "MAX_SESSIONS_PER_USER", 128, 1, 100_000, errors),
@@ -227,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       authStaleIfErrorMs,
       databaseWaitMs,
       accessLogMemoryRows,
+      auditRetentionDays,
       sessionLimits,
       sessionIdleMs,
       streamLimits,

@@ -7,6 +7,7 @@ import { setupOwner, findMemberByEmail } from "./accounts/accounts.ts";
 import { createApiKey } from "./accounts/api-keys.ts";
 import { rotateKey } from "./crypto/rotate-command.ts";
 import { KeyFileError } from "./crypto/key-file.ts";
+import { auditCommand, stdoutWriter } from "./audit/command.ts";
 import { exitWithParent, needsOutboundLimit, relaunchWithOutboundLimit } from "./outbound-limit.ts";
 
 const HELP = `mcp-gateway — one URL, one key, every MCP tool.
@@ -19,6 +20,9 @@ Commands:
         [--workspace NAME]
   keys create --email E --name N           Print a new API key for that user on stdout, nothing else.
   rotate-key                               Re-encrypt every stored credential with a new key.
+  audit verify                             Re-compute the audit trail's hash chain; name the first bad entry.
+  audit export [--from T] [--to T]         Stream the audit trail as JSON lines on stdout.
+  audit prune [--days N]                   Remove entries older than N days (AUDIT_RETENTION_DAYS).
   help, --help                             Show this help.
 
 Configuration comes from the environment; see README.md (PORT, HOST, BASE_URL, DATA_DIR,
@@ -49,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
         return await keys(config, argv.slice(1));
       case "rotate-key":
         return await rotateKey(config, { out: (line) => process.stdout.write(line + "\n"), err: (line) => process.stderr.write(line + "\n") });
+      case "audit":
+        return await audit(config, argv.slice(1));
       default:
         process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
         return 2;
@@ -141,6 +147,15 @@ async function keys(config: Config, args: string[]): Promise<number> {
     }
     process.stdout.write(result.key + "\n");
     return 0;
+  } finally {
+    await deps.database.close();
+  }
+}
+
+async function audit(config: Config, args: string[]): Promise<number> {
+  const { deps } = await prepareDeps(config, createLogger("warn", (l) => process.stderr.write(l)));
+  try {
+    return await auditCommand(deps, args, { out: stdoutWriter(), err: (line) => process.stderr.write(line + "\n") });
   } finally {
     await deps.database.close();
   }

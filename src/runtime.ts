@@ -34,6 +34,7 @@ import { observeMcp, onAccessLogWrite, onCallRecorded, outboundObserver, type Ob
 import { registerGauges } from "./observe/metrics-gauges.ts";
 import { withinMs } from "./db/deadline.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "./connections/names.ts";
+import { startAuditRetention } from "./audit/retention.ts";
 
 export type Gateway = {
   deps: AppDeps;
@@ -218,6 +219,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
     await Promise.all([stopHearingToolChanges(), stopHearingAuthChanges()]);
   };
   const stopSweeping = startSweeper(deps.database, deps.log);
+  const stopAuditRetention = startAuditRetention(deps, config.auditRetentionDays);
   let stopping: Promise<void> | null = null;
   return {
     deps,
@@ -237,6 +239,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
         stopSweeping();
         // A call waiting for its client's answer cannot get it now (the answer would be a new request).
         deps.pool.held.cancelAll("the gateway is shutting down");
+        stopAuditRetention();
         const calls = await deps.pool.calls.drain(config.shutdownGraceMs);
         log.info("calls in flight at shutdown", calls);
         // A call's answer becomes an HTTP response (or an event on a 2025 session's stream) a few

@@ -2,6 +2,7 @@ import type { AccessLogRow } from "../src/accesslog/query.ts";
 import { Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
+import { AuditExportForm } from "./audit-export.tsx";
 
 export type LogFilterValues = { connection: string; tool: string; outcome: string; user: string };
 
@@ -87,6 +88,7 @@ export function AccessLogPage(props: AccessLogPageProps): JSX.Element {
           <a href="/access-log">Clear</a>
         </div>
       </form>
+      {props.user.admin ? <AuditExportForm /> : ""}
       <AccessLogEntries entries={props.entries} filter={f} next={props.next} before={props.before} />
     </Layout>
   );

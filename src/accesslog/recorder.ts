@@ -5,6 +5,8 @@ import { newId } from "../crypto/tokens.ts";
 import { withinMs } from "../db/deadline.ts";
 import { appendFileSync, existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { appendAuditEvents, type AuditInput } from "../audit/record.ts";
+import { currentAuditOrigin } from "../audit/context.ts";
 
 export type AccessLogEntry = Omit<Tables["accessLog"]["$inferInsert"], "id"> & { id?: string };
 export type Outcome = Tables["accessLog"]["$inferSelect"]["outcome"];
@@ -16,7 +18,9 @@ const FLUSH_EVERY_MS = 200;
 const SQLITE_BATCH = 32;
 const POSTGRES_BATCH = 500;
 
-type Row = AccessLogEntry & { id: string };
+/** `origin`: the client's address and user agent, for the audit entry only (the access log has no column for them). */
+type Row = AccessLogEntry & { id: string; origin?: { ip: string | null; userAgent: string | null } };
+type StoredRow = Omit<Row, "origin">;
 
 // A placeholder sends null where a plain insert would leave the column to its default: these
 // columns have one (tool calls leave `kind` out, and rows queued on disk before it existed lack it).
@@ -30,8 +34,10 @@ const insertOne = preparedOnce((database: Database) => {
     .insert(database.t.accessLog)
     .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
     .onConflictDoNothing()
+    .returning({ id: database.t.accessLog.id })
     .prepare();
-  return { run: (row: Row) => statement.execute(Object.fromEntries(columns.map((column) => [column, row[column] ?? COLUMN_DEFAULTS[column] ?? null]))) };
+  /** True when the row was stored now (not already there from an earlier attempt). */
+  return { run: async (row: Row) => (await statement.execute(Object.fromEntries(columns.map((column) => [column, row[column as keyof StoredRow] ?? COLUMN_DEFAULTS[column as keyof StoredRow] ?? null])))).length > 0 };
 });
 
 /** Where rows wait on disk while the database cannot take them: JSON lines in the data folder. */
@@ -78,7 +84,13 @@ export class AccessLogRecorder {
 
   record(entry: AccessLogEntry): void {
     this.options.onRecord?.(entry);
-    this.queue.push({ ...entry, id: entry.id ?? newId(), errorSummary: entry.errorSummary?.slice(0, 500) ?? null });
+    const origin = currentAuditOrigin();
+    this.queue.push({
+      ...entry,
+      id: entry.id ?? newId(),
+      errorSummary: entry.errorSummary?.slice(0, 500) ?? null,
+      ...(origin ? { origin: { ip: origin.ip, userAgent: origin.userAgent } } : {}),
+    });
   }
 
   get pending(): number {
@@ -112,13 +124,20 @@ export class AccessLogRecorder {
 
   private insert(batch: Row[]): Promise<void> {
     const sqlite = this.database.dialect === "sqlite";
+    // Each call's entry joins the audit trail in the same transaction: both are stored, or neither,
+    // and a row already stored by an earlier attempt is not audited twice.
     const written = this.database.transaction(async (tx) => {
+      let stored: Row[];
       if (!sqlite) {
-        await tx.insert(this.database.t.accessLog).values(batch).onConflictDoNothing();
-        return;
+        const ids = await tx.insert(this.database.t.accessLog).values(batch.map(({ origin: _, ...row }) => row)).onConflictDoNothing().returning({ id: this.database.t.accessLog.id });
+        const storedIds = new Set(ids.map((row) => row.id));
+        stored = batch.filter((row) => storedIds.has(row.id));
+      } else {
+        const insert = insertOne(this.database);
+        stored = [];
+        for (const row of batch) if (await insert.run(row)) stored.push(row);
       }
-      const insert = insertOne(this.database);
-      for (const row of batch) await insert.run(row);
+      await appendAuditEvents(this.database, tx, stored.map(callAuditEntry));
     });
     const timed = this.options.onWrite;
     if (!timed) return withinMs(written, this.options.waitMs);
@@ -185,6 +204,21 @@ export class AccessLogRecorder {
     if (this.queue.length > 0) this.log.error("access log entries could not be written at shutdown", { lost: this.queue.length });
     else this.log.warn("access log entries left on disk at shutdown, for the next start", { rows });
   }
+}
+
+function callAuditEntry(row: Row): AuditInput {
+  const who = row.userId ? `user:${row.userId}` : "system";
+  return {
+    at: row.at,
+    workspaceId: row.workspaceId,
+    // The access log's one column holds a key's or an OAuth grant's id (see gateway/call.ts).
+    actor: row.apiKeyId ? `${who}/credential:${row.apiKeyId}` : who,
+    fromIp: row.origin?.ip ?? null,
+    fromUserAgent: row.origin?.userAgent ?? null,
+    action: "tool.called",
+    target: row.connectionName ? `${row.connectionName}/${row.tool}` : row.tool,
+    details: { accessLogId: row.id, outcome: row.outcome, latencyMs: row.latencyMs, errorSummary: row.errorSummary ?? null, credentialUserId: row.credentialUserId ?? null },
+  };
 }
 
 async function* readLines(path: string): AsyncGenerator<string> {

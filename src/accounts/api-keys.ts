@@ -3,6 +3,7 @@ import { preparedOnce, type Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
 import type { Principal } from "./principal.ts";
 import { authChanged, type Resolved } from "./principal-cache.ts";
+import { recordAudit } from "../audit/record.ts";
 
 export const API_KEY_PREFIX = "mgw_";
 // Only record last use this often, so a busy key does not write on every call.
@@ -40,15 +41,18 @@ export async function createApiKey(
   const key = API_KEY_PREFIX + generateToken(20);
   const id = newId();
   const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
-  await database.db.insert(database.t.apiKeys).values({
-    id,
-    workspaceId: input.workspaceId,
-    userId: input.userId,
-    name,
-    prefix,
-    secretHash: hashToken(key),
-    createdAt: now,
-    expiresAt: input.expiresAt ?? null,
+  await database.transaction(async (tx) => {
+    await tx.insert(database.t.apiKeys).values({
+      id,
+      workspaceId: input.workspaceId,
+      userId: input.userId,
+      name,
+      prefix,
+      secretHash: hashToken(key),
+      createdAt: now,
+      expiresAt: input.expiresAt ?? null,
+    });
+    await recordAudit(database, tx, { workspaceId: input.workspaceId, action: "api_key.created", target: `api_key:${id}`, details: { name, prefix, owner: `user:${input.userId}`, expiresAt: input.expiresAt ?? null } });
   });
   return { ok: true, id, key, prefix };
 }
@@ -86,11 +90,15 @@ export async function listApiKeys(database: Database, workspaceId: string, userI
 export async function revokeApiKey(database: Database, principal: Principal, keyId: string, now = Date.now()): Promise<boolean> {
   const { t } = database;
   const ownOnly = principal.role === "member" ? eq(t.apiKeys.userId, principal.userId) : undefined;
-  const rows = await database.db
-    .update(t.apiKeys)
-    .set({ revokedAt: now })
-    .where(and(eq(t.apiKeys.id, keyId), eq(t.apiKeys.workspaceId, principal.workspaceId), isNull(t.apiKeys.revokedAt), ownOnly))
-    .returning({ id: t.apiKeys.id });
+  const rows = await database.transaction(async (tx) => {
+    const revoked = await tx
+      .update(t.apiKeys)
+      .set({ revokedAt: now })
+      .where(and(eq(t.apiKeys.id, keyId), eq(t.apiKeys.workspaceId, principal.workspaceId), isNull(t.apiKeys.revokedAt), ownOnly))
+      .returning({ id: t.apiKeys.id, name: t.apiKeys.name, userId: t.apiKeys.userId });
+    if (revoked[0]) await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "api_key.revoked", target: `api_key:${keyId}`, details: { name: revoked[0].name, owner: `user:${revoked[0].userId}` } });
+    return revoked;
+  });
   if (rows.length > 0) await authChanged(database);
   return rows.length > 0;
 }

@@ -5,6 +5,7 @@ import { revokeUserGrants } from "../oauth-server/tokens.ts";
 import type { Principal, Role } from "./principal.ts";
 import { invalidateUserSessions } from "./sessions.ts";
 import { authChanged } from "./principal-cache.ts";
+import { recordAudit } from "../audit/record.ts";
 
 /** The members of a workspace, their roles, and ending or restoring their access. */
 
@@ -59,10 +60,10 @@ export async function changeMemberRole(database: Database, principal: Principal,
     .where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
   if (!membership) return { ok: false, error: "That person is not a member of this workspace." };
   if (membership.role === "owner") return { ok: false, error: "The owner's role cannot be changed." };
-  await database.db
-    .update(t.memberships)
-    .set({ role })
-    .where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
+  await database.transaction(async (tx) => {
+    await tx.update(t.memberships).set({ role }).where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
+    await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "member.role_changed", target: `user:${userId}`, details: { from: membership.role, to: role } });
+  });
   await authChanged(database);
   return { ok: true };
 }
@@ -82,7 +83,12 @@ export async function getMemberRole(database: Database, workspaceId: string, use
  */
 export async function deactivateUser(database: Database, userId: string, reason: DisableReason, now = Date.now()): Promise<void> {
   const { t } = database;
-  await database.db.update(t.users).set({ disabledAt: now, disabledReason: reason }).where(eq(t.users.id, userId));
+  await database.transaction(async (tx) => {
+    await tx.update(t.users).set({ disabledAt: now, disabledReason: reason }).where(eq(t.users.id, userId));
+    for (const { workspaceId } of await tx.select({ workspaceId: t.memberships.workspaceId }).from(t.memberships).where(eq(t.memberships.userId, userId))) {
+      await recordAudit(database, tx, { workspaceId, action: "member.deactivated", target: `user:${userId}`, details: { reason } });
+    }
+  });
   await authChanged(database);
   await invalidateUserSessions(database, userId);
   await revokeUserApiKeys(database, userId, now);
@@ -91,5 +97,10 @@ export async function deactivateUser(database: Database, userId: string, reason:
 
 export async function reactivateUser(database: Database, userId: string): Promise<void> {
   const { t } = database;
-  await database.db.update(t.users).set({ disabledAt: null, disabledReason: null }).where(eq(t.users.id, userId));
+  await database.transaction(async (tx) => {
+    await tx.update(t.users).set({ disabledAt: null, disabledReason: null }).where(eq(t.users.id, userId));
+    for (const { workspaceId } of await tx.select({ workspaceId: t.memberships.workspaceId }).from(t.memberships).where(eq(t.memberships.userId, userId))) {
+      await recordAudit(database, tx, { workspaceId, action: "member.reactivated", target: `user:${userId}` });
+    }
+  });
 }

@@ -13,6 +13,7 @@ import { NO_MEMBER_CONNECTED, OAUTH_NOT_CONNECTED } from "./status.ts";
 import { storeTools } from "./sync.ts";
 import { storeItems } from "./item-sync.ts";
 import type { ConnectionRow } from "./types.ts";
+import { recordAudit, urlForAudit } from "../audit/record.ts";
 
 /** Adds a connection: checks the input, proves URL and credential (unless a person authorizes later), stores it with its tools. */
 export async function addConnection(deps: ConnectionDeps, principal: Principal, input: AddConnectionInput, now = Date.now()): Promise<AddConnectionResult> {
@@ -73,7 +74,9 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
       await tx.insert(t.connections).values(row);
       if (sealed) await writeCredential(tx, database, sealed);
       if (probed.items) await storeItems(tx, database, id, probed.items, { now, enabled: row.exposeNewTools });
-      return storeTools(tx, database, id, probed.tools, { now, enabled: () => row.exposeNewTools });
+      const stored = await storeTools(tx, database, id, probed.tools, { now, enabled: () => row.exposeNewTools });
+      await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "connection.added", target: `connection:${id}`, details: { name: row.name, url: urlForAudit(row.url), authKind: row.authKind, sharing, exposeAll: row.exposeNewTools, tools: probed.tools.length } });
+      return stored;
     });
     deps.toolIndex.changed(principal.workspaceId);
     deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, sharing, tools: probed.tools.length });

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import type { ToolIndex } from "../gateway/tool-index.ts";
+import { recordAudit } from "../audit/record.ts";
 
 /**
  * What a new connection exposes at the endpoint. A tool's definition is an instruction to the
@@ -46,7 +47,9 @@ export async function saveToolPick(
       if (enabled !== tool.enabled) await tx.update(t.tools).set({ enabled }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, tool.name)));
     }
     if (tools.length > 0) await tx.update(t.connections).set({ exposeNewTools: true }).where(eq(t.connections.id, connectionId));
-    return { ok: true, enabled: tools.map((tool) => tool.name).filter((name) => chosen.has(name)) };
+    const enabled = tools.map((tool) => tool.name).filter((name) => chosen.has(name));
+    await recordAudit(database, tx, { workspaceId, action: "tools.picked", target: `connection:${connectionId}`, details: { enabled, disabled: tools.map((tool) => tool.name).filter((name) => !chosen.has(name)) } });
+    return { ok: true, enabled };
   });
   if (result.ok) deps.toolIndex.changed(workspaceId);
   return result;

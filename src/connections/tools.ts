@@ -3,6 +3,7 @@ import type { ConnectionDeps } from "./connection-deps.ts";
 import { getConnection } from "./queries.ts";
 import type { ToolRow } from "./types.ts";
 import { displayTitle } from "./tool-defs.ts";
+import { recordAudit } from "../audit/record.ts";
 
 /** A connection's tools as its page shows them: each with whether it is exposed and the name agents see. */
 export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, connectionId: string): Promise<ToolRow[]> {
@@ -17,11 +18,11 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   const { t } = deps.database;
   const connection = await getConnection(deps, workspaceId, connectionId);
   if (!connection) return false;
-  const updated = await deps.database.db
-    .update(t.tools)
-    .set({ enabled })
-    .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName)))
-    .returning({ name: t.tools.name });
+  const updated = await deps.database.transaction(async (tx) => {
+    const rows = await tx.update(t.tools).set({ enabled }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName))).returning({ name: t.tools.name });
+    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tool: toolName } });
+    return rows;
+  });
   if (updated.length === 0) return false;
   deps.toolIndex.changed(workspaceId);
   return true;

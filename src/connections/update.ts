@@ -17,6 +17,7 @@ import { storeTools, type SyncReport } from "./sync.ts";
 import { storeItems, type ItemDefinition } from "./item-sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 import { storeServerProfile, type ServerProfile } from "./server-profile.ts";
+import { recordAudit, urlForAudit } from "../audit/record.ts";
 
 export type UpdateConnectionInput = { name?: string; url?: string; auth?: AuthInput; callTimeoutMs?: number | null };
 
@@ -104,7 +105,9 @@ export async function updateConnection(
     if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
     if (probed?.items) await storeItems(tx, database, id, probed.items, { now, enabled: current.exposeNewTools });
     if (probed?.server) await storeServerProfile(tx, database, id, probed.server);
-    return probed ? storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
+    const stored = probed ? await storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
+    await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "connection.changed", target: `connection:${id}`, details: { name: input.name, url: input.url === undefined ? undefined : urlForAudit(input.url), authKind: input.auth?.kind, credentialReplaced: secret !== undefined, callTimeoutMs: input.callTimeoutMs, memberCredentialsDropped: members !== "keep" } });
+    return stored;
   });
   if (probed && (current.status !== "connected" || current.consecutiveFailures > 0)) {
     await setConnectionStatus(deps, current, "connected", "re-authorized or re-pointed by a person", { consecutiveFailures: 0, pausedUntil: null }, now);

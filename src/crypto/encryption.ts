@@ -15,6 +15,11 @@ export type Keyring = {
    * what seals the MCP endpoint's session ids so that any replica can check them.
    */
   sessionKey: CryptoKey;
+  /**
+   * HMAC-SHA256 keys derived (HKDF, their own label) from every key, by version: what signs the audit
+   * trail's retention anchor (audit/anchor.ts), checkable with any key the operator still has.
+   */
+  auditKeys: Map<number, CryptoKey>;
 };
 
 /** Where a ciphertext lives: bound in as additional data. */
@@ -29,6 +34,7 @@ export class DecryptionError extends Error {
 
 const HKDF_INFO = new TextEncoder().encode("mcp-gateway stored secrets v1");
 const SESSION_HKDF_INFO = new TextEncoder().encode("mcp-gateway session ids v1");
+const AUDIT_HKDF_INFO = new TextEncoder().encode("mcp-gateway audit anchors v1");
 
 /** Keys are named by a version derived from the key itself, so no operator numbering is needed. */
 export function versionOfKey(raw: Uint8Array): number {
@@ -38,14 +44,18 @@ export function versionOfKey(raw: Uint8Array): number {
 
 export async function createKeyring(currentKey: Uint8Array, previousKeys: Uint8Array[] = []): Promise<Keyring> {
   const keys = new Map<number, CryptoKey>();
-  for (const raw of [currentKey, ...previousKeys]) keys.set(versionOfKey(raw), await deriveKey(raw));
-  return { current: versionOfKey(currentKey), keys, sessionKey: await deriveSessionKey(currentKey) };
+  const auditKeys = new Map<number, CryptoKey>();
+  for (const raw of [currentKey, ...previousKeys]) {
+    keys.set(versionOfKey(raw), await deriveKey(raw));
+    auditKeys.set(versionOfKey(raw), await deriveHmacKey(raw, AUDIT_HKDF_INFO));
+  }
+  return { current: versionOfKey(currentKey), keys, sessionKey: await deriveHmacKey(currentKey, SESSION_HKDF_INFO), auditKeys };
 }
 
-async function deriveSessionKey(raw: Uint8Array): Promise<CryptoKey> {
+async function deriveHmacKey(raw: Uint8Array, info: Uint8Array): Promise<CryptoKey> {
   const master = await crypto.subtle.importKey("raw", new Uint8Array(raw), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: SESSION_HKDF_INFO },
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: new Uint8Array(info) },
     master,
     { name: "HMAC", hash: "SHA-256", length: 256 },
     false,

@@ -2,6 +2,8 @@ import { eq } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client.ts";
 import { decryptSecret, encryptSecret, type Keyring } from "./encryption.ts";
+import { recordAudit } from "../audit/record.ts";
+import { resignAnchor } from "../audit/anchor.ts";
 
 type Sealed = {
   table: string;
@@ -93,6 +95,8 @@ export async function rewrapSecrets(database: Database, keyring: Keyring): Promi
             }
           }
           if (count !== rewraps.size) throw new RowsChanged();
+          await resignAnchor(database, tx, keyring);
+          await recordAudit(database, tx, { workspaceId: null, action: "encryption_key.rotated", target: null, details: { keyVersion: keyring.current, rewrapped: count } });
           return count;
         });
       } catch (error) {

@@ -5,5 +5,6 @@ import { defineSchema } from "./schema.ts";
 export const {
   workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, connectionItems,
   statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
-  scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials
+  scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
+  auditEvents, auditAnchors
 } = defineSchema(pgBuilders);

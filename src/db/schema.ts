@@ -373,9 +373,46 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
     (t) => [b.uniqueIndex("member_credentials_connection_user").on(t.connectionId, t.userId)],
   );
 
+  // The audit trail (issue 18, item 3): append-only, each entry carrying the hash of the one before
+  // (src/audit/). `seq` orders it; `hash` = SHA-256 over the entry's canonical encoding and
+  // `prev_hash`. `details` is canonical JSON text, so both dialects hash exactly what they store.
+  const auditEvents = b.table(
+    "audit_events",
+    {
+      seq: b.integer("seq").notNull(),
+      at: b.integer("at").notNull(),
+      /** Null for what concerns the whole gateway (an encryption key rotated). */
+      workspaceId: b.text("workspace_id"),
+      /** "user:<id>", "api_key:<id>", "oauth_grant:<id>", "scim:<token id>" or "system". */
+      actor: b.text("actor").notNull(),
+      fromIp: b.text("from_ip"),
+      fromUserAgent: b.text("from_user_agent"),
+      action: b.text("action").notNull(),
+      target: b.text("target"),
+      details: b.text("details").notNull(),
+      prevHash: b.text("prev_hash").notNull(),
+      hash: b.text("hash").notNull(),
+    },
+    (t) => [b.uniqueIndex("audit_events_seq").on(t.seq), b.index("audit_events_workspace_seq").on(t.workspaceId, t.seq)],
+  );
+
+  /**
+   * What retention removed: the last removed entry's seq and hash, signed (HMAC, a key derived from
+   * the encryption key) so the first kept entry still verifies. One row, replaced on each removal.
+   */
+  const auditAnchors = b.table("audit_anchors", {
+    id: b.text("id").primaryKey(),
+    seq: b.integer("seq").notNull(),
+    hash: b.text("hash").notNull(),
+    removedAt: b.integer("removed_at").notNull(),
+    keyVersion: b.integer("key_version").notNull(),
+    signature: b.text("signature").notNull(),
+  });
+
   return {
     workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, connectionItems,
     statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
     scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
+    auditEvents, auditAnchors,
   };
 }

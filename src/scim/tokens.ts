@@ -1,6 +1,8 @@
+import { noteAuditActor } from "../audit/context.ts";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
+import { recordAudit } from "../audit/record.ts";
 
 /** Bearer tokens for the IdP's SCIM client: like API keys, shown once and stored as a hash. */
 
@@ -16,13 +18,10 @@ export async function createScimToken(database: Database, workspaceId: string, n
   if (name.length > 64) return { ok: false, errors: { name: "Use at most 64 characters." } };
   const token = SCIM_TOKEN_PREFIX + generateToken(20);
   const id = newId();
-  await database.db.insert(database.t.scimTokens).values({
-    id,
-    workspaceId,
-    name,
-    prefix: token.slice(0, SCIM_TOKEN_PREFIX.length + 6),
-    secretHash: hashToken(token),
-    createdAt: now,
+  const prefix = token.slice(0, SCIM_TOKEN_PREFIX.length + 6);
+  await database.transaction(async (tx) => {
+    await tx.insert(database.t.scimTokens).values({ id, workspaceId, name, prefix, secretHash: hashToken(token), createdAt: now });
+    await recordAudit(database, tx, { workspaceId, action: "scim_token.created", target: `scim_token:${id}`, details: { name, prefix } });
   });
   return { ok: true, id, token };
 }
@@ -38,11 +37,11 @@ export async function listScimTokens(database: Database, workspaceId: string): P
 
 export async function revokeScimToken(database: Database, workspaceId: string, id: string, now = Date.now()): Promise<boolean> {
   const s = database.t.scimTokens;
-  const rows = await database.db
-    .update(s)
-    .set({ revokedAt: now })
-    .where(and(eq(s.id, id), eq(s.workspaceId, workspaceId), isNull(s.revokedAt)))
-    .returning({ id: s.id });
+  const rows = await database.transaction(async (tx) => {
+    const revoked = await tx.update(s).set({ revokedAt: now }).where(and(eq(s.id, id), eq(s.workspaceId, workspaceId), isNull(s.revokedAt))).returning({ id: s.id, name: s.name });
+    if (revoked[0]) await recordAudit(database, tx, { workspaceId, action: "scim_token.revoked", target: `scim_token:${id}`, details: { name: revoked[0].name } });
+    return revoked;
+  });
   return rows.length > 0;
 }
 
@@ -55,6 +54,7 @@ export async function validateScimToken(database: Database, token: string, now =
     .from(s)
     .where(and(eq(s.secretHash, hashToken(token)), isNull(s.revokedAt)));
   if (!row) return null;
+  noteAuditActor(`scim:${row.id}`); // what this request changes, the directory did
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
     await database.db.update(s).set({ lastUsedAt: now }).where(eq(s.id, row.id));
   }

@@ -5,6 +5,7 @@ import { deactivateUser, reactivateUser } from "../accounts/members.ts";
 import { authChanged } from "../accounts/principal-cache.ts";
 import type { Role } from "../accounts/principal.ts";
 import { USER_SCHEMA, type ScimFault, type ScimFilter, type ScimUserFields } from "./resource.ts";
+import { recordAudit } from "../audit/record.ts";
 
 /** SCIM Users are the members of the token's workspace; the directory provisions and ends them. */
 
@@ -160,6 +161,7 @@ export async function createScimUser(database: Database, workspaceId: string, fi
     if (former) await tx.update(t.users).set({ name: displayName(fields), source: "sso", ...disabled }).where(eq(t.users.id, userId));
     else await tx.insert(t.users).values({ id: userId, email: fields.email, name: displayName(fields), passwordHash: null, createdAt: now, source: "sso", ...disabled });
     await tx.insert(t.memberships).values({ workspaceId, userId, role: "member", createdAt: now });
+    await recordAudit(database, tx, { workspaceId, action: "member.provisioned", target: `user:${userId}`, details: { email: fields.email, active: fields.active, returning: former !== undefined } });
   });
   await saveProfile(database, workspaceId, userId, fields, now);
   return { ok: true, value: (await getScimUser(database, workspaceId, userId))! };
@@ -171,7 +173,10 @@ export async function replaceScimUser(database: Database, workspaceId: string, c
   const conflict = await conflicts(database, workspaceId, fields, current.userId);
   if (conflict) return { ok: false, fault: conflict };
   const { t } = database;
-  await database.db.update(t.users).set({ email: fields.email, name: displayName(fields) }).where(eq(t.users.id, current.userId));
+  await database.transaction(async (tx) => {
+    await tx.update(t.users).set({ email: fields.email, name: displayName(fields) }).where(eq(t.users.id, current.userId));
+    await recordAudit(database, tx, { workspaceId, action: "member.updated", target: `user:${current.userId}`, details: { email: fields.email, emailChanged: fields.email !== current.email, active: fields.active } });
+  });
   // The email is part of a remembered principal (and of the access log's view of it).
   if (fields.email !== current.email) await authChanged(database);
   await saveProfile(database, workspaceId, current.userId, fields, now);
@@ -185,7 +190,10 @@ export async function deleteScimUser(database: Database, workspaceId: string, cu
   if (current.role === "owner") return { ok: false, fault: ownerFault("deleted") };
   const { t } = database;
   await deactivateUser(database, current.userId, "directory", now);
-  await database.db.delete(t.memberships).where(and(eq(t.memberships.workspaceId, workspaceId), eq(t.memberships.userId, current.userId)));
+  await database.transaction(async (tx) => {
+    await tx.delete(t.memberships).where(and(eq(t.memberships.workspaceId, workspaceId), eq(t.memberships.userId, current.userId)));
+    await recordAudit(database, tx, { workspaceId, action: "member.removed", target: `user:${current.userId}`, details: { email: current.email } });
+  });
   await authChanged(database);
   await database.db.delete(t.scimProfiles).where(eq(t.scimProfiles.userId, current.userId));
   return { ok: true, value: null };

@@ -6,6 +6,7 @@ import { newId } from "../crypto/tokens.ts";
 import { unlinkProviderIdentities } from "./identities.ts";
 import { checkIssuerUrl, discoverClient, type OidcClient, type OidcFailure } from "./oidc.ts";
 import { parseRoleMapping } from "./role-mapping.ts";
+import { recordAudit } from "../audit/record.ts";
 
 /** The workspace's OpenID provider: one per workspace, pending until a test sign-in succeeds. */
 
@@ -134,12 +135,16 @@ export async function saveSsoProvider(deps: SsoDeps, workspaceId: string, form: 
   const { t } = database;
   const p = t.ssoProviders;
   const unlinked = await database.transaction(async (tx) => {
+    const audited = { issuer, clientId, name, allowedDomain, groupsClaim, roleMapping, clientSecretReplaced: secretInput !== "", pending: changed };
     if (!existing) {
       await tx.insert(p).values({ id, workspaceId, status: "pending", createdAt: now, ...values });
+      await recordAudit(database, tx, { workspaceId, action: "sso.configured", target: `sso_provider:${id}`, details: audited });
       return 0;
     }
     await tx.update(p).set(values).where(eq(p.id, id));
-    return elsewhere ? unlinkProviderIdentities(tx, t, id) : 0;
+    const count = elsewhere ? await unlinkProviderIdentities(tx, t, id) : 0;
+    await recordAudit(database, tx, { workspaceId, action: "sso.changed", target: `sso_provider:${id}`, details: { ...audited, identitiesUnlinked: count } });
+    return count;
   });
   return { ok: true, provider: (await getSsoProvider(database, workspaceId))!, unlinked };
 }
@@ -147,7 +152,10 @@ export async function saveSsoProvider(deps: SsoDeps, workspaceId: string, form: 
 /** Switched on by a successful test sign-in. */
 export async function approveSsoProvider(database: Database, providerId: string, userId: string, now = Date.now()): Promise<void> {
   const p = database.t.ssoProviders;
-  await database.db.update(p).set({ status: "active", approvedAt: now, approvedBy: userId }).where(eq(p.id, providerId));
+  await database.transaction(async (tx) => {
+    const [row] = await tx.update(p).set({ status: "active", approvedAt: now, approvedBy: userId }).where(eq(p.id, providerId)).returning({ workspaceId: p.workspaceId, issuer: p.issuer });
+    if (row) await recordAudit(database, tx, { workspaceId: row.workspaceId, action: "sso.approved", target: `sso_provider:${providerId}`, details: { issuer: row.issuer, by: `user:${userId}` } });
+  });
 }
 
 /**
@@ -156,7 +164,11 @@ export async function approveSsoProvider(database: Database, providerId: string,
  */
 export async function removeSsoProvider(database: Database, workspaceId: string): Promise<boolean> {
   const p = database.t.ssoProviders;
-  const rows = await database.db.delete(p).where(eq(p.workspaceId, workspaceId)).returning({ id: p.id });
+  const rows = await database.transaction(async (tx) => {
+    const removed = await tx.delete(p).where(eq(p.workspaceId, workspaceId)).returning({ id: p.id, issuer: p.issuer });
+    if (removed[0]) await recordAudit(database, tx, { workspaceId, action: "sso.removed", target: `sso_provider:${removed[0].id}`, details: { issuer: removed[0].issuer } });
+    return removed;
+  });
   return rows.length > 0;
 }
 

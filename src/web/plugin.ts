@@ -5,6 +5,7 @@ import { getConnection } from "../connections/queries.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { HttpError } from "./http.ts";
 import { findApiKeyPrincipal, findSessionPrincipal, readBearer } from "./guard.ts";
+import { actorOf, noteAuditActor } from "../audit/context.ts";
 
 type GuardDeps = Pick<AppDeps, "config" | "database" | "keyring" | "log">;
 
@@ -12,6 +13,7 @@ type GuardDeps = Pick<AppDeps, "config" | "database" | "keyring" | "log">;
 async function requireMember(deps: GuardDeps, request: Request): Promise<Principal> {
   const principal = await findSessionPrincipal(deps, request);
   if (!principal) throw new HttpError(401, "Sign in to continue.");
+  noteAuditActor(actorOf(principal));
   return principal;
 }
 
@@ -30,6 +32,7 @@ async function requireApiKey(deps: GuardDeps, request: Request): Promise<Princip
       "www-authenticate": 'Bearer realm="mcp-gateway"',
     });
   }
+  noteAuditActor(actorOf(principal));
   return principal;
 }
 
