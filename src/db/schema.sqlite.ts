@@ -5,5 +5,5 @@ import { defineSchema } from "./schema.ts";
 export const {
   workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools,
   statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
-  scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials
+  scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials, invites, passwordResets
 } = defineSchema(sqliteBuilders);
