@@ -25,8 +25,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
     passwordHash: b.text("password_hash"),
     createdAt: b.integer("created_at").notNull(),
     disabledAt: b.integer("disabled_at"),
-    /** Why disabled_at is set: "directory" (SCIM deactivated or deleted), "idp" (the IdP refused a refresh). */
-    disabledReason: b.text("disabled_reason", { enum: ["directory", "idp"] }),
+    /** Why disabled_at is set: "directory" (SCIM deactivated or deleted), "idp" (the IdP refused a refresh), "admin" (on the Members page). */
+    disabledReason: b.text("disabled_reason", { enum: ["directory", "idp", "admin"] }),
     source: b.text("source", { enum: ["local", "sso"] }).notNull().default("local"),
     lastSignInAt: b.integer("last_sign_in_at"),
   });
