@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { dialects, OWNER, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { addMember, insertMember } from "./helpers/members.ts";
-import { api, mcpPingStatus } from "./helpers/client.ts";
+import { mcpPingStatus } from "./helpers/client.ts";
 import { INVITE_TTL_MS } from "../src/accounts/invites.ts";
 import { hashToken } from "../src/crypto/tokens.ts";
 
