@@ -133,3 +133,46 @@ export function ToolUsageTable(props: { rows: ToolUsageRow[]; window: UsageWindo
     </div>
   );
 }
+
+export type ConnectionUsageProps = {
+  connection: string;
+  summary: UsageSummary;
+  series: UsageBucket[];
+  tools: ToolUsageRow[];
+  window: UsageWindow;
+  /** The page's own path: the window links are plain GET links (no JavaScript needed). */
+  path: string;
+  /** Members see their own calls only. */
+  own: boolean;
+};
+
+/** A connection's page: its three windows, the day's chart, and per tool for the chosen window. */
+export function ConnectionUsage(props: ConnectionUsageProps): JSX.Element {
+  return (
+    <section class="card stack" id="connection-usage" aria-labelledby="connection-usage-title">
+      <h2 id="connection-usage-title">{props.own ? "Your usage" : "Usage"}</h2>
+      <UsageStrip summary={props.summary} series={props.series} subject={props.own ? `your calls to ${props.connection}` : props.connection} id="connection-usage-strip" />
+      <nav class="usage-windows" aria-label="Usage per tool over">
+        {(["hour", "day", "week"] as const).map((w) => (
+          <a href={`${props.path}?usage=${w}#connection-usage`} aria-current={props.window === w ? "true" : undefined} safe>
+            {WINDOW_LABEL[w]}
+          </a>
+        ))}
+      </nav>
+      <ToolUsageTable rows={props.tools} window={props.window} />
+    </section>
+  );
+}
+
+/** The small version for a connection's card: the day's bars and one line of numbers. */
+export function CardUsage(props: { connection: string; stats: UsageStats; series: UsageBucket[] }): JSX.Element {
+  const s = props.stats;
+  return (
+    <div class="card-usage">
+      {usageChart({ series: props.series, window: "day", subject: props.connection, width: 160, height: 32 })}
+      <p class="muted" safe>
+        {s.calls === 0 ? "No calls in 24 h" : `${s.calls} call${s.calls === 1 ? "" : "s"} in 24 h · ${formatRate(s)} errors · p95 ${formatMs(s.p95)}`}
+      </p>
+    </div>
+  );
+}

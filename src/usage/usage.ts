@@ -121,6 +121,45 @@ export async function usageSeries(database: Database, workspaceId: string, scope
   return buckets;
 }
 
+/** Every connection's series in one query (the connections list's cards). */
+export async function usageSeriesByConnection(database: Database, workspaceId: string, window: UsageWindow, now: number, userId?: string): Promise<Map<string, UsageBucket[]>> {
+  const { t } = database;
+  const count = BUCKETS[window];
+  const size = WINDOW_MS[window] / count;
+  const start = now - WINDOW_MS[window];
+  const bucketed = database.db
+    .select({
+      connection: sql<string>`${t.accessLog.connectionName}`.as("connection"),
+      bucket: sql<number>`(${t.accessLog.at} - ${start}) / ${size}`.as("bucket"),
+      failed: sql<number>`case when ${t.accessLog.outcome} = 'ok' then 0 else 1 end`.as("failed"),
+    })
+    .from(t.accessLog)
+    .where(scopeWhere(database, workspaceId, { userId }, start))
+    .as("bucketed");
+  const rows = await database.db
+    .select({ connection: bucketed.connection, bucket: bucketed.bucket, calls: sql<number>`count(*)`, errors: sql<number>`sum(${bucketed.failed})` })
+    .from(bucketed)
+    .groupBy(sql`${bucketed.connection}`, sql`${bucketed.bucket}`);
+  const series = new Map<string, UsageBucket[]>();
+  for (const row of rows) {
+    const name = String(row.connection ?? "");
+    let buckets = series.get(name);
+    if (!buckets) {
+      buckets = Array.from({ length: count }, (_, i) => ({ start: start + i * size, calls: 0, errors: 0 }));
+      series.set(name, buckets);
+    }
+    const index = Math.min(Math.max(Math.floor(num(row.bucket)), 0), count - 1);
+    buckets[index]!.calls += num(row.calls);
+    buckets[index]!.errors += num(row.errors);
+  }
+  return series;
+}
+
+export function emptySeries(window: UsageWindow, now: number): UsageBucket[] {
+  const size = WINDOW_MS[window] / BUCKETS[window];
+  return Array.from({ length: BUCKETS[window] }, (_, i) => ({ start: now - WINDOW_MS[window] + i * size, calls: 0, errors: 0 }));
+}
+
 export function errorRate(stats: UsageStats): number | null {
   return stats.calls === 0 ? null : stats.errors / stats.calls;
 }
