@@ -158,8 +158,9 @@ function LogRow(props: { entry: AccessLogRow; back: string }): JSX.Element {
   return (
     <tr>
       <td data-label="Time">
-        <a href={detail} class="log-detail" aria-label="Details of this call">
+        <a href={detail} class="log-detail">
           <Time ms={e.at} />
+          <span class="visually-hidden"> (details)</span>
         </a>
       </td>
       <td data-label="Connection" safe>

@@ -196,7 +196,7 @@ function MemberTable(props: { members: MemberSummary[]; viewerId: string }): JSX
                         <ActionForm
                           action={`${base}/role`}
                           label={otherRole === "admin" ? "Make admin" : "Make member"}
-                          accessibleName={`Make ${m.email} ${otherRole === "admin" ? "an admin" : "a member"}`}
+                          accessibleName={`${otherRole === "admin" ? "Make admin" : "Make member"}: ${m.email}`}
                           confirm={`Make ${m.email} ${otherRole === "admin" ? "an admin? Admins manage connections, keys and members." : "a member? They lose admin rights at once."}`}
                           fields={<input type="hidden" name="role" value={otherRole} />}
                         />
