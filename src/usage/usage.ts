@@ -1,4 +1,4 @@
-import { and, eq, gte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client.ts";
 
@@ -7,12 +7,16 @@ import type { Database } from "../db/client.ts";
  * over the last hour, day or week, per connection, per tool, or for everything a reader may see.
  *
  * How it stays cheap on both dialects: every query is a range on (workspace, connection, at) or
- * (workspace, at), both indexed (schema.ts). Percentiles are exact, nearest-rank, computed in SQL
- * with window functions both SQLite (3.25+) and Postgres have: rows are ranked by latency within
- * each group and p is the smallest latency whose rank r satisfies r·100 ≥ p·n. That sorts the
- * window's rows once per query (n log n, in the database, nothing shipped to the gateway); the
- * bench (bench/usage.ts) gives the cost for a busy week.
+ * (workspace, at), both indexed (schema.ts). Calls and errors are counted over the whole window.
+ * Percentiles are nearest-rank, computed in SQL with window functions both SQLite (3.25+) and
+ * Postgres have: rows are ranked by latency within each group and p is the smallest latency whose
+ * rank r satisfies r·100 ≥ p·n. They are ranked over a bounded sample — the window's most recent
+ * PERCENTILE_SAMPLE calls, exact below that — because ranking a busy week's every row cost
+ * seconds on SQLite (bench/access-log-export.ts, bench/README.md); nothing is shipped to the gateway.
  */
+
+/** Calls ranked for p50/p95: the most recent this many of a window. */
+export const PERCENTILE_SAMPLE = 10_000;
 
 export type UsageWindow = "hour" | "day" | "week";
 export const WINDOW_MS: Record<UsageWindow, number> = { hour: 3600_000, day: 24 * 3600_000, week: 7 * 24 * 3600_000 };
@@ -37,31 +41,50 @@ function scopeWhere(database: Database, workspaceId: string, scope: UsageScope, 
 const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
-/** Stats per value of `group` (a tool, a connection, or the workspace for one total). */
+/**
+ * Stats per value of `group` (a tool, a connection, or the workspace for one total). Calls and
+ * errors are counted over the whole window; the percentiles are ranked over its most recent
+ * PERCENTILE_SAMPLE calls (all of them in a quieter window), so a busy week costs a bounded sort.
+ */
 async function statsBy(database: Database, where: SQL | undefined, group: SQLiteColumn): Promise<Map<string, UsageStats>> {
   const { t } = database;
-  const ranked = database.db
-    .select({
-      key: sql<string>`${group}`.as("key"),
-      latency: sql<number>`${t.accessLog.latencyMs}`.as("latency"),
-      failed: sql<number>`case when ${t.accessLog.outcome} = 'ok' then 0 else 1 end`.as("failed"),
-      rank: sql<number>`row_number() over (partition by ${group} order by ${t.accessLog.latencyMs})`.as("rank"),
-      total: sql<number>`count(*) over (partition by ${group})`.as("total"),
-    })
+  const counted = await database.db
+    .select({ key: sql<string>`${group}`, calls: sql<number>`count(*)`, errors: sql<number>`sum(case when ${t.accessLog.outcome} = 'ok' then 0 else 1 end)` })
     .from(t.accessLog)
     .where(where)
+    .groupBy(group);
+  const recent = database.db
+    .select({ key: sql<string>`${group}`.as("key"), latency: sql<number>`${t.accessLog.latencyMs}`.as("latency") })
+    .from(t.accessLog)
+    .where(where)
+    .orderBy(desc(t.accessLog.at))
+    .limit(PERCENTILE_SAMPLE)
+    .as("recent");
+  const ranked = database.db
+    .select({
+      key: sql<string>`${recent.key}`.as("rkey"),
+      latency: sql<number>`${recent.latency}`.as("rlatency"),
+      rank: sql<number>`row_number() over (partition by ${recent.key} order by ${recent.latency})`.as("rank"),
+      total: sql<number>`count(*) over (partition by ${recent.key})`.as("total"),
+    })
+    .from(recent)
     .as("ranked");
-  const rows = await database.db
+  const percentiles = await database.db
     .select({
       key: ranked.key,
-      calls: sql<number>`max(${ranked.total})`,
-      errors: sql<number>`sum(${ranked.failed})`,
       p50: sql<number | null>`min(case when ${ranked.rank} * 100 >= ${ranked.total} * 50 then ${ranked.latency} end)`,
       p95: sql<number | null>`min(case when ${ranked.rank} * 100 >= ${ranked.total} * 95 then ${ranked.latency} end)`,
     })
     .from(ranked)
     .groupBy(sql`${ranked.key}`);
-  return new Map(rows.map((r) => [String(r.key ?? ""), { calls: num(r.calls), errors: num(r.errors), p50: numOrNull(r.p50), p95: numOrNull(r.p95) }]));
+  const byKey = new Map(percentiles.map((r) => [String(r.key ?? ""), r]));
+  return new Map(
+    counted.map((r) => {
+      const key = String(r.key ?? "");
+      const p = byKey.get(key);
+      return [key, { calls: num(r.calls), errors: num(r.errors), p50: numOrNull(p?.p50), p95: numOrNull(p?.p95) }];
+    }),
+  );
 }
 
 /** Everything in scope over one window. */
