@@ -164,6 +164,27 @@ for (const dialect of dialects) {
       TIMEOUT,
     );
 
+    test(
+      "on a phone, light and dark: members, the access log with its usage strip, and a call's detail fit the width (tables scroll inside their card)",
+      async () => {
+        for (const colorScheme of ["light", "dark"] as const) {
+          const { page, context } = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme });
+          await signInWithForm(page, t.url);
+          for (const [name, path] of [["members", "/members"], ["access-log", "/access-log"]] as const) {
+            await page.goto(`${t.url}${path}`);
+            expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+            await browser.screenshot(page, `${dialect}-team-phone-${colorScheme}-${name}`);
+          }
+          await page.locator("table.log a.log-detail").first().click();
+          await page.waitForURL(/\/access-log\/[^/?]+/);
+          expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+          await browser.screenshot(page, `${dialect}-team-phone-${colorScheme}-call-detail`);
+          await context.close();
+        }
+      },
+      TIMEOUT,
+    );
+
     for (const javaScriptEnabled of [true, false]) {
       test(
         `access log ${javaScriptEnabled ? "with" : "without"} JavaScript: search by tool and connection substring and a date range, open a row, export CSV and JSON lines`,
