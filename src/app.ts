@@ -5,6 +5,8 @@ import { authRoutes } from "./accounts/routes.tsx";
 import { keysRoutes } from "./accounts/keys-routes.tsx";
 import { accountRoutes } from "./accounts/account-routes.tsx";
 import { settingsRoutes } from "./accounts/settings-routes.tsx";
+import { memberRoutes } from "./accounts/member-routes.tsx";
+import { linkRoutes } from "./accounts/link-routes.tsx";
 import { ssoRoutes } from "./sso/routes.tsx";
 import { scimRoutes } from "./scim/routes.ts";
 import { connectionPages } from "./connections/pages.tsx";
@@ -66,6 +68,8 @@ export function createApp(deps: AppDeps): App {
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
     .use(settingsRoutes(deps))
+    .use(memberRoutes(deps))
+    .use(linkRoutes(deps))
     .use(accountRoutes(deps))
     .use(ssoRoutes(deps))
     .use(scimRoutes(deps))

@@ -5,6 +5,7 @@ import { createLogger } from "./log.ts";
 import { prepareDeps, startGateway, StartupError } from "./runtime.ts";
 import { setupOwner, findMemberByEmail } from "./accounts/accounts.ts";
 import { createApiKey } from "./accounts/api-keys.ts";
+import { createPasswordReset, resetLink } from "./accounts/passwords.ts";
 import { rotateKey } from "./crypto/rotate-command.ts";
 import { KeyFileError } from "./crypto/key-file.ts";
 import { auditCommand, stdoutWriter } from "./audit/command.ts";
@@ -19,6 +20,8 @@ Commands:
   setup --email E --password-stdin         Create the owner account and first workspace (only once).
         [--workspace NAME]
   keys create --email E --name N           Print a new API key for that user on stdout, nothing else.
+  users reset-password --email E           Print a one-time link (30 min) that sets a new password
+                                           for that member, e.g. a locked-out owner.
   rotate-key                               Re-encrypt every stored credential with a new key.
   audit verify                             Re-compute the audit trail's hash chain; name the first bad entry.
   audit export [--from T] [--to T]         Stream the audit trail as JSON lines on stdout.
@@ -51,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
         return await setup(config, argv.slice(1));
       case "keys":
         return await keys(config, argv.slice(1));
+      case "users":
+        return await users(config, argv.slice(1));
       case "rotate-key":
         return await rotateKey(config, { out: (line) => process.stdout.write(line + "\n"), err: (line) => process.stderr.write(line + "\n") });
       case "audit":
@@ -156,6 +161,32 @@ async function audit(config: Config, args: string[]): Promise<number> {
   const { deps } = await prepareDeps(config, createLogger("warn", (l) => process.stderr.write(l)));
   try {
     return await auditCommand(deps, args, { out: stdoutWriter(), err: (line) => process.stderr.write(line + "\n") });
+  } finally {
+    await deps.database.close();
+  }
+}
+
+/**
+ * A link, not a password on stdin: the new password is typed only into the page, never through a
+ * shell or a pipe, and what the terminal shows is useless once used or after 30 minutes
+ * (accounts/passwords.ts). The link goes to stdout alone, so it can be piped; the rest to stderr.
+ */
+async function users(config: Config, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { email: { type: "string" } } });
+  if (positionals[0] !== "reset-password" || !values.email) {
+    process.stderr.write("Usage: mcp-gateway users reset-password --email E\n");
+    return 2;
+  }
+  const { deps } = await prepareDeps(config, createLogger("warn", (l) => process.stderr.write(l)));
+  try {
+    const result = await createPasswordReset(deps.database, values.email);
+    if (!result.ok) {
+      process.stderr.write(result.error + "\n");
+      return 1;
+    }
+    process.stderr.write(`Open this link within 30 minutes to set a new password for ${values.email} (it works once; every session of the account ends):\n`);
+    process.stdout.write(resetLink(config.baseUrl, result.token) + "\n");
+    return 0;
   } finally {
     await deps.database.close();
   }

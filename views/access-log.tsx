@@ -1,10 +1,13 @@
 import type { AccessLogRow } from "../src/accesslog/query.ts";
-import { Layout } from "./layout.tsx";
+import { filterQuery, type LogFilterValues } from "../src/accesslog/filter.ts";
+import type { UsageBucket, UsageSummary } from "../src/usage/usage.ts";
+import { FieldError, Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
+import { UsageStrip } from "./usage.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { AuditExportForm } from "./audit-export.tsx";
 
-export type LogFilterValues = { connection: string; tool: string; outcome: string; user: string };
+export type { LogFilterValues };
 
 export type AccessLogProps = {
   entries: AccessLogRow[];
@@ -20,6 +23,10 @@ export type AccessLogPageProps = AccessLogProps & {
   connections: string[];
   /** Offered in the user filter (admins only; members see their own calls). */
   users: { id: string; email: string }[];
+  /** Fields of the filter that could not be read (shown beside them; the rest still applies). */
+  errors: Record<string, string>;
+  usage: UsageSummary;
+  usageSeries: UsageBucket[];
 };
 
 const OUTCOME_LABEL: Record<string, { label: string; badge: string }> = {
@@ -29,32 +36,24 @@ const OUTCOME_LABEL: Record<string, { label: string; badge: string }> = {
   denied: { label: "Denied", badge: "badge badge-muted" },
 };
 
-export function filterQuery(filter: LogFilterValues, extra: Record<string, string> = {}): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries({ ...filter, ...extra })) if (value) params.set(key, value);
-  const query = params.toString();
-  return query ? `?${query}` : "";
-}
-
 export function AccessLogPage(props: AccessLogPageProps): JSX.Element {
   const f = props.filter;
   return (
     <Layout title="Access log" user={props.user} active="log">
       <h1>Access log</h1>
+      <UsageStrip summary={props.usage} series={props.usageSeries} subject={props.user.admin ? "every call in the workspace" : "your calls"} id="usage-summary" />
       <form method="get" action="/access-log" class="card filters" aria-label="Filter the access log">
         <div class="stack">
-          <label for="filter-connection">Connection</label>
-          <select id="filter-connection" name="connection">
-            <option value="">All</option>
+          <label for="filter-connection">Connection contains</label>
+          <input id="filter-connection" name="connection" value={f.connection} list="known-connections" spellcheck="false" />
+          <datalist id="known-connections">
             {props.connections.map((name) => (
-              <option value={name} selected={f.connection === name} safe>
-                {name}
-              </option>
+              <option value={name} />
             ))}
-          </select>
+          </datalist>
         </div>
         <div class="stack">
-          <label for="filter-tool">Tool</label>
+          <label for="filter-tool">Tool contains</label>
           <input id="filter-tool" name="tool" value={f.tool} placeholder="create_issue" spellcheck="false" />
         </div>
         <div class="stack">
@@ -83,11 +82,27 @@ export function AccessLogPage(props: AccessLogPageProps): JSX.Element {
         ) : (
           ""
         )}
+        <div class="stack">
+          <label for="filter-from">From (UTC)</label>
+          <input id="filter-from" name="from" type="date" value={f.from} aria-describedby="from-error" />
+          <FieldError errors={props.errors} field="from" />
+        </div>
+        <div class="stack">
+          <label for="filter-to">To (UTC, inclusive)</label>
+          <input id="filter-to" name="to" type="date" value={f.to} aria-describedby="to-error" />
+          <FieldError errors={props.errors} field="to" />
+        </div>
         <div class="actions">
           <button type="submit">Filter</button>
           <a href="/access-log">Clear</a>
         </div>
       </form>
+      <p class="export-links">
+        Export these calls (every page, newest first): <a href={`/access-log/export.csv${filterQuery(f)}`} download="">CSV</a> ·{" "}
+        <a href={`/access-log/export.jsonl${filterQuery(f)}`} download="">
+          JSON lines
+        </a>
+      </p>
       {props.user.admin ? <AuditExportForm /> : ""}
       <AccessLogEntries entries={props.entries} filter={f} next={props.next} before={props.before} />
     </Layout>
@@ -119,7 +134,7 @@ export function AccessLogEntries(props: AccessLogProps): JSX.Element {
           </thead>
           <tbody>
             {props.entries.map((e) => (
-              <LogRow entry={e} />
+              <LogRow entry={e} back={filterQuery(props.filter, props.before ? { before: props.before } : {})} />
             ))}
           </tbody>
         </table>
@@ -138,13 +153,17 @@ export function AccessLogEntries(props: AccessLogProps): JSX.Element {
   );
 }
 
-function LogRow(props: { entry: AccessLogRow }): JSX.Element {
+function LogRow(props: { entry: AccessLogRow; back: string }): JSX.Element {
   const e = props.entry;
   const outcome = OUTCOME_LABEL[e.outcome] ?? { label: e.outcome, badge: "badge" };
+  const detail = `/access-log/${encodeURIComponent(e.id)}${props.back ? `?back=${encodeURIComponent(props.back)}` : ""}`;
   return (
     <tr>
       <td data-label="Time">
-        <Time ms={e.at} />
+        <a href={detail} class="log-detail">
+          <Time ms={e.at} />
+          <span class="visually-hidden"> (details)</span>
+        </a>
       </td>
       <td data-label="Connection" safe>
         {e.connectionName ?? "—"}
@@ -187,5 +206,44 @@ function LogRow(props: { entry: AccessLogRow }): JSX.Element {
       </td>
       <td data-label="Latency" safe>{`${e.latencyMs} ms`}</td>
     </tr>
+  );
+}
+
+/** One call, every field: what an audit asks about a row. */
+export function AccessLogDetailPage(props: { user: Viewer; entry: AccessLogRow; back: string }): JSX.Element {
+  const e = props.entry;
+  const outcome = OUTCOME_LABEL[e.outcome] ?? { label: e.outcome, badge: "badge" };
+  const who = e.apiKeyName ? `key ${e.apiKeyName}` : e.oauthClientName ? `OAuth app ${e.oauthClientName}` : e.apiKeyId ? "a removed key" : "dashboard";
+  const rows: [string, string][] = [
+    ["Call id", e.id],
+    ["Time", `${new Date(e.at).toISOString()} (${e.at} ms since 1970)`],
+    ["Connection", e.connectionName ?? "—"],
+    ["Tool", e.tool],
+    ["User", e.userEmail ?? "unknown user"],
+    ["User id", e.userId ?? "—"],
+    ["Signed in with", who],
+    ["Key or grant id", e.apiKeyId ?? "—"],
+    ["Credential used", e.credentialUserId ? "the member's own (per-member connection)" : "the connection's shared one"],
+    ["Outcome", outcome.label],
+    ["Latency", `${e.latencyMs} ms`],
+    ["Error", e.errorSummary ?? "—"],
+  ];
+  return (
+    <Layout title="Call details" user={props.user} active="log">
+      <p>
+        <a href={`/access-log${props.back}`}>← Access log</a>
+      </p>
+      <h1>Call details</h1>
+      <section class="card">
+        <dl class="detail">
+          {rows.map(([label, value]) => (
+            <div>
+              <dt safe>{label}</dt>
+              <dd safe>{value}</dd>
+            </div>
+          ))}
+        </dl>
+      </section>
+    </Layout>
   );
 }

@@ -28,6 +28,8 @@ export type ConnectionPageProps = {
   account?: { status: MemberCredentialStatus | null; errors?: Record<string, string> };
   /** Its status changes, newest first. */
   events?: StatusEvent[];
+  /** Usage from the access log (views/usage.tsx ConnectionUsage), rendered by the route. */
+  usage?: JSX.Element;
 };
 
 export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
@@ -48,6 +50,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
       <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} />
       <ItemsSection connection={c} items={props.items ?? []} admin={admin} />
       <StatusHistory events={props.events ?? []} />
+      {(props.usage ?? "") as "safe"}
       {perMember ? <MemberAccountSection connection={c} status={props.account?.status ?? null} errors={props.account?.errors ?? {}} /> : ""}
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}
       {admin && !perMember && c.authKind === "oauth" ? <OAuthSection connection={c} /> : ""}

@@ -7,7 +7,7 @@ import { OAuthConnectButton } from "./oauth.tsx";
 import { AUTH_KINDS } from "../src/connections/auth-kinds/registry.ts";
 
 
-export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string }): JSX.Element {
+export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
   return (
     <Layout title="Connections" user={props.user} active="connections">
       <div class="page-head">
@@ -26,7 +26,7 @@ export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMe
       ) : (
         <ul class="cards" aria-label="Connected servers">
           {props.connections.map((c) => (
-            <ConnectionCard connection={c} admin={props.user.admin} />
+            <ConnectionCard connection={c} admin={props.user.admin} usage={props.usage?.(c)} />
           ))}
         </ul>
       )}
@@ -73,7 +73,7 @@ function EmptyState(props: { admin: boolean }): JSX.Element {
   );
 }
 
-export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean }): JSX.Element {
+export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean; usage?: JSX.Element }): JSX.Element {
   const c = props.connection;
   return (
     <li class="card connection-card">
@@ -94,6 +94,7 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
       <p class="muted">
         Last sync: <Time ms={c.lastSyncedAt} />
       </p>
+      {(props.usage ?? "") as "safe"}
       {c.statusDetail && c.status !== "connected" ? (
         <p class="status-detail" safe>
           {c.statusDetail}

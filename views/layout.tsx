@@ -1,5 +1,5 @@
 
-export type NavItem = "connections" | "keys" | "log" | "settings" | "account";
+export type NavItem = "connections" | "keys" | "log" | "settings" | "members" | "account";
 export type LayoutProps = {
   title: string;
   user?: { email: string; role: string } | null;
@@ -31,7 +31,10 @@ export function Layout(props: LayoutProps): JSX.Element {
               <a href="/keys" aria-current={props.active === "keys" ? "page" : undefined}>API keys</a>
               <a href="/access-log" aria-current={props.active === "log" ? "page" : undefined}>Access log</a>
               {props.user.role === "owner" || props.user.role === "admin" ? (
-                <a href="/settings" aria-current={props.active === "settings" ? "page" : undefined}>Settings</a>
+                <>
+                  <a href="/members" aria-current={props.active === "members" ? "page" : undefined}>Members</a>
+                  <a href="/settings" aria-current={props.active === "settings" ? "page" : undefined}>Settings</a>
+                </>
               ) : (
                 ""
               )}

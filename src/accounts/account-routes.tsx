@@ -1,8 +1,11 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
-import { AccountPage } from "../../views/account.tsx";
+import { AccountPage, PasswordSection, type PasswordSectionProps } from "../../views/account.tsx";
 import { continueTo } from "../web/continue-to.tsx";
-import { HttpError, htmlResponse, redirect } from "../web/http.ts";
+import { HttpError, htmlResponse, isHtmx, readForm, redirect } from "../web/http.ts";
+import { readSessionToken } from "../web/guard.ts";
+import { hashToken } from "../crypto/tokens.ts";
+import { changePassword, userHasPassword } from "./passwords.ts";
 import { withDeps } from "../web/plugin.ts";
 import type { Principal } from "./principal.ts";
 import { beginAuthorization, ssoStateCookie } from "../sso/authorize.ts";
@@ -21,13 +24,31 @@ export function accountRoutes(deps: AppDeps): AnyElysia {
     return provider?.status === "active" ? provider : null;
   };
 
+  const hasPassword = (principal: Principal): Promise<boolean> => userHasPassword(database, principal.userId);
+  const page = async (principal: Principal, password: PasswordSectionProps): Promise<JSX.Element> => {
+    const provider = await activeProvider(principal);
+    const linked = provider ? await findLinkedIdentity(database, principal.userId, provider.id) : null;
+    const sso = provider ? { providerName: provider.name, linkedAt: linked?.createdAt ?? null } : null;
+    return <AccountPage user={{ email: principal.email, role: principal.role }} sso={sso} password={password} />;
+  };
+
   return new Elysia({ name: "account" })
     .use(withDeps(deps))
-    .get("/account", async ({ principal }) => {
-      const provider = await activeProvider(principal);
-      const linked = provider ? await findLinkedIdentity(database, principal.userId, provider.id) : null;
-      const sso = provider ? { providerName: provider.name, linkedAt: linked?.createdAt ?? null } : null;
-      return htmlResponse(<AccountPage user={{ email: principal.email, role: principal.role }} sso={sso} />);
+    .get("/account", async ({ request, principal }) => {
+      const notice = new URL(request.url).searchParams.get("done") === "password" ? "Your password was changed. Your other sessions have ended." : undefined;
+      return htmlResponse(await page(principal, { hasPassword: await hasPassword(principal), notice }));
+    }, { member: true })
+    .post("/account/password", async ({ request, principal }) => {
+      const form = await readForm(request);
+      const token = readSessionToken(config, request);
+      const result = await changePassword(database, principal.userId, { current: form.current ?? "", password: form.password ?? "", confirm: form.confirm ?? "" }, token ? hashToken(token) : null);
+      if (!result.ok) {
+        const props = { hasPassword: await hasPassword(principal), errors: result.errors };
+        return htmlResponse(isHtmx(request) ? <PasswordSection {...props} /> : await page(principal, props), 422);
+      }
+      log.info("password changed", { userId: principal.userId });
+      if (!isHtmx(request)) return redirect(request, "/account?done=password");
+      return htmlResponse(<PasswordSection hasPassword notice="Your password was changed. Your other sessions have ended." />);
     }, { member: true })
     .post("/account/sso/link", async ({ request, principal }) => {
       const provider = await activeProvider(principal);

@@ -18,10 +18,10 @@ export type MemberSummary = {
   ssoLinked: boolean;
   lastSignInAt: number | null;
   disabledAt: number | null;
-  disabledReason: "directory" | "idp" | null;
+  disabledReason: DisableReason | null;
 };
 
-export type DisableReason = "directory" | "idp";
+export type DisableReason = "directory" | "idp" | "admin";
 
 export async function listMembers(database: Database, workspaceId: string): Promise<MemberSummary[]> {
   const { t } = database;
@@ -60,6 +60,8 @@ export async function changeMemberRole(database: Database, principal: Principal,
     .where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
   if (!membership) return { ok: false, error: "That person is not a member of this workspace." };
   if (membership.role === "owner") return { ok: false, error: "The owner's role cannot be changed." };
+  // An admin who demoted themselves could not undo it.
+  if (userId === principal.userId) return { ok: false, error: "You cannot change your own role. Ask another admin or the owner." };
   await database.transaction(async (tx) => {
     await tx.update(t.memberships).set({ role }).where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
     await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "member.role_changed", target: `user:${userId}`, details: { from: membership.role, to: role } });

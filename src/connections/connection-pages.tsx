@@ -16,15 +16,18 @@ import { isItemKind, listConnectionItems, setItemEnabled } from "./items.ts";
 import { ItemsSection } from "../../views/connection-items.tsx";
 import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
+import { connectionUsagePanel, readUsageWindow } from "../usage/panels.tsx";
+import type { UsageWindow } from "../usage/usage.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
-async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<ConnectionPageProps>, status = 200): Promise<Response> {
+async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<ConnectionPageProps>, status = 200, window: UsageWindow = "day"): Promise<Response> {
   const { id } = connection;
+  const usage = await connectionUsagePanel(deps.database, principal, connection, window, deps.clock());
   const tools = await listConnectionTools(deps, principal.workspaceId, id);
   const items = await listConnectionItems(deps, principal.workspaceId, connection.name);
   const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
   const events = await listStatusEvents(deps.database, principal.workspaceId, id, 10);
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} {...extra} />, status);
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} usage={usage} {...extra} />, status);
 }
 
 const NOT_FOUND = "There is no such connection in this workspace.";
@@ -34,7 +37,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
   const path = (id: string): string => `/connections/${encodeURIComponent(id)}`;
   return new Elysia({ name: "connection-detail-pages" })
     .use(withDeps(deps))
-    .get("/connections/:id", ({ principal, connection }) => fullPage(deps, principal, connection, {}), { member: true, connection: true })
+    .get("/connections/:id", ({ request, principal, connection }) => fullPage(deps, principal, connection, {}, 200, readUsageWindow(new URL(request.url))), { member: true, connection: true })
     .post(
       "/connections/:id/tools",
       async ({ request, principal, connection }) => {

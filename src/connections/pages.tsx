@@ -15,6 +15,7 @@ import { addConnection } from "./add.ts";
 import { getConnection, listConnections } from "./queries.ts";
 import { listConnectionTools } from "./tools.ts";
 import { saveToolPick } from "./exposure.ts";
+import { cardUsagePanels } from "../usage/panels.tsx";
 
 /** Identifies a tool in the pick form without putting its (untrusted, any-character) name there. */
 export function toolKey(name: string): string {
@@ -38,7 +39,8 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       const principal = await findSessionPrincipal(deps, request);
       if (!principal) return redirect(request, "/sign-in");
       const connections = await listConnections(deps, principal.workspaceId);
-      return htmlResponse(<ConnectionsPage user={toViewer(principal)} connections={connections} mcpUrl={mcpUrl} />);
+      const usage = await cardUsagePanels(deps.database, principal, deps.clock());
+      return htmlResponse(<ConnectionsPage user={toViewer(principal)} connections={connections} mcpUrl={mcpUrl} usage={usage} />);
     })
     .get("/connections/new", ({ principal }) => htmlResponse(<AddServerPage user={toViewer(principal)} />), { admin: true })
     .post("/connections", async ({ request, principal }) => {

@@ -6,5 +6,5 @@ export const {
   workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, connectionItems,
   statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
   scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
-  auditEvents, auditAnchors
+  auditEvents, auditAnchors, invites, passwordResets
 } = defineSchema(sqliteBuilders);

@@ -25,8 +25,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
     passwordHash: b.text("password_hash"),
     createdAt: b.integer("created_at").notNull(),
     disabledAt: b.integer("disabled_at"),
-    /** Why disabled_at is set: "directory" (SCIM deactivated or deleted), "idp" (the IdP refused a refresh). */
-    disabledReason: b.text("disabled_reason", { enum: ["directory", "idp"] }),
+    /** Why disabled_at is set: "directory" (SCIM deactivated or deleted), "idp" (the IdP refused a refresh), "admin" (on the Members page). */
+    disabledReason: b.text("disabled_reason", { enum: ["directory", "idp", "admin"] }),
     source: b.text("source", { enum: ["local", "sso"] }).notNull().default("local"),
     lastSignInAt: b.integer("last_sign_in_at"),
   });
@@ -186,7 +186,13 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       /** Whose credential the call used: a member's id on a per-member connection, null for the shared one. */
       credentialUserId: b.text("credential_user_id"),
     },
-    (t) => [b.index("access_log_workspace_at").on(t.workspaceId, t.at)],
+    // Usage per connection and the log filtered by connection read (workspace, connection, time)
+    // ranges; a member's own rows (workspace, user, id). See accesslog/usage.ts.
+    (t) => [
+      b.index("access_log_workspace_at").on(t.workspaceId, t.at),
+      b.index("access_log_workspace_connection_at").on(t.workspaceId, t.connectionName, t.at),
+      b.index("access_log_workspace_user_id").on(t.workspaceId, t.userId, t.id),
+    ],
   );
 
   const oauthFlows = b.table("oauth_flows", {
@@ -409,10 +415,40 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
     signature: b.text("signature").notNull(),
   });
 
+  // Members (issue 16, item 6). Both tokens are single use and short lived, stored as SHA-256
+  // hashes: the link itself is shown once (to the admin, or the operator on the command line).
+
+  /** An admin's invitation: whoever opens the link first sets a password and joins with `role`. */
+  const invites = b.table(
+    "invites",
+    {
+      id: b.text("id").primaryKey(),
+      workspaceId: b.text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+      email: b.text("email").notNull(),
+      role: b.text("role", { enum: ["admin", "member"] }).notNull(),
+      tokenHash: b.text("token_hash").notNull().unique(),
+      createdBy: b.text("created_by"),
+      createdAt: b.integer("created_at").notNull(),
+      expiresAt: b.integer("expires_at").notNull(),
+      acceptedAt: b.integer("accepted_at"),
+      revokedAt: b.integer("revoked_at"),
+    },
+    (t) => [b.index("invites_workspace").on(t.workspaceId)],
+  );
+
+  /** A one-time link to set a new password (`mcp-gateway users reset-password`). */
+  const passwordResets = b.table("password_resets", {
+    tokenHash: b.text("token_hash").primaryKey(),
+    userId: b.text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: b.integer("created_at").notNull(),
+    expiresAt: b.integer("expires_at").notNull(),
+    usedAt: b.integer("used_at"),
+  });
+
   return {
     workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, connectionItems,
     statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
     scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
-    auditEvents, auditAnchors,
+    auditEvents, auditAnchors, invites, passwordResets,
   };
 }
