@@ -6,7 +6,7 @@ import { isAdmin, type Principal } from "../accounts/principal.ts";
 export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: string | null; apiKeyName: string | null; oauthClientName: string | null };
 export type AccessLogFilter = { connection?: string; tool?: string; outcome?: Outcome; userId?: string; before?: string; limit?: number };
 
-export const OUTCOMES = ["ok", "tool_error", "upstream_error", "denied"] as const satisfies readonly Outcome[];
+export const OUTCOMES = ["ok", "tool_error", "upstream_error", "denied", "paused"] as const satisfies readonly Outcome[];
 
 /**
  * Whose calls a principal may read: admins and owners the workspace's (or the one user they filter

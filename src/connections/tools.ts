@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { ConnectionDeps } from "./connection-deps.ts";
 import { getConnection } from "./queries.ts";
 import type { ToolRow } from "./types.ts";
@@ -24,4 +24,18 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   if (updated.length === 0) return false;
   deps.toolIndex.changed(workspaceId);
   return true;
+}
+
+/** Exposes or hides several of a connection's tools in one statement (the bulk buttons); the count changed. */
+export async function setToolsEnabled(deps: ConnectionDeps, workspaceId: string, connectionId: string, toolNames: string[], enabled: boolean): Promise<number> {
+  const { t } = deps.database;
+  const connection = await getConnection(deps, workspaceId, connectionId);
+  if (!connection || toolNames.length === 0) return 0;
+  const updated = await deps.database.db
+    .update(t.tools)
+    .set({ enabled })
+    .where(and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames)))
+    .returning({ name: t.tools.name });
+  deps.toolIndex.changed(workspaceId);
+  return updated.length;
 }

@@ -152,7 +152,7 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       apiKeyId: b.text("api_key_id"),
       connectionName: b.text("connection_name"),
       tool: b.text("tool").notNull(),
-      outcome: b.text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied"] }).notNull(),
+      outcome: b.text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied", "paused"] }).notNull(),
       latencyMs: b.integer("latency_ms").notNull(),
       errorSummary: b.text("error_summary"),
       /** Whose credential the call used: a member's id on a per-member connection, null for the shared one. */
