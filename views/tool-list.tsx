@@ -88,7 +88,7 @@ export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[
   return (
     <div id="tool-results" class="stack">
       <p class="muted" role="status" safe>
-        {`${filtered ? `${page.matching} of ${props.tools.length} tools match.` : `${props.tools.length} tools.`}${page.pages > 1 ? ` Showing ${page.first + 1}–${page.first + page.tools.length}.` : ""}`}
+        {`${filtered ? `${page.matching} of ${props.tools.length} tools match.` : `${props.tools.length} ${props.tools.length === 1 ? "tool" : "tools"}.`}${page.pages > 1 ? ` Showing ${page.first + 1}–${page.first + page.tools.length}.` : ""}`}
       </p>
       {props.admin ? (
         <form method="post" action={bulk} hx-post={bulk} hx-target="#tools" hx-swap="outerHTML" class="actions bulk-actions" aria-label="Turn many tools on or off">

@@ -99,6 +99,8 @@ export function connectionPages(deps: AppDeps): AnyElysia {
               expose: form.expose === "all" ? "all" : "none",
             });
       if (!result.ok) {
+        // The server signs in with OAuth: the form comes back with OAuth chosen, one click from adding.
+        if ("suggestAuth" in result && result.suggestAuth) values.auth = result.suggestAuth;
         if (isHtmx(request)) return htmlResponse(<AddServerForm values={values} errors={result.errors} />, 422);
         return htmlResponse(<AddServerPage user={toViewer(principal)} values={values} errors={result.errors} />, 422);
       }

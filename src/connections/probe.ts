@@ -5,11 +5,12 @@ import type { ConnectionDeps } from "./connection-deps.ts";
 import { redactSecret } from "./redact.ts";
 import type { UpstreamSecret } from "./secret.ts";
 import { discoverTools } from "./sync.ts";
+import { hintForFailure } from "./probe-hints.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 
 /** Proving a URL (and a credential) before a connection is stored with them. */
 
-export type ProbeResult = { ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors };
+export type ProbeResult = { ok: true; tools: ToolDefinition[] } | { ok: false; errors: FieldErrors; suggestAuth?: "oauth" };
 
 /** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
 export async function checkUrlOnly(deps: Pick<ConnectionDeps, "config">, url: string): Promise<ProbeResult> {
@@ -30,6 +31,8 @@ export async function probe(deps: Pick<ConnectionDeps, "config">, url: string, s
     }
   } catch (error) {
     const failure = describeUpstreamError(error);
+    const hint = await hintForFailure(deps, checked.url, secret !== null, failure);
+    if (hint) return { ok: false, ...hint };
     const message = redactSecret(`The gateway could not use this server: ${failure.message}.`, secret);
     return { ok: false, errors: failure.kind === "auth" ? { auth: message } : { url: message } };
   }
