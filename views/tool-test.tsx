@@ -106,13 +106,13 @@ function ArgInput(props: { field: ArgField; value: string; error: string | undef
     case "choices": {
       const ticked = new Set(value.split(",").filter((v) => v !== ""));
       input = (
-        <div class="choice-list" role="group" aria-labelledby={`${id}-label`} aria-describedby={described}>
+        <fieldset class="choice-list" aria-labelledby={`${id}-label`} aria-describedby={described}>
           {field.choices.map((choice, i) => (
             <label class="choice">
               <input type="checkbox" id={i === 0 ? id : `${id}-${i}`} name={id} value={String(i)} checked={ticked.has(String(i))} /> <span safe>{choiceLabel(choice)}</span>
             </label>
           ))}
-        </div>
+        </fieldset>
       );
       break;
     }
