@@ -23,7 +23,11 @@ function startManyTools(count: number): { url: string; stop(): Promise<void> } {
     return server;
   });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => handler.fetch(request) });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, stop: async () => void (await server.stop(true), await handler.close()) };
+  async function stop(): Promise<void> {
+    await server.stop(true);
+    await handler.close();
+  }
+  return { url: `http://127.0.0.1:${server.port}/mcp`, stop };
 }
 
 function median(values: number[]): number {

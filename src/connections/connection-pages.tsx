@@ -16,7 +16,7 @@ import { loadOwnConnection } from "./pages.tsx";
 import { memberStatus } from "./member-service.ts";
 import { listStatusEvents } from "./status.ts";
 import { deleteConnection } from "./remove.ts";
-import { listConnectionTools, setToolEnabled, setToolsEnabled } from "./tools.ts";
+import { listChangedToolNames, listConnectionTools, setToolEnabled, setToolsEnabled } from "./tools.ts";
 import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 
@@ -26,7 +26,8 @@ async function fullPage(deps: AppDeps, principal: Principal, connection: Connect
   const tools = await listConnectionTools(deps, principal.workspaceId, id);
   const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
   const events = await listStatusEvents(deps.database, principal.workspaceId, id, 10);
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} account={account} events={events} now={Date.now()} {...extra} />, status);
+  const changed = await listChangedToolNames(deps, id);
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} account={account} events={events} changed={changed} now={Date.now()} {...extra} />, status);
 }
 
 const NOT_FOUND = "There is no such connection in this workspace.";
@@ -71,7 +72,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const filter = queryFilter(request);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolResults connection={connection} tools={tools} admin={isAdmin(principal)} filter={filter} />);
+        return htmlResponse(<ToolResults connection={connection} tools={tools} admin={isAdmin(principal)} filter={filter} changed={await listChangedToolNames(deps, connection.id)} />);
       },
       { member: true, connection: true },
     )
@@ -85,12 +86,14 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
         const on = action.endsWith("-on");
         // "shown" means every tool the filter matches, on every page, not only the page in view.
-        const targets = tools.filter((tool) => tool.enabled !== on && (action.startsWith("all") || matchesTool(tool, tool.enabled, filter)));
+        const changedBefore = await listChangedToolNames(deps, connection.id);
+        const targets = tools.filter((tool) => tool.enabled !== on && (action.startsWith("all") || matchesTool(tool, tool.enabled, filter, changedBefore.has(tool.name))));
         const changed = await setToolsEnabled(deps, principal.workspaceId, connection.id, targets.map((tool) => tool.name), on);
         const notice = bulkNotice(action, changed);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const fresh = await loadOwnConnection(deps, principal, connection.id);
-        return htmlResponse(<ToolsSection connection={fresh} tools={await listConnectionTools(deps, principal.workspaceId, connection.id)} admin filter={filter} notice={notice} />);
+        const tools2 = await listConnectionTools(deps, principal.workspaceId, connection.id);
+        return htmlResponse(<ToolsSection connection={fresh} tools={tools2} admin filter={filter} notice={notice} changed={await listChangedToolNames(deps, connection.id)} />);
       },
       { admin: true, connection: true },
     )
@@ -105,7 +108,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const filter = formFilter(form);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} />);
+        return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={await listChangedToolNames(deps, connection.id)} />);
       },
       { admin: true, connection: true },
     )
@@ -123,7 +126,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
           return htmlResponse(<ConnectionCards connections={await listConnections(deps, principal.workspaceId)} admin now={Date.now()} />);
         }
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ConnectionOverview connection={connection} tools={tools} admin sync={sync} now={Date.now()} />);
+        return htmlResponse(<ConnectionOverview connection={connection} tools={tools} admin sync={sync} now={Date.now()} changed={await listChangedToolNames(deps, connection.id)} />);
       },
       { admin: true, connection: true },
     )

@@ -5,7 +5,8 @@ import type { ToolRow } from "./types.ts";
  * same filter serves the connection page (GET query) and the pick step (posted with the ticks).
  */
 
-export type ToolShow = "all" | "on" | "off";
+/** "changed": new or changed at a re-sync and not turned on or off since (tools.changed_at). */
+export type ToolShow = "all" | "on" | "off" | "changed";
 export type ToolFilter = { q: string; show: ToolShow; page: number };
 
 /** Tools shown per page of a connection's list: keeps a 500-tool page small. */
@@ -18,7 +19,7 @@ export function readToolFilter(values: { get(name: string): string | null }): To
   const page = Number(values.get("page") ?? "1");
   return {
     q: (values.get("q") ?? "").trim().slice(0, MAX_QUERY),
-    show: show === "on" || show === "off" ? show : "all",
+    show: show === "on" || show === "off" || show === "changed" ? show : "all",
     page: Number.isInteger(page) && page >= 1 ? page : 1,
   };
 }
@@ -28,7 +29,8 @@ export function isFiltered(filter: ToolFilter): boolean {
 }
 
 /** Case-insensitive, on the name agents see, the upstream name, the title and the description. */
-export function matchesTool(tool: Pick<ToolRow, "name" | "exposedName" | "title" | "description">, enabled: boolean, filter: Pick<ToolFilter, "q" | "show">): boolean {
+export function matchesTool(tool: Pick<ToolRow, "name" | "exposedName" | "title" | "description">, enabled: boolean, filter: Pick<ToolFilter, "q" | "show">, changed = false): boolean {
+  if (filter.show === "changed" && !changed) return false;
   if (filter.show === "on" && !enabled) return false;
   if (filter.show === "off" && enabled) return false;
   if (filter.q === "") return true;
@@ -39,8 +41,8 @@ export function matchesTool(tool: Pick<ToolRow, "name" | "exposedName" | "title"
 export type ToolPage = { tools: ToolRow[]; matching: number; page: number; pages: number; first: number };
 
 /** The filtered tools, cut to one page (a page past the end shows the last one). */
-export function pageOfTools(tools: ToolRow[], filter: ToolFilter): ToolPage {
-  const matching = tools.filter((tool) => matchesTool(tool, tool.enabled, filter));
+export function pageOfTools(tools: ToolRow[], filter: ToolFilter, changed: ReadonlySet<string> = new Set()): ToolPage {
+  const matching = tools.filter((tool) => matchesTool(tool, tool.enabled, filter, changed.has(tool.name)));
   const pages = Math.max(1, Math.ceil(matching.length / TOOLS_PER_PAGE));
   const page = Math.min(filter.page, pages);
   const first = (page - 1) * TOOLS_PER_PAGE;

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { ConnectionDeps } from "./connection-deps.ts";
 import { getConnection } from "./queries.ts";
 import type { ToolRow } from "./types.ts";
@@ -18,7 +18,8 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   if (!connection) return false;
   const updated = await deps.database.db
     .update(t.tools)
-    .set({ enabled })
+    // Turning it on or off is the admin's review of a change.
+    .set({ enabled, changedAt: null })
     .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName)))
     .returning({ name: t.tools.name });
   if (updated.length === 0) return false;
@@ -33,9 +34,19 @@ export async function setToolsEnabled(deps: ConnectionDeps, workspaceId: string,
   if (!connection || toolNames.length === 0) return 0;
   const updated = await deps.database.db
     .update(t.tools)
-    .set({ enabled })
+    .set({ enabled, changedAt: null })
     .where(and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames)))
     .returning({ name: t.tools.name });
   deps.toolIndex.changed(workspaceId);
   return updated.length;
+}
+
+/** The tools a re-sync found new or changed and no admin has turned on or off since. */
+export async function listChangedToolNames(deps: Pick<ConnectionDeps, "database">, connectionId: string): Promise<Set<string>> {
+  const { t } = deps.database;
+  const rows = await deps.database.db
+    .select({ name: t.tools.name })
+    .from(t.tools)
+    .where(and(eq(t.tools.connectionId, connectionId), isNotNull(t.tools.changedAt)));
+  return new Set(rows.map((row) => row.name));
 }

@@ -125,6 +125,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       enabled: b.boolean("enabled").notNull(),
       definitionHash: b.text("definition_hash").notNull(),
       seenAt: b.integer("seen_at").notNull(),
+      /** When a re-sync found it new or changed; cleared when an admin turns it on or off (the dashboard's "changed" filter). */
+      changedAt: b.integer("changed_at"),
     },
     (t) => [b.uniqueIndex("tools_connection_name").on(t.connectionId, t.name)],
   );
