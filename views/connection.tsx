@@ -31,6 +31,8 @@ export type ConnectionPageProps = {
   flash?: string | null;
   /** For relative times. */
   now: number;
+  /** Tools a re-sync found new or changed, not reviewed since. */
+  changed?: ReadonlySet<string>;
 };
 
 export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
@@ -48,7 +50,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
       <p>
         <a href="/">← Connections</a>
       </p>
-      <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} filter={props.filter} now={props.now} />
+      <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} filter={props.filter} now={props.now} changed={props.changed} />
       <StatusHistory connection={c} events={props.events ?? []} now={props.now} />
       {perMember ? <MemberAccountSection connection={c} status={props.account?.status ?? null} errors={props.account?.errors ?? {}} /> : ""}
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}
@@ -72,7 +74,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
 }
 
 /** Status, sync and tools: what Re-sync and Retry now replace. */
-export function ConnectionOverview(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; sync?: SyncOutcome; filter?: ToolFilter; now: number }): JSX.Element {
+export function ConnectionOverview(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; sync?: SyncOutcome; filter?: ToolFilter; now: number; changed?: ReadonlySet<string> }): JSX.Element {
   const c = props.connection;
   const retry = c.status === "error" || c.status === "paused" || c.status === "needs_reauth";
   const waiting = isWaitingForOAuth(c);
@@ -123,7 +125,7 @@ export function ConnectionOverview(props: { connection: ConnectionMeta; tools: T
           ""
         )}
       </section>
-      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} />}
+      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} changed={props.changed} />}
     </div>
   );
 }

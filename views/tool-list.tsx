@@ -8,7 +8,15 @@ function base(c: Pick<ConnectionMeta, "id">): string {
   return `/connections/${encodeURIComponent(c.id)}`;
 }
 
-export type ToolsSectionProps = { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter?: ToolFilter; notice?: string };
+export type ToolsSectionProps = {
+  connection: ConnectionMeta;
+  tools: ToolRow[];
+  admin: boolean;
+  filter?: ToolFilter;
+  notice?: string;
+  /** Tools a re-sync found new or changed, not reviewed since. */
+  changed?: ReadonlySet<string>;
+};
 
 /**
  * A connection's tools: search and on/off filter (a plain GET form; with htmx the list follows the
@@ -57,6 +65,9 @@ export function ToolsSection(props: ToolsSectionProps): JSX.Element {
               <option value="all" selected={filter.show === "all"}>All tools</option>
               <option value="on" selected={filter.show === "on"}>Exposed (on)</option>
               <option value="off" selected={filter.show === "off"}>Hidden (off)</option>
+              <option value="changed" selected={filter.show === "changed"} safe>
+                {`Changed at a re-sync (${props.changed?.size ?? 0})`}
+              </option>
             </select>
           </div>
           <button type="submit" class="secondary">
@@ -73,16 +84,17 @@ export function ToolsSection(props: ToolsSectionProps): JSX.Element {
       ) : (
         ""
       )}
-      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} /> : ""}
+      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} /> : ""}
     </section>
   );
 }
 
 /** What the filter finds: bulk buttons, one page of tools, and the pager. The type-ahead swaps only this. */
-export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter }): JSX.Element {
+export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string> }): JSX.Element {
   const c = props.connection;
   const { filter } = props;
-  const page = pageOfTools(props.tools, filter);
+  const changed = props.changed ?? new Set<string>();
+  const page = pageOfTools(props.tools, filter, changed);
   const filtered = isFiltered(filter);
   const bulk = `${base(c)}/tools/bulk`;
   return (
@@ -131,6 +143,7 @@ export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[
                 ) : (
                   ""
                 )}
+                {changed.has(tool.name) ? <span class="badge badge-warn tool-changed">changed</span> : ""}
                 {tool.description ? (
                   <p class="muted tool-desc" safe>
                     {shorten(tool.description, 300)}
