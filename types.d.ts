@@ -14,3 +14,7 @@ declare module "*/public/app.js" {
   const path: string;
   export default path;
 }
+declare module "*.svg" {
+  const path: string;
+  export default path;
+}

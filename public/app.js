@@ -1,3 +1,6 @@
+// Marks the page as scripted: CSS shows what needs this script (Copy buttons) only then.
+document.documentElement.classList.add("js");
+
 // Copy buttons: <button data-copy="element-id">. Our only script besides htmx (the CSP allows no inline code).
 document.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;

@@ -85,7 +85,7 @@ for (const dialect of dialects) {
       expect(response.status).toBe(200);
       const html = await response.text();
       expect(html).toContain(`claude mcp add --transport http gateway ${t.url}/api/v1/mcp --header &quot;Authorization: Bearer &lt;your key&gt;&quot;`);
-      expect(html).toContain('data-copy="endpoint-line"');
+      expect(html).toContain('data-copy="endpoint-claude-code-key"');
       expect(html).toContain("No servers yet");
       expect(html).toContain('href="/connections/new"');
       expect(response.headers.get("vary")).toContain("HX-Request");
@@ -167,7 +167,7 @@ for (const dialect of dialects) {
 
       const saved = await post(`/connections/${id}/expose`, owner, { tool: [toolKey("echo"), toolKey("add")] });
       expect(saved.status).toBe(303);
-      expect(saved.headers.get("location")).toBe(`/connections/${id}`);
+      expect(saved.headers.get("location")).toBe(`/connections/${id}?done=picked`);
       expect(await enabledTools(id)).toEqual(["add", "echo"]);
       const page = await (await get(`/connections/${id}`, owner)).text();
       expect(page).toContain("2 of 3 exposed");
@@ -274,7 +274,7 @@ for (const dialect of dialects) {
       expect(html).not.toContain("another-wrong-0b7e");
       const right = await post(`/connections/${id}/reauth`, owner, { auth: "bearer", token: "right-token-5d1c" });
       expect(right.status).toBe(303);
-      expect(right.headers.get("location")).toBe(`/connections/${id}`);
+      expect(right.headers.get("location")).toBe(`/connections/${id}?done=reauthorized`);
     });
 
     test("settings: a rename is checked like a new name, and saved with a redirect", async () => {
@@ -402,7 +402,7 @@ for (const dialect of dialects) {
       expect(confirm).toContain("The stored credential is deleted.");
       const removed = await post(`/connections/${id}/remove`, owner);
       expect(removed.status).toBe(303);
-      expect(removed.headers.get("location")).toBe("/");
+      expect(removed.headers.get("location")).toBe("/?done=removed");
       expect((await get(`/connections/${id}`, owner)).status).toBe(404);
       const { database } = t.gateway.deps;
       expect(await database.db.select().from(database.t.credentials).where(eq(database.t.credentials.connectionId, id))).toEqual([]);

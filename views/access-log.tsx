@@ -34,6 +34,7 @@ const OUTCOME_LABEL: Record<string, { label: string; badge: string }> = {
   tool_error: { label: "Tool error", badge: "badge badge-warn" },
   upstream_error: { label: "Upstream error", badge: "badge badge-error" },
   denied: { label: "Denied", badge: "badge badge-muted" },
+  paused: { label: "Paused (not sent)", badge: "badge badge-muted" },
 };
 
 export function AccessLogPage(props: AccessLogPageProps): JSX.Element {

@@ -97,10 +97,13 @@ export function CatalogAddForm(props: CatalogAddProps): JSX.Element {
               <input type="radio" name="signIn" value={String(i)} checked={values.signIn === i} />{" "}
               <strong safe>{SIGN_IN_LABEL[option.kind]}</strong>
             </label>
-            <p class="url" safe>
-              {option.url ?? entry.url}
-            </p>
-            <SignInFields option={option} index={i} callbackUrl={props.callbackUrl} metadataDocument={props.metadataDocument} />
+            {/* Only the chosen sign-in's inputs show (app.css, :has()); every one stays in the form. */}
+            <div class="signin-fields stack">
+              <p class="url" safe>
+                {option.url ?? entry.url}
+              </p>
+              <SignInFields option={option} index={i} callbackUrl={props.callbackUrl} metadataDocument={props.metadataDocument} />
+            </div>
             {values.signIn === i && credentialError ? (
               <p class="field-error" role="alert" safe>
                 {credentialError}

@@ -2,7 +2,7 @@ import { escapeHtml } from "@kitajs/html";
 import type { ConnectionMeta } from "../src/connections/types.ts";
 import { STATUS_LABEL } from "../src/connections/status.ts";
 import { FieldError } from "./layout.tsx";
-import { formatTime } from "./format.ts";
+import { formatRelative, formatTime } from "./format.ts";
 import type { AuthKindId } from "../src/connections/auth-kinds/list.ts";
 import type { AnyAuthKind } from "../src/connections/auth-kinds/registry.ts";
 import type { FormSection, HintText } from "../src/connections/auth-kinds/types.ts";
@@ -29,6 +29,17 @@ export function Time(props: { ms: number | null; never?: string }): JSX.Element 
   return (
     <time datetime={new Date(props.ms).toISOString()} safe>
       {formatTime(props.ms)}
+    </time>
+  );
+}
+
+/** "3 min ago", the exact time on hover and for assistive tech (the `datetime` and `title`). */
+export function RelativeTime(props: { ms: number | null; now: number; never?: string }): JSX.Element {
+  if (props.ms === null) return <span safe>{props.never ?? "never"}</span>;
+  const exact = formatTime(props.ms);
+  return (
+    <time datetime={new Date(props.ms).toISOString()} title={exact} safe>
+      {formatRelative(props.ms, props.now)}
     </time>
   );
 }

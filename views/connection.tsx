@@ -4,12 +4,14 @@ import type { ConnectionMeta } from "../src/connections/types.ts";
 import type { ToolRow } from "../src/connections/types.ts";
 import type { SyncReport } from "../src/connections/sync.ts";
 import { FieldError, Layout } from "./layout.tsx";
-import { AuthFields, StatusBadge, Time } from "./components.tsx";
+import { AuthFields, RelativeTime, StatusBadge } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
 import { shorten } from "./connections.tsx";
 import { ItemsSection } from "./connection-items.tsx";
 import type { ItemRow } from "../src/connections/items.ts";
-import { OAuthSection } from "./oauth.tsx";
+import { ToolsSection } from "./tool-list.tsx";
+import type { ToolFilter } from "../src/connections/tool-filter.ts";
+import { OAuthConnectButton, OAuthSection } from "./oauth.tsx";
 import { pastedAuthKinds } from "../src/connections/auth-kinds/registry.ts";
 import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
 
@@ -30,6 +32,14 @@ export type ConnectionPageProps = {
   events?: StatusEvent[];
   /** Usage from the access log (views/usage.tsx ConnectionUsage), rendered by the route. */
   usage?: JSX.Element;
+  /** The tool list's search, on/off filter and page. */
+  filter?: ToolFilter;
+  /** What the last action did (src/web/flash.ts). */
+  flash?: string | null;
+  /** For relative times. */
+  now: number;
+  /** Tools a re-sync found new or changed, not reviewed since. */
+  changed?: ReadonlySet<string>;
 };
 
 export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
@@ -43,17 +53,17 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
   const perMember = c.sharing === "per_member";
   const canReauth = !perMember && pastedAuthKinds().some((entry) => entry.id === c.authKind);
   return (
-    <Layout title={c.name} user={props.user} active="connections">
+    <Layout title={c.name} user={props.user} active="connections" flash={props.flash}>
       <p>
         <a href="/">← Connections</a>
       </p>
-      <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} />
+      <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} filter={props.filter} now={props.now} changed={props.changed} />
       <ItemsSection connection={c} items={props.items ?? []} admin={admin} />
-      <StatusHistory events={props.events ?? []} />
+      <StatusHistory connection={c} events={props.events ?? []} now={props.now} />
       {(props.usage ?? "") as "safe"}
       {perMember ? <MemberAccountSection connection={c} status={props.account?.status ?? null} errors={props.account?.errors ?? {}} /> : ""}
       {admin && canReauth ? <ReauthForm connection={c} errors={props.reauthErrors ?? {}} /> : ""}
-      {admin && !perMember && c.authKind === "oauth" ? <OAuthSection connection={c} /> : ""}
+      {admin && !perMember && c.authKind === "oauth" && !isWaitingForOAuth(c) ? <OAuthSection connection={c} /> : ""}
       {admin ? <EditForm connection={c} values={props.edit?.values ?? editValues(c)} errors={props.edit?.errors ?? {}} /> : ""}
       {admin ? (
         <section class="card stack danger-zone" aria-labelledby="remove-title">
@@ -73,32 +83,48 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
 }
 
 /** Status, sync and tools: what Re-sync and Retry now replace. */
-export function ConnectionOverview(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; sync?: SyncOutcome }): JSX.Element {
+export function ConnectionOverview(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; sync?: SyncOutcome; filter?: ToolFilter; now: number; changed?: ReadonlySet<string> }): JSX.Element {
   const c = props.connection;
   const retry = c.status === "error" || c.status === "paused" || c.status === "needs_reauth";
+  const waiting = isWaitingForOAuth(c);
   return (
     <div id="connection" class="stack">
       <div class="page-head">
         <h1 safe>{c.name}</h1>
-        <StatusBadge connection={c} />
       </div>
+      <LiveStatus connection={c} now={props.now} />
+      <nav class="jump" aria-label="On this page">
+        <a href="#tools">Tools</a>
+        <a href="#history-title">History</a>
+        {props.admin ? (
+          <>
+            <a href="#edit">Settings</a>
+            <a href="#remove-title">Remove</a>
+          </>
+        ) : (
+          ""
+        )}
+      </nav>
+      {waiting && props.admin ? (
+        <section class="card stack first-step" aria-labelledby="connect-title">
+          <h2 id="connect-title">Not connected yet</h2>
+          <p>This server signs in with OAuth. Connect opens the provider, where you approve access for the gateway; then you choose which of its tools to expose.</p>
+          <p>
+            <OAuthConnectButton connection={c} label="Connect" />
+          </p>
+        </section>
+      ) : (
+        ""
+      )}
       <section class="card stack" aria-label="Status">
         <p class="url" safe>
           {c.url}
         </p>
         <p class="muted">
-          Authentication: <span safe>{authLabel(c)}</span> · Last sync: <Time ms={c.lastSyncedAt} /> · Call timeout:{" "}
-          <span>{c.callTimeoutMs ? `${c.callTimeoutMs} ms` : "gateway default"}</span>
+          Authentication: <span safe>{authLabel(c)}</span> · Call timeout: <span>{c.callTimeoutMs ? `${c.callTimeoutMs} ms` : "gateway default"}</span>
         </p>
-        {c.statusDetail && c.status !== "connected" ? (
-          <p class="status-detail" role="status" safe>
-            {c.statusDetail}
-          </p>
-        ) : (
-          ""
-        )}
         {props.sync ? <SyncResult sync={props.sync} /> : ""}
-        {props.admin ? (
+        {props.admin && !waiting ? (
           <form method="post" action={`${connectionPath(c)}/sync`} hx-post={`${connectionPath(c)}/sync`} hx-target="#connection" hx-swap="outerHTML" hx-disable="find button" class="actions">
             <button type="submit" id="sync-button" class={retry ? "" : "secondary"}>
               {retry ? "Retry now" : "Re-sync tools"} <span class="spinner htmx-indicator" aria-hidden="true"></span>
@@ -108,9 +134,40 @@ export function ConnectionOverview(props: { connection: ConnectionMeta; tools: T
           ""
         )}
       </section>
-      <ToolsSection connection={c} tools={props.tools} admin={props.admin} />
+      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} changed={props.changed} />}
     </div>
   );
+}
+
+/**
+ * Status, why, last sync and counts: polled by htmx every few seconds so a page left open shows a
+ * connection failing or recovering; without JavaScript a reload shows the same.
+ */
+export function LiveStatus(props: { connection: ConnectionMeta; now: number }): JSX.Element {
+  const c = props.connection;
+  return (
+    <div id="live-status" class="live-status stack" hx-get={`${connectionPath(c)}/status`} hx-trigger="every 5s" hx-swap="outerHTML">
+      <p class="actions">
+        <StatusBadge connection={c} />
+        <span class="muted">
+          Last sync: <RelativeTime ms={c.lastSyncedAt} now={props.now} />
+        </span>
+        <span class="muted" safe>{`${c.enabledToolCount} of ${c.toolCount} tools exposed`}</span>
+      </p>
+      {c.statusDetail && c.status !== "connected" ? (
+        <p class="status-detail" safe>
+          {c.statusDetail}
+        </p>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+/** A shared OAuth connection never authorized: Connect is its one next step. */
+function isWaitingForOAuth(c: ConnectionMeta): boolean {
+  return c.authKind === "oauth" && c.sharing !== "per_member" && c.status === "needs_reauth" && c.lastSyncedAt === null;
 }
 
 function authLabel(c: ConnectionMeta): string {
@@ -148,73 +205,6 @@ function SyncResult(props: { sync: SyncOutcome }): JSX.Element {
         {list("Changed", changed)}
       </ul>
     </div>
-  );
-}
-
-/** The tool list with a toggle each; a toggle replaces the whole section so the count stays right. */
-export function ToolsSection(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean }): JSX.Element {
-  const c = props.connection;
-  const enabled = props.tools.filter((t) => t.enabled).length;
-  return (
-    <section id="tools" class="card" aria-labelledby="tools-title">
-      <h2 id="tools-title">
-        Tools <span class="muted" safe>{`· ${enabled} of ${props.tools.length} exposed`}</span>
-      </h2>
-      {props.tools.length === 0 ? <p class="muted">This server lists no tools.</p> : ""}
-      {props.admin && !c.exposeNewTools && props.tools.length > 0 && enabled === 0 ? (
-        <p class="status-detail" role="status">
-          None of these tools is exposed until you pick them: <a href={`${connectionPath(c)}/expose`}>Choose the tools to expose</a>.
-        </p>
-      ) : (
-        ""
-      )}
-      <ul class="tool-list">
-        {props.tools.map((tool, i) => (
-          <li class="tool" id={`tool-${i}`}>
-            <div class="tool-main">
-              <code class="tool-name" id={`tool-${i}-name`} safe>
-                {tool.exposedName}
-              </code>
-              {tool.title ? (
-                <span class="tool-title" safe>
-                  {tool.title}
-                </span>
-              ) : (
-                ""
-              )}
-              {tool.description ? (
-                <p class="muted tool-desc" safe>
-                  {shorten(tool.description, 300)}
-                </p>
-              ) : (
-                ""
-              )}
-            </div>
-            <div class="tool-actions">
-              <a href={`${connectionPath(c)}/test?tool=${encodeURIComponent(tool.name)}`} aria-describedby={`tool-${i}-name`}>
-                Test
-              </a>
-              {props.admin ? <ToolToggle connection={c} tool={tool} index={i} /> : <span class={tool.enabled ? "badge badge-ok" : "badge badge-muted"}>{tool.enabled ? "On" : "Off"}</span>}
-            </div>
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
-}
-
-function ToolToggle(props: { connection: ConnectionMeta; tool: ToolRow; index: number }): JSX.Element {
-  const action = `${connectionPath(props.connection)}/tools?tool=${encodeURIComponent(props.tool.name)}`;
-  const on = props.tool.enabled;
-  return (
-    <form method="post" action={action} hx-post={action} hx-target="#tools" hx-swap="outerHTML" class="inline">
-      <input type="hidden" name="enabled" value={on ? "false" : "true"} />
-      <button type="submit" id={`tool-${props.index}-toggle`} class="switch" aria-pressed={on ? "true" : "false"} aria-describedby={`tool-${props.index}-name`}>
-        <span class="switch-track" aria-hidden="true"></span>
-        <span aria-hidden="true">{on ? "On" : "Off"}</span>
-        <span class="visually-hidden">Expose</span>
-      </button>
-    </form>
   );
 }
 
@@ -295,10 +285,10 @@ export function RemovePage(props: { user: Viewer; connection: ConnectionMeta }):
   );
 }
 
-/** When the connection's status changed, from what, to what, and why. */
-function StatusHistory(props: { events: StatusEvent[] }): JSX.Element {
+/** When the connection's status changed, from what, to what, and why; polled like the status. */
+export function StatusHistory(props: { connection: Pick<ConnectionMeta, "id">; events: StatusEvent[]; now: number }): JSX.Element {
   return (
-    <section class="card stack" aria-labelledby="history-title">
+    <section class="card stack" id="history" aria-labelledby="history-title" hx-get={`${connectionPath(props.connection)}/history`} hx-trigger="every 5s" hx-swap="outerHTML">
       <h2 id="history-title">Status history</h2>
       {props.events.length === 0 ? (
         <p class="muted">No changes since it was added.</p>
@@ -316,7 +306,7 @@ function StatusHistory(props: { events: StatusEvent[] }): JSX.Element {
               {props.events.map((e) => (
                 <tr>
                   <td>
-                    <Time ms={e.at} />
+                    <RelativeTime ms={e.at} now={props.now} />
                   </td>
                   <td safe>{`${STATUS_LABEL[e.from] ?? e.from} → ${STATUS_LABEL[e.to] ?? e.to}`}</td>
                   <td safe>{e.reason ?? ""}</td>

@@ -2,14 +2,16 @@ import type { ConnectionMeta } from "../src/connections/types.ts";
 import type { ToolRow } from "../src/connections/types.ts";
 import type { Viewer } from "../src/web/viewer.ts";
 import { FieldError, Layout } from "./layout.tsx";
-import { AuthFields, ExposeAllChoice, StatusBadge, Time, type AuthFieldsProps } from "./components.tsx";
+import { AuthFields, ExposeAllChoice, RelativeTime, StatusBadge, type AuthFieldsProps } from "./components.tsx";
 import { OAuthConnectButton } from "./oauth.tsx";
 import { AUTH_KINDS } from "../src/connections/auth-kinds/registry.ts";
+import { ClientSetupList } from "./client-setup.tsx";
+import { matchesTool, type ToolFilter } from "../src/connections/tool-filter.ts";
 
 
-export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
+export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string; now: number; flash?: string | null; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
   return (
-    <Layout title="Connections" user={props.user} active="connections">
+    <Layout title="Connections" user={props.user} active="connections" flash={props.flash}>
       <div class="page-head">
         <h1>Connections</h1>
         {props.user.admin ? (
@@ -24,31 +26,25 @@ export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMe
       {props.connections.length === 0 ? (
         <EmptyState admin={props.user.admin} />
       ) : (
-        <ul class="cards" aria-label="Connected servers">
-          {props.connections.map((c) => (
-            <ConnectionCard connection={c} admin={props.user.admin} usage={props.usage?.(c)} />
-          ))}
-        </ul>
+        <ConnectionCards connections={props.connections} admin={props.user.admin} now={props.now} usage={props.usage} />
       )}
     </Layout>
   );
 }
 
 export function EndpointCard(props: { mcpUrl: string }): JSX.Element {
-  const line = `claude mcp add --transport http gateway ${props.mcpUrl} --header "Authorization: Bearer <your key>"`;
   return (
-    <section class="card stack" aria-labelledby="endpoint-title">
+    <section class="card stack" aria-labelledby="endpoint-title" id="endpoint">
       <h2 id="endpoint-title">Your endpoint</h2>
       <p>Every enabled tool of every connection, at one URL, with one gateway API key.</p>
       <div class="copy-row">
         <code id="endpoint-url" safe>{props.mcpUrl}</code>
         <button type="button" class="secondary small" data-copy="endpoint-url">Copy URL</button>
       </div>
-      <p>Add it to Claude Code (replace the placeholder with a key from <a href="/keys">API keys</a>):</p>
-      <div class="copy-row">
-        <pre id="endpoint-line" safe>{line}</pre>
-        <button type="button" class="secondary small" data-copy="endpoint-line">Copy command</button>
-      </div>
+      <p>
+        Set up your client (make a key on <a href="/keys">API keys</a>; its setup is shown there with the key filled in):
+      </p>
+      <ClientSetupList mcpUrl={props.mcpUrl} apiKey={null} idPrefix="endpoint" />
     </section>
   );
 }
@@ -73,8 +69,31 @@ function EmptyState(props: { admin: boolean }): JSX.Element {
   );
 }
 
-export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean; usage?: JSX.Element }): JSX.Element {
+const STATUS_ORDER: Record<ConnectionMeta["status"], number> = { error: 0, needs_reauth: 1, paused: 2, connected: 3 };
+
+/** Failing connections first (they need someone), then by name. */
+export function sortForAttention(connections: ConnectionMeta[]): ConnectionMeta[] {
+  return [...connections].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.name.localeCompare(b.name));
+}
+
+/**
+ * The cards, refreshed every few seconds by htmx (status, counts, times) without a reload; without
+ * JavaScript a reload shows the same.
+ */
+export function ConnectionCards(props: { connections: ConnectionMeta[]; admin: boolean; now: number; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
+  return (
+    <ul class="cards" id="connection-cards" aria-label="Connected servers" hx-get="/connections/cards" hx-trigger="every 5s" hx-swap="outerHTML">
+      {sortForAttention(props.connections).map((c) => (
+        <ConnectionCard connection={c} admin={props.admin} now={props.now} usage={props.usage?.(c)} />
+      ))}
+    </ul>
+  );
+}
+
+export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean; now: number; usage?: JSX.Element }): JSX.Element {
   const c = props.connection;
+  const failing = c.status === "error" || c.status === "paused" || (c.status === "needs_reauth" && c.authKind !== "oauth");
+  const sync = `/connections/${encodeURIComponent(c.id)}/sync?from=list`;
   return (
     <li class="card connection-card">
       <div class="card-head">
@@ -92,7 +111,7 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
         <strong safe>{`${c.enabledToolCount} of ${c.toolCount}`}</strong> tools exposed
       </p>
       <p class="muted">
-        Last sync: <Time ms={c.lastSyncedAt} />
+        Last sync: <RelativeTime ms={c.lastSyncedAt} now={props.now} />
       </p>
       {(props.usage ?? "") as "safe"}
       {c.statusDetail && c.status !== "connected" ? (
@@ -103,6 +122,15 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
         ""
       )}
       {props.admin && c.authKind === "oauth" && c.status === "needs_reauth" ? <OAuthConnectButton connection={c} /> : ""}
+      {props.admin && failing ? (
+        <form method="post" action={sync} hx-post={sync} hx-target="#connection-cards" hx-swap="outerHTML" hx-disable="find button" class="inline">
+          <button type="submit" class="small">
+            Retry now <span class="visually-hidden" safe>{c.name}</span>
+          </button>
+        </form>
+      ) : (
+        ""
+      )}
     </li>
   );
 }
@@ -172,21 +200,34 @@ export function AddServerForm(props: { values?: AddServerValues; errors?: Record
   );
 }
 
-export function PickToolsPage(props: { user: Viewer; connection: ConnectionMeta; tools: ToolRow[]; keys: string[] }): JSX.Element {
+export type PickToolsProps = {
+  connection: ConnectionMeta;
+  tools: ToolRow[];
+  /** `keys[i]` identifies `tools[i]` in the form. */
+  keys: string[];
+  /** The keys ticked so far (carried by the form); null on arrival, when every box starts ticked as a suggestion. */
+  ticked?: Set<string> | null;
+  filter?: Pick<ToolFilter, "q" | "show">;
+  notice?: string;
+};
+
+export function PickToolsPage(props: PickToolsProps & { user: Viewer }): JSX.Element {
   return (
     <Layout title="Choose tools" user={props.user} active="connections">
       <h1>Add server</h1>
-      <PickTools connection={props.connection} tools={props.tools} keys={props.keys} />
+      <PickTools {...props} />
     </Layout>
   );
 }
 
-/** After a server is added: which of its tools to expose. `keys[i]` identifies `tools[i]` in the form. */
-export function PickTools(props: { connection: ConnectionMeta; tools: ToolRow[]; keys: string[] }): JSX.Element {
+/**
+ * After a server is added: which of its tools to expose. Nothing is saved until "Save and continue";
+ * search, filter and the bulk buttons post the ticks along and come back with them, so they work
+ * without JavaScript and lose nothing (with htmx the list follows the typing).
+ */
+export function PickTools(props: PickToolsProps): JSX.Element {
   const c = props.connection;
   const base = `/connections/${encodeURIComponent(c.id)}`;
-  // Before the first pick nothing is exposed; every box starts ticked as a suggestion to review.
-  const picked = c.exposeNewTools;
   return (
     <form id="add-server" method="post" action={`${base}/expose`} hx-post={`${base}/expose`} hx-target="this" hx-swap="outerHTML" class="card stack" aria-labelledby="pick-title">
       <h2 id="pick-title">
@@ -195,29 +236,112 @@ export function PickTools(props: { connection: ConnectionMeta; tools: ToolRow[];
       {props.tools.length === 0 ? (
         <p>The server lists no tools yet. Re-sync it from its page when it has some.</p>
       ) : (
-        <fieldset class="stack">
-          <legend>Choose the tools the gateway exposes. None is exposed until you save; you can change this later.</legend>
-          {props.tools.map((tool, i) => (
-            <label class="pick">
-              <input type="checkbox" name="tool" value={props.keys[i] ?? ""} checked={tool.enabled || !picked} />
-              <span>
-                <code safe>{tool.exposedName}</code>
-                {tool.description ? (
-                  <span class="muted tool-desc" safe>
-                    {shorten(tool.description, 200)}
-                  </span>
-                ) : (
-                  ""
-                )}
-              </span>
-            </label>
-          ))}
-        </fieldset>
+        <>
+          <div class="tool-filter">
+            <div class="field stack">
+              <label for="pick-q">Search tools</label>
+              <input
+                id="pick-q"
+                name="q"
+                type="search"
+                value={props.filter?.q ?? ""}
+                placeholder="name or description"
+                autocomplete="off"
+                hx-post={`${base}/expose/list`}
+                hx-trigger="input changed delay:250ms"
+                hx-include="closest form"
+                hx-target="#pick-list"
+                hx-swap="outerHTML"
+              />
+            </div>
+            <div class="field stack">
+              <label for="pick-show">Show</label>
+              <select id="pick-show" name="show" hx-post={`${base}/expose/list`} hx-include="closest form" hx-target="#pick-list" hx-swap="outerHTML">
+                <option value="all" selected={(props.filter?.show ?? "all") === "all"}>All tools</option>
+                <option value="on" selected={props.filter?.show === "on"}>Ticked</option>
+                <option value="off" selected={props.filter?.show === "off"}>Not ticked</option>
+              </select>
+            </div>
+            {/* First submit button of the form: Enter in the search box filters rather than saves. */}
+            <button type="submit" name="action" value="filter" class="secondary">
+              Filter
+            </button>
+          </div>
+          <PickList {...props} />
+        </>
       )}
       <div class="actions">
-        <button type="submit">Save and continue</button>
+        <button type="submit" name="action" value="save">
+          Save and continue
+        </button>
       </div>
     </form>
+  );
+}
+
+/** The boxes: every tool is in the form (a hidden one keeps its tick), only the matching ones show. */
+export function PickList(props: PickToolsProps): JSX.Element {
+  // Before the first pick nothing is exposed; every box starts ticked as a suggestion to review.
+  const suggestAll = !props.connection.exposeNewTools;
+  const isTicked = (tool: ToolRow, key: string): boolean => (props.ticked ? props.ticked.has(key) : tool.enabled || suggestAll);
+  const filter = { q: props.filter?.q ?? "", show: props.filter?.show ?? "all" };
+  const shown = props.tools.filter((tool, i) => matchesTool(tool, isTicked(tool, props.keys[i] ?? ""), filter)).length;
+  const ticked = props.tools.filter((tool, i) => isTicked(tool, props.keys[i] ?? "")).length;
+  const filtered = filter.q !== "" || filter.show !== "all";
+  return (
+    <fieldset class="stack" id="pick-list">
+      <legend>Choose the tools the gateway exposes. None is exposed until you save; you can change this later.</legend>
+      <input type="hidden" name="ticks" value="carried" />
+      <p class="muted" role="status" safe>
+        {`${ticked} of ${props.tools.length} ticked.${filtered ? ` ${shown} match the search.` : ""}`}
+      </p>
+      {props.notice ? (
+        <p class="flash" safe>
+          {props.notice}
+        </p>
+      ) : (
+        ""
+      )}
+      <div class="actions bulk-actions">
+        {filtered ? (
+          <>
+            <button type="submit" name="action" value="shown-on" class="secondary small" safe>
+              {`Tick the ${shown} shown`}
+            </button>
+            <button type="submit" name="action" value="shown-off" class="secondary small" safe>
+              {`Untick the ${shown} shown`}
+            </button>
+          </>
+        ) : (
+          ""
+        )}
+        <button type="submit" name="action" value="all-on" class="secondary small">
+          Tick all
+        </button>
+        <button type="submit" name="action" value="all-off" class="secondary small">
+          Untick all
+        </button>
+      </div>
+      {props.tools.map((tool, i) => {
+        const key = props.keys[i] ?? "";
+        const on = isTicked(tool, key);
+        return (
+          <label class="pick" hidden={!matchesTool(tool, on, filter)}>
+            <input type="checkbox" name="tool" value={key} checked={on} />
+            <span>
+              <code safe>{tool.exposedName}</code>
+              {tool.description ? (
+                <span class="muted tool-desc" safe>
+                  {shorten(tool.description, 140)}
+                </span>
+              ) : (
+                ""
+              )}
+            </span>
+          </label>
+        );
+      })}
+    </fieldset>
   );
 }
 

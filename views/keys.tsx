@@ -2,6 +2,7 @@ import type { ApiKeySummary } from "../src/accounts/api-keys.ts";
 import type { GrantSummary } from "../src/oauth-server/tokens.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
+import { ClientSetupList } from "./client-setup.tsx";
 
 export type KeysPageProps = {
   user: { email: string; role: string };
@@ -11,11 +12,12 @@ export type KeysPageProps = {
   mcpUrl: string;
   /** A key just made: shown once in place of the form. */
   created?: { name: string; key: string };
+  flash?: string | null;
 };
 
 export function KeysPage(props: KeysPageProps): JSX.Element {
   return (
-    <Layout title="API keys" user={props.user} active="keys">
+    <Layout title="API keys" user={props.user} active="keys" flash={props.flash}>
       <h1>API keys</h1>
       <p>
         An MCP client uses one key to reach every tool at <code safe>{props.mcpUrl}</code>. A key is shown once, when it is made.
@@ -45,7 +47,6 @@ export function CreateKeyForm(props: { errors?: Record<string, string>; name?: s
 
 /** Shown once in place of the form; the list below refreshes through the redirect-free swap. */
 export function NewKey(props: { name: string; apiKey: string; mcpUrl: string }): JSX.Element {
-  const line = `claude mcp add --transport http gateway ${props.mcpUrl} --header "Authorization: Bearer ${props.apiKey}"`;
   return (
     <section id="create-key" class="card stack new-key" aria-live="polite">
       <h2>
@@ -56,11 +57,8 @@ export function NewKey(props: { name: string; apiKey: string; mcpUrl: string }):
         <pre class="secret" id="new-key-value" safe>{props.apiKey}</pre>
         <button type="button" data-copy="new-key-value">Copy key</button>
       </div>
-      <p>Add the gateway to Claude Code:</p>
-      <div class="copy-row">
-        <pre id="new-key-line" safe>{line}</pre>
-        <button type="button" class="secondary" data-copy="new-key-line">Copy command</button>
-      </div>
+      <p>Set up your client with it (open one):</p>
+      <ClientSetupList mcpUrl={props.mcpUrl} apiKey={props.apiKey} idPrefix="new-key" />
       <p>
         <a href="/keys">Done</a>
       </p>
@@ -68,13 +66,22 @@ export function NewKey(props: { name: string; apiKey: string; mcpUrl: string }):
   );
 }
 
-export function KeyList(props: { keys: ApiKeySummary[] }): JSX.Element {
+/** Revoke: without JavaScript the form's GET leads to a page that asks first; with it, htmx asks (hx-confirm) and posts. */
+export function KeyList(props: { keys: ApiKeySummary[]; notice?: string }): JSX.Element {
   return (
     <section id="key-list" class="card">
       <h2>Your keys</h2>
+      {props.notice ? (
+        <p class="flash" role="status" safe>
+          {props.notice}
+        </p>
+      ) : (
+        ""
+      )}
       {props.keys.length === 0 ? (
         <p class="muted">No keys yet.</p>
       ) : (
+        <div class="table-wrap">
         <table>
           <thead>
             <tr>
@@ -104,8 +111,10 @@ export function KeyList(props: { keys: ApiKeySummary[] }): JSX.Element {
                   {k.revokedAt ? (
                     <span class="badge badge-muted">revoked</span>
                   ) : (
-                    <form method="post" action={`/keys/${k.id}/revoke`} hx-post={`/keys/${k.id}/revoke`} hx-target="#key-list" hx-swap="outerHTML" hx-confirm="Revoke this key? Clients using it stop working at once.">
-                      <button type="submit" class="danger">Revoke</button>
+                    <form method="get" action={`/keys/${k.id}/revoke`} hx-post={`/keys/${k.id}/revoke`} hx-target="#key-list" hx-swap="outerHTML" hx-confirm="Revoke this key? Clients using it stop working at once.">
+                      <button type="submit" class="danger">
+                        Revoke <span class="visually-hidden" safe>{k.name}</span>
+                      </button>
                     </form>
                   )}
                 </td>
@@ -113,19 +122,28 @@ export function KeyList(props: { keys: ApiKeySummary[] }): JSX.Element {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );
 }
 
 /** OAuth clients the member approved (clients that connected by URL alone); each can be revoked. */
-export function GrantList(props: { grants: GrantSummary[] }): JSX.Element {
+export function GrantList(props: { grants: GrantSummary[]; notice?: string }): JSX.Element {
   return (
     <section id="grant-list" class="card">
       <h2>Apps you allowed</h2>
+      {props.notice ? (
+        <p class="flash" role="status" safe>
+          {props.notice}
+        </p>
+      ) : (
+        ""
+      )}
       {props.grants.length === 0 ? (
         <p class="muted">No app signed in with OAuth yet. A client given only the MCP URL asks you to sign in and allow it.</p>
       ) : (
+        <div class="table-wrap">
         <table>
           <thead>
             <tr>
@@ -155,15 +173,40 @@ export function GrantList(props: { grants: GrantSummary[] }): JSX.Element {
                   <Time ms={g.lastUsedAt} />
                 </td>
                 <td>
-                  <form method="post" action={`/keys/grants/${g.id}/revoke`} hx-post={`/keys/grants/${g.id}/revoke`} hx-target="#grant-list" hx-swap="outerHTML" hx-confirm="Revoke this app's access? It stops working at once.">
-                    <button type="submit" class="danger">Revoke</button>
+                  <form method="get" action={`/keys/grants/${g.id}/revoke`} hx-post={`/keys/grants/${g.id}/revoke`} hx-target="#grant-list" hx-swap="outerHTML" hx-confirm="Revoke this app's access? It stops working at once.">
+                    <button type="submit" class="danger">
+                      Revoke <span class="visually-hidden" safe>{g.clientName}</span>
+                    </button>
                   </form>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
+  );
+}
+
+/** Revoke asks first without JavaScript too: the Revoke button's GET lands here. */
+export function RevokePage(props: { user: { email: string; role: string }; kind: "key" | "grant"; id: string; name: string }): JSX.Element {
+  const action = props.kind === "key" ? `/keys/${props.id}/revoke` : `/keys/grants/${props.id}/revoke`;
+  const what = props.kind === "key" ? "key" : "app's access";
+  return (
+    <Layout title={props.kind === "key" ? "Revoke key" : "Revoke app"} user={props.user} active="keys">
+      <section class="card narrow stack">
+        <h1>
+          Revoke the {what} “<span safe>{props.name}</span>”?
+        </h1>
+        <p>{props.kind === "key" ? "Clients using this key stop working at once. This cannot be undone." : "The app stops working at once; it can ask you again later."}</p>
+        <form method="post" action={action} class="actions">
+          <button type="submit" class="danger">
+            Revoke
+          </button>
+          <a href="/keys">Cancel</a>
+        </form>
+      </section>
+    </Layout>
   );
 }

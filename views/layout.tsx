@@ -6,6 +6,8 @@ export type LayoutProps = {
   active?: NavItem;
   /** An http(s) URL the page navigates to at once (meta refresh): see views/continue.tsx. */
   refreshTo?: string;
+  /** What the last action did (src/web/flash.ts), shown above the page. */
+  flash?: string | null;
   children?: JSX.Element | JSX.Element[] | string;
 };
 
@@ -18,11 +20,13 @@ export function Layout(props: LayoutProps): JSX.Element {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {props.refreshTo ? <meta http-equiv="refresh" content={`0;url=${props.refreshTo}`} /> : ""}
         <title safe>{props.title} · MCP Gateway</title>
+        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/assets/app.css" />
         <script src="/assets/htmx.min.js" defer></script>
         <script src="/assets/app.js" defer></script>
       </head>
       <body>
+        <a class="skip-link" href="#main">Skip to content</a>
         <header class="topbar">
           <a class="brand" href="/">MCP Gateway</a>
           {props.user ? (
@@ -47,7 +51,16 @@ export function Layout(props: LayoutProps): JSX.Element {
             ""
           )}
         </header>
-        <main id="main">{props.children as "safe"}</main>
+        <main id="main" tabindex="-1">
+          {props.flash ? (
+            <p class="flash" role="status" safe>
+              {props.flash}
+            </p>
+          ) : (
+            ""
+          )}
+          {props.children as "safe"}
+        </main>
       </body>
     </html>
   );

@@ -75,8 +75,9 @@ function ArgInput(props: { field: ArgField; value: string; error: string | undef
   const { field, value, error } = props;
   const id = field.input;
   const described = [field.description ? `${id}-help` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  // A checkbox group is named by its label through aria-labelledby (a label can point at one input only).
   const label = (
-    <label for={id}>
+    <label for={field.kind === "choices" ? undefined : id} id={`${id}-label`}>
       <code safe>{field.key}</code>
       {field.title ? <span class="muted" safe>{` · ${field.title}`}</span> : ""}
       {field.required ? <span class="required"> (required)</span> : ""}
@@ -102,6 +103,19 @@ function ArgInput(props: { field: ArgField; value: string; error: string | undef
         </select>
       );
       break;
+    case "choices": {
+      const ticked = new Set(value.split(",").filter((v) => v !== ""));
+      input = (
+        <fieldset class="choice-list" aria-labelledby={`${id}-label`} aria-describedby={described}>
+          {field.choices.map((choice, i) => (
+            <label class="choice">
+              <input type="checkbox" id={i === 0 ? id : `${id}-${i}`} name={id} value={String(i)} checked={ticked.has(String(i))} /> <span safe>{choiceLabel(choice)}</span>
+            </label>
+          ))}
+        </fieldset>
+      );
+      break;
+    }
     case "json":
       input = (
         <textarea id={id} name={id} rows="4" spellcheck="false" class="code" aria-describedby={described} aria-invalid={error ? "true" : undefined} safe>
@@ -161,6 +175,8 @@ function kindHint(field: ArgField): string {
       return "whole number";
     case "enum":
       return "one of";
+    case "choices":
+      return "any of";
     default:
       return field.kind === "text" ? "text" : field.kind;
   }

@@ -11,7 +11,7 @@ export type AccessLogRow = Tables["accessLog"]["$inferSelect"] & { userEmail: st
  */
 export type AccessLogFilter = { connection?: string; tool?: string; outcome?: Outcome; userId?: string; from?: number; to?: number; before?: string; limit?: number };
 
-export const OUTCOMES = ["ok", "tool_error", "upstream_error", "denied"] as const satisfies readonly Outcome[];
+export const OUTCOMES = ["ok", "tool_error", "upstream_error", "denied", "paused"] as const satisfies readonly Outcome[];
 /** The largest page a reader may ask for; the export walks the log in pages of this size. */
 export const MAX_PAGE = 1000;
 

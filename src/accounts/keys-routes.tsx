@@ -2,7 +2,8 @@ import { Elysia, type AnyElysia } from "elysia";
 import { z } from "zod";
 import { parseBody } from "../web/body.ts";
 import type { AppDeps } from "../deps.ts";
-import { CreateKeyForm, GrantList, KeyList, KeysPage, NewKey as NewKeyView } from "../../views/keys.tsx";
+import { CreateKeyForm, GrantList, KeyList, KeysPage, NewKey as NewKeyView, RevokePage } from "../../views/keys.tsx";
+import { flashMessage, withFlash } from "../web/flash.ts";
 import { HttpError, htmlResponse, renderHtml, isHtmx, jsonResponse, readForm, redirect } from "../web/http.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys.ts";
 import { withDeps } from "../web/plugin.ts";
@@ -21,9 +22,20 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
   const mcpUrl = `${deps.config.baseUrl}/api/v1/mcp`;
   return new Elysia({ name: "keys" })
     .use(withDeps(deps))
-    .get("/keys", async ({ principal }) => {
+    .get("/keys", async ({ request, principal }) => {
       const grants = await listMemberGrants(deps.database, principal.workspaceId, principal.userId);
-      return htmlResponse(<KeysPage user={{ email: principal.email, role: principal.role }} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} />);
+      return htmlResponse(<KeysPage user={{ email: principal.email, role: principal.role }} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} flash={flashMessage(request)} />);
+    }, { member: true })
+    // Revoke asks first without JavaScript too: the list's Revoke buttons GET these pages.
+    .get("/keys/:id/revoke", async ({ params, principal }) => {
+      const key = (await visibleKeys(deps, principal)).find((k) => k.id === params.id && k.revokedAt === null);
+      if (!key) throw new HttpError(404, "No such active key in this workspace.");
+      return htmlResponse(<RevokePage user={principal} kind="key" id={key.id} name={key.name} />);
+    }, { member: true })
+    .get("/keys/grants/:id/revoke", async ({ params, principal }) => {
+      const grant = (await listMemberGrants(deps.database, principal.workspaceId, principal.userId)).find((g) => g.id === params.id);
+      if (!grant) throw new HttpError(404, "No such app among the ones you allowed.");
+      return htmlResponse(<RevokePage user={principal} kind="grant" id={grant.id} name={grant.clientName} />);
     }, { member: true })
     .post("/keys", async ({ request, principal }) => {
       const form = await readForm(request);
@@ -44,14 +56,16 @@ export function keysRoutes(deps: AppDeps): AnyElysia {
       return htmlResponse(<KeysPage user={principal} keys={await visibleKeys(deps, principal)} grants={grants} mcpUrl={mcpUrl} created={created} />, 200, { "cache-control": "no-store" });
     }, { member: true })
     .post("/keys/:id/revoke", async ({ request, params, principal }) => {
-      await revokeApiKey(deps.database, principal, params.id);
-      if (!isHtmx(request)) return redirect(request, "/keys");
-      return htmlResponse(<KeyList keys={await visibleKeys(deps, principal)} />);
+      const revoked = await revokeApiKey(deps.database, principal, params.id);
+      if (!isHtmx(request)) return redirect(request, revoked ? withFlash("/keys", "key-revoked") : "/keys");
+      return htmlResponse(<KeyList keys={await visibleKeys(deps, principal)} notice={revoked ? "Key revoked: clients using it stop working at once." : undefined} />);
     }, { member: true })
     .post("/keys/grants/:id/revoke", async ({ request, params, principal }) => {
-      if (await revokeMemberGrant(deps.database, principal, params.id)) deps.log.info("oauth grant revoked", { grantId: params.id, userId: principal.userId });
-      if (!isHtmx(request)) return redirect(request, "/keys");
-      return htmlResponse(<GrantList grants={await listMemberGrants(deps.database, principal.workspaceId, principal.userId)} />);
+      const revoked = await revokeMemberGrant(deps.database, principal, params.id);
+      if (revoked) deps.log.info("oauth grant revoked", { grantId: params.id, userId: principal.userId });
+      if (!isHtmx(request)) return redirect(request, revoked ? withFlash("/keys", "grant-revoked") : "/keys");
+      const grants = await listMemberGrants(deps.database, principal.workspaceId, principal.userId);
+      return htmlResponse(<GrantList grants={grants} notice={revoked ? "App access revoked: it stops working at once." : undefined} />);
     }, { member: true })
     // JSON API, for scripts that hold a key already.
     .get("/api/v1/keys", async ({ principal }) => {

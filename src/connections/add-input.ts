@@ -21,4 +21,5 @@ export type AddConnectionInput = {
 
 export type AddConnectionResult =
   | { ok: true; connection: ConnectionRow; tools: ToolDefinition[]; report: SyncReport }
-  | { ok: false; errors: FieldErrors };
+  /** `suggestAuth`: the server showed how it signs in (its OAuth metadata); the form offers that. */
+  | { ok: false; errors: FieldErrors; suggestAuth?: "oauth" };

@@ -47,6 +47,8 @@ export async function saveToolPick(
       if (enabled !== tool.enabled) await tx.update(t.tools).set({ enabled }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, tool.name)));
     }
     if (tools.length > 0) await tx.update(t.connections).set({ exposeNewTools: true }).where(eq(t.connections.id, connectionId));
+    // A pick reviews every tool: none stays "changed".
+    await tx.update(t.tools).set({ changedAt: null }).where(eq(t.tools.connectionId, connectionId));
     const enabled = tools.map((tool) => tool.name).filter((name) => chosen.has(name));
     await recordAudit(database, tx, { workspaceId, action: "tools.picked", target: `connection:${connectionId}`, details: { enabled, disabled: tools.map((tool) => tool.name).filter((name) => !chosen.has(name)) } });
     return { ok: true, enabled };

@@ -6,6 +6,7 @@ import { redactSecret } from "./redact.ts";
 import type { UpstreamSecret } from "./secret.ts";
 import { discoverTools } from "./sync.ts";
 import { discoverItems, type ItemDefinition } from "./item-sync.ts";
+import { hintForFailure } from "./probe-hints.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 import { describeServer, type ServerProfile } from "./server-profile.ts";
 
@@ -14,8 +15,9 @@ import { describeServer, type ServerProfile } from "./server-profile.ts";
 /**
  * `items`: its prompts, resources and templates, when it lists them (absent when their lists failed).
  * `server`: what the upstream said of itself, absent when it was not contacted (URL check only).
+ * `suggestAuth`: the server answered 401 with OAuth metadata, so OAuth is what to offer.
  */
-export type ProbeResult = { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[]; server?: ServerProfile } | { ok: false; errors: FieldErrors };
+export type ProbeResult = { ok: true; tools: ToolDefinition[]; items?: ItemDefinition[]; server?: ServerProfile } | { ok: false; errors: FieldErrors; suggestAuth?: "oauth" };
 
 /** Only the URL policy: an OAuth server is not usable before a person authorizes it. */
 export async function checkUrlOnly(deps: Pick<ConnectionDeps, "config">, url: string): Promise<ProbeResult> {
@@ -39,6 +41,8 @@ export async function probe(deps: Pick<ConnectionDeps, "config">, url: string, s
     }
   } catch (error) {
     const failure = describeUpstreamError(error);
+    const hint = await hintForFailure(deps, checked.url, secret !== null, failure);
+    if (hint) return { ok: false, ...hint };
     const message = redactSecret(`The gateway could not use this server: ${failure.message}.`, secret);
     return { ok: false, errors: failure.kind === "auth" ? { auth: message } : { url: message } };
   }

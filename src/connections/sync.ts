@@ -112,10 +112,15 @@ export async function storeTools(
     };
     if (previous === undefined) {
       report.added.push(def.name);
-      await tx.insert(t.tools).values({ connectionId, name: def.name, enabled: options.enabled?.(def.name) ?? true, ...columns });
+      // New in a list the connection had before: marked for the "changed" filter (not on the first list).
+      const changedAt = before.size > 0 ? now : null;
+      await tx.insert(t.tools).values({ connectionId, name: def.name, enabled: options.enabled?.(def.name) ?? true, ...columns, changedAt });
     } else {
       if (previous !== hash) report.changed.push(def.name);
-      await tx.update(t.tools).set(columns).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, def.name)));
+      await tx
+        .update(t.tools)
+        .set(previous !== hash ? { ...columns, changedAt: now } : columns)
+        .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, def.name)));
     }
   }
   report.removed = [...before.keys()].filter((name) => !listed.has(name));

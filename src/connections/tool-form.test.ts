@@ -73,3 +73,20 @@ describe("a form from a tool's input schema", () => {
     expect(readArgs(fields, {})).toEqual({ ok: true, args: { on: false } });
   });
 });
+
+describe("a list of choices (an array whose items are an enum)", () => {
+  const listSchema = { type: "object", properties: { colours: { type: "array", items: { type: "string", enum: ["red", "green", "blue"] }, default: ["blue"] } }, required: ["colours"] };
+
+  test("becomes checkboxes by index, starts with the default ticked, and reads back the chosen values in order", () => {
+    const fields = argFields(listSchema);
+    expect(fields.map((f) => [f.kind, f.choices])).toEqual([["choices", ["red", "green", "blue"]]]);
+    expect(initialValues(fields)).toEqual({ "arg-0": "2" });
+    expect(readArgs(fields, { "arg-0": "0,2" })).toEqual({ ok: true, args: { colours: ["red", "blue"] } });
+  });
+
+  test("nothing ticked on a required list is named; an index that is not offered is refused", () => {
+    const fields = argFields(listSchema);
+    expect(readArgs(fields, {})).toEqual({ ok: false, errors: { "arg-0": "This field is required." } });
+    expect(readArgs(fields, { "arg-0": "0,7" })).toEqual({ ok: false, errors: { "arg-0": "Choose from the options." } });
+  });
+});

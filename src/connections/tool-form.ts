@@ -4,7 +4,7 @@
  * enum values are only ever shown as escaped text; inputs are named by position, never by them.
  */
 
-export type ArgFieldKind = "text" | "number" | "integer" | "boolean" | "enum" | "json";
+export type ArgFieldKind = "text" | "number" | "integer" | "boolean" | "enum" | "choices" | "json";
 
 export type ArgField = {
   /** The property name the upstream expects (untrusted text). */
@@ -15,7 +15,7 @@ export type ArgField = {
   required: boolean;
   title: string | null;
   description: string | null;
-  /** For `enum`: the allowed values, offered by index. */
+  /** For `enum` and `choices` (an array of enum items): the allowed values, offered by index. */
   choices: unknown[];
   /** For `json`: what the value must be. */
   expects: "array" | "object" | "any";
@@ -23,6 +23,7 @@ export type ArgField = {
   initial: string;
 };
 
+/** The posted form: one string per input (a checkbox group's ticked indexes joined by ","). */
 export type ArgValues = Record<string, string>;
 export type ReadArgsResult = { ok: true; args: Record<string, unknown> } | { ok: false; errors: Record<string, string> };
 
@@ -43,8 +44,18 @@ function schemaType(schema: Record<string, unknown>): string | null {
   return null;
 }
 
+/** The enum of an array's items: a list of choices gets checkboxes rather than a JSON box. */
+function itemChoices(schema: Record<string, unknown>): unknown[] | null {
+  if (schemaType(schema) !== "array") return null;
+  const items = schema.items;
+  if (typeof items !== "object" || items === null || Array.isArray(items)) return null;
+  const choices = (items as Record<string, unknown>).enum;
+  return Array.isArray(choices) && choices.length > 0 && choices.length <= MAX_CHOICES ? choices : null;
+}
+
 function kindOf(schema: Record<string, unknown>): ArgFieldKind {
   if (Array.isArray(schema.enum) && schema.enum.length > 0 && schema.enum.length <= MAX_CHOICES) return "enum";
+  if (itemChoices(schema)) return "choices";
   switch (schemaType(schema)) {
     case "string":
       return "text";
@@ -74,6 +85,14 @@ function initialValue(kind: ArgFieldKind, schema: Record<string, unknown>): stri
       const index = (schema.enum as unknown[]).findIndex((choice) => JSON.stringify(choice) === JSON.stringify(value));
       return index >= 0 ? String(index) : "";
     }
+    case "choices": {
+      const choices = itemChoices(schema) ?? [];
+      if (!Array.isArray(value)) return "";
+      return value
+        .map((item) => choices.findIndex((choice) => JSON.stringify(choice) === JSON.stringify(item)))
+        .filter((index) => index >= 0)
+        .join(",");
+    }
     case "json":
       return JSON.stringify(value, null, 2) ?? "";
   }
@@ -97,7 +116,7 @@ export function argFields(inputSchema: Record<string, unknown>): ArgField[] {
         required: required.has(key),
         title: text(schema.title),
         description: text(schema.description),
-        choices: kind === "enum" ? (schema.enum as unknown[]) : [],
+        choices: kind === "enum" ? (schema.enum as unknown[]) : kind === "choices" ? (itemChoices(schema) ?? []) : [],
         expects: type === "array" ? "array" : type === "object" ? "object" : "any",
         initial: initialValue(kind, schema),
       };
@@ -150,6 +169,11 @@ function readValue(field: ArgField, raw: string): { value: unknown } | { error: 
     }
     case "boolean":
       return { value: raw === "true" };
+    case "choices": {
+      const indexes = raw.split(",").map(Number);
+      if (indexes.some((index) => !Number.isInteger(index) || index < 0 || index >= field.choices.length)) return { error: "Choose from the options." };
+      return { value: indexes.map((index) => field.choices[index]) };
+    }
     case "json": {
       let value: unknown;
       try {

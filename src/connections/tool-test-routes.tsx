@@ -5,18 +5,31 @@ import { withDeps } from "../web/plugin.ts";
 import type { Principal } from "../accounts/principal.ts";
 import { callTool } from "../gateway/call.ts";
 import { errorResult } from "../gateway/results.ts";
-import { HttpError, htmlResponse, isHtmx, readForm } from "../web/http.ts";
+import { HttpError, htmlResponse, isHtmx, readFormAll } from "../web/http.ts";
 import { toViewer } from "../web/viewer.ts";
 import { ToolTestPage, ToolTestPanel, type ToolTestProps } from "../../views/tool-test.tsx";
 import type { ConnectionMeta } from "./types.ts";
 import { listConnectionTools } from "./tools.ts";
-import { argFields, initialValues, readArgs } from "./tool-form.ts";
+import { argFields, initialValues, readArgs, type ArgValues } from "./tool-form.ts";
 
 async function loadTool(deps: AppDeps, principal: Principal, connection: ConnectionMeta, request: Request): Promise<Omit<ToolTestProps, "values">> {
   const name = new URL(request.url).searchParams.get("tool") ?? "";
   const tool = (await listConnectionTools(deps, principal.workspaceId, connection.id)).find((t) => t.name === name);
   if (!tool) throw new HttpError(404, "There is no such tool on this connection. It may have gone at the last sync.");
   return { connection, tool, fields: argFields(tool.inputSchema) };
+}
+
+/** The form as one string per input: a checkbox group's ticked indexes are joined by ",". */
+async function readArgForm(request: Request): Promise<ArgValues> {
+  const form = await readFormAll(request);
+  const values: ArgValues = {};
+  for (const name of new Set(form.keys())) {
+    values[name] = form
+      .getAll(name)
+      .filter((v): v is string => typeof v === "string")
+      .join(",");
+  }
+  return values;
 }
 
 /**
@@ -32,7 +45,7 @@ export function toolTestRoutes(deps: AppDeps): AnyElysia {
     }, { member: true, connection: true })
     .post("/connections/:id/test", async ({ request, principal, connection }) => {
       const loaded = await loadTool(deps, principal, connection, request);
-      const values = await readForm(request);
+      const values = await readArgForm(request);
       const read = readArgs(loaded.fields, values);
       let props: ToolTestProps;
       let status = 200;

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { ConnectionDeps } from "./connection-deps.ts";
 import { getConnection } from "./queries.ts";
 import type { ToolRow } from "./types.ts";
@@ -18,12 +18,37 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   const { t } = deps.database;
   const connection = await getConnection(deps, workspaceId, connectionId);
   if (!connection) return false;
+  // Turning it on or off is the admin's review of a change.
   const updated = await deps.database.transaction(async (tx) => {
-    const rows = await tx.update(t.tools).set({ enabled }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName))).returning({ name: t.tools.name });
+    const rows = await tx.update(t.tools).set({ enabled, changedAt: null }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName))).returning({ name: t.tools.name });
     if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tool: toolName } });
     return rows;
   });
   if (updated.length === 0) return false;
   deps.toolIndex.changed(workspaceId);
   return true;
+}
+
+/** Exposes or hides several of a connection's tools in one statement (the bulk buttons); the count changed. */
+export async function setToolsEnabled(deps: ConnectionDeps, workspaceId: string, connectionId: string, toolNames: string[], enabled: boolean): Promise<number> {
+  const { t } = deps.database;
+  const connection = await getConnection(deps, workspaceId, connectionId);
+  if (!connection || toolNames.length === 0) return 0;
+  const updated = await deps.database.db
+    .update(t.tools)
+    .set({ enabled, changedAt: null })
+    .where(and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames)))
+    .returning({ name: t.tools.name });
+  deps.toolIndex.changed(workspaceId);
+  return updated.length;
+}
+
+/** The tools a re-sync found new or changed and no admin has turned on or off since. */
+export async function listChangedToolNames(deps: Pick<ConnectionDeps, "database">, connectionId: string): Promise<Set<string>> {
+  const { t } = deps.database;
+  const rows = await deps.database.db
+    .select({ name: t.tools.name })
+    .from(t.tools)
+    .where(and(eq(t.tools.connectionId, connectionId), isNotNull(t.tools.changedAt)));
+  return new Set(rows.map((row) => row.name));
 }

@@ -132,6 +132,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       enabled: b.boolean("enabled").notNull(),
       definitionHash: b.text("definition_hash").notNull(),
       seenAt: b.integer("seen_at").notNull(),
+      /** When a re-sync found it new or changed; cleared when an admin turns it on or off (the dashboard's "changed" filter). */
+      changedAt: b.integer("changed_at"),
     },
     (t) => [b.uniqueIndex("tools_connection_name").on(t.connectionId, t.name)],
   );
@@ -180,7 +182,7 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       tool: b.text("tool").notNull(),
       /** What `tool` names: a tool, a prompt (its upstream name) or a resource read (its upstream URI). */
       kind: b.text("kind", { enum: ["tool", "prompt", "resource"] }).notNull().default("tool"),
-      outcome: b.text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied"] }).notNull(),
+      outcome: b.text("outcome", { enum: ["ok", "tool_error", "upstream_error", "denied", "paused"] }).notNull(),
       latencyMs: b.integer("latency_ms").notNull(),
       errorSummary: b.text("error_summary"),
       /** Whose credential the call used: a member's id on a per-member connection, null for the shared one. */

@@ -100,7 +100,8 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   // On a per-member connection Needs re-auth is about the discovery credential, not this member's.
   const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
   // The reason quotes the last error (upstream text, redacted); the access log keeps only the status.
-  if (unavailable) return failed(unavailable, "upstream_error", connection.status === "paused" ? "connection paused after repeated failures" : "connection needs re-authorization");
+  // A paused connection refused the call itself: its own outcome, so the log does not blame the upstream.
+  if (unavailable) return connection.status === "paused" ? failed(unavailable, "paused", "connection paused after repeated failures") : failed(unavailable, "upstream_error", "connection needs re-authorization");
   // The upstream asked (429/503 with Retry-After) not to be called yet: say until when, call nothing.
   const waiting = deps.pool.waits.active(connection.id, Date.now());
   if (waiting) return failed(askedToWait(connection.name, waiting.at, waiting.status), "upstream_error", "the upstream's Retry-After is in force");

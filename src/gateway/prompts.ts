@@ -1,4 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, type GetPromptResult, type Server } from "@modelcontextprotocol/server";
+import type { Outcome } from "../accesslog/recorder.ts";
 import type { Principal } from "../accounts/principal.ts";
 import type { CallDeps } from "./results.ts";
 import { wrapContentUri } from "./resource-uris.ts";
@@ -23,7 +24,7 @@ export function registerPromptHandlers(server: Server, deps: CallDeps, principal
     const items = await deps.itemIndex.get(principal.workspaceId);
     const exposed = resolveInView(view, name, items.promptRoutes, promptOrigin);
     const route = exposed === null ? undefined : items.promptRoutes.get(exposed);
-    const record = (outcome: "ok" | "denied" | "tool_error" | "upstream_error", errorSummary: string | null, credentialUserId: string | null = null): void =>
+    const record = (outcome: Outcome, errorSummary: string | null, credentialUserId: string | null = null): void =>
       recordItemAccess(deps, principal, { kind: "prompt", connectionName: route?.connection.name ?? null, name: route?.name ?? name, outcome, errorSummary, credentialUserId, started });
     if (!route) {
       record("denied", "unknown prompt");

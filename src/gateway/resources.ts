@@ -1,4 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, type ReadResourceResult, type Server } from "@modelcontextprotocol/server";
+import type { Outcome } from "../accesslog/recorder.ts";
 import type { Principal } from "../accounts/principal.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { isReadTurnedOff } from "./item-index.ts";
@@ -25,7 +26,7 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
   server.setRequestHandler("resources/read", async (request, ctx): Promise<ReadResourceResult> => {
     const started = performance.now();
     const resolved = await resolve(deps, principal, gatewayUri(view, request.params.uri));
-    const record = (outcome: "ok" | "denied" | "tool_error" | "upstream_error", errorSummary: string | null, credentialUserId: string | null = null): void =>
+    const record = (outcome: Outcome, errorSummary: string | null, credentialUserId: string | null = null): void =>
       recordItemAccess(deps, principal, {
         kind: "resource",
         connectionName: resolved.ok ? resolved.connection.name : null,

@@ -42,7 +42,8 @@ export async function sendRouted<T>(deps: CallDeps, principal: Principal, connec
     }
   }
   const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
-  if (unavailable) return fail(unavailable, "upstream_error", connection.status === "paused" ? "connection paused after repeated failures" : "connection needs re-authorization");
+  // A paused connection refused the request itself: its own outcome, so the log does not blame the upstream.
+  if (unavailable) return connection.status === "paused" ? fail(unavailable, "paused", "connection paused after repeated failures") : fail(unavailable, "upstream_error", "connection needs re-authorization");
   const waiting = deps.pool.waits.active(connection.id, Date.now());
   if (waiting) return fail(askedToWait(connection.name, waiting.at, waiting.status), "upstream_error", "the upstream's Retry-After is in force");
   const slot = await deps.pool.calls.acquire(connection.id, { signal: ctx.signal });

@@ -38,3 +38,8 @@ export async function seriousViolationsWithoutJs(page: Page, newContext: () => P
     await context.close();
   }
 }
+
+/** The same check, one line per serious or critical violation ("" when none): for messages in assertions. */
+export async function seriousViolationLines(page: Page): Promise<string[]> {
+  return (await seriousViolations(page)).map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `tools` ADD `changed_at` integer;
