@@ -6,7 +6,6 @@ import type { SyncReport } from "../src/connections/sync.ts";
 import { FieldError, Layout } from "./layout.tsx";
 import { AuthFields, RelativeTime, StatusBadge } from "./components.tsx";
 import type { Viewer } from "../src/web/viewer.ts";
-import { shorten } from "./connections.tsx";
 import { ItemsSection } from "./connection-items.tsx";
 import type { ItemRow } from "../src/connections/items.ts";
 import { ToolsSection } from "./tool-list.tsx";
