@@ -74,14 +74,31 @@ for (const dialect of dialects) {
         try {
           const straight = (await direct.listTools()).tools.toSorted(byName);
           const through = unprefixed((await gateway.listTools()).tools, "faithful").toSorted(byName);
-          expect(through).toEqual(straight);
-          // The fixture's fields are really there (a list that dropped them on both sides would pass the line above).
+          // One change besides the name: an MCP App's resource is read through the gateway, under its URI for it.
           const rich = through.find((tool) => tool.name === "rich")!;
+          expect((rich._meta?.ui as { resourceUri?: string } | undefined)?.resourceUri).toBe("mcpgw://faithful/ui://rich/app.html");
+          const appBack = (tool: Tool): Tool => (tool.name === "rich" ? { ...tool, _meta: { ...tool._meta, ui: { resourceUri: "ui://rich/app.html" } } } : tool);
+          expect(through.map(appBack)).toEqual(straight);
+          // The fixture's fields are really there (a list that dropped them on both sides would pass the line above).
           expect(rich.icons?.[0]?.src).toBe("https://example.com/rich.png");
           expect(rich._meta?.["example.com/owner"]).toBe("team-a");
           // `execution` is 2025 vocabulary (2026-07-28 moved tasks to an extension): see server-everything below.
           expect(rich.title).toBe("Rich Tool");
           expect(rich.outputSchema).toBeDefined();
+        } finally {
+          await Promise.all([direct.close(), gateway.close()]);
+        }
+      });
+
+      test(`a ${era} client reads the MCP App a tool's _meta names through the gateway, as the upstream serves it`, async () => {
+        const [direct, gateway] = await Promise.all([connectDirect(upstream.url, era), connectClient(t.url, key, era)]);
+        try {
+          const rich = (await gateway.listTools()).tools.find((tool) => tool.name === "faithful__rich")!;
+          const appUri = (rich._meta?.ui as { resourceUri: string }).resourceUri;
+          const through = await gateway.readResource({ uri: appUri });
+          const straight = await direct.readResource({ uri: "ui://rich/app.html" });
+          expect(through.contents).toEqual(straight.contents.map((c) => ({ ...c, uri: appUri })));
+          expect((through.contents[0] as { text: string }).text).toBe("<p>the rich tool's app</p>");
         } finally {
           await Promise.all([direct.close(), gateway.close()]);
         }

@@ -45,6 +45,22 @@ export function rewriteToolMeta(connectionName: string, meta: Record<string, unk
 }
 
 /**
+ * The other way, for a connection's own URL (which shows the upstream's URIs as they are): a listed
+ * tool's `_meta` with its MCP Apps resource pointed back at the upstream's own URI.
+ */
+export function unwrapToolMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...meta };
+  const ui = meta.ui;
+  const uri = ui && typeof ui === "object" && !Array.isArray(ui) ? (ui as { resourceUri?: unknown }).resourceUri : undefined;
+  const unwrapped = typeof uri === "string" ? unwrapResourceUri(uri) : null;
+  if (unwrapped) out.ui = { ...(ui as object), resourceUri: unwrapped.uri };
+  const template = meta["openai/outputTemplate"];
+  const unwrappedTemplate = typeof template === "string" ? unwrapResourceUri(template) : null;
+  if (unwrappedTemplate) out["openai/outputTemplate"] = unwrappedTemplate.uri;
+  return out;
+}
+
+/**
  * One content block with the resource it carries (an embedded resource, a resource link) pointed
  * at the gateway's URI for it, so that a client reads it back through the gateway.
  */

@@ -6,6 +6,7 @@ import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connection
 import type { ToolDefinition } from "../connections/tool-defs.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
+import { rewriteToolMeta } from "./resource-uris.ts";
 
 
 export type RoutedTool = {
@@ -178,7 +179,7 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled });
     if (!row.enabled) continue;
     meta.enabledToolCount++;
-    listed.push(toListedTool(exposedName, definition));
+    listed.push(toListedTool(exposedName, meta.name, definition));
   }
   return { listed, routes, connections: metas, profile: buildGatewayProfile(connections) };
 }
@@ -202,7 +203,7 @@ function compare(a: string, b: string): number {
 }
 
 /** The tool as its upstream listed it, under its exposed name. */
-function toListedTool(exposedName: string, def: ToolDefinition): Tool {
+function toListedTool(exposedName: string, connectionName: string, def: ToolDefinition): Tool {
   return {
     name: exposedName,
     ...(def.title !== null ? { title: def.title } : {}),
@@ -212,6 +213,7 @@ function toListedTool(exposedName: string, def: ToolDefinition): Tool {
     ...(def.annotations ? { annotations: def.annotations } : {}),
     ...(def.icons ? { icons: def.icons as Tool["icons"] } : {}),
     ...(def.execution ? { execution: def.execution as Tool["execution"] } : {}),
-    ...(def.meta ? { _meta: def.meta } : {}),
+    // An MCP App's resource (ui://…) is read through the gateway, under the connection's URI for it.
+    ...(def.meta ? { _meta: rewriteToolMeta(connectionName, def.meta) } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { credentialId, type Principal } from "../accounts/principal.ts";
 import { NATIVE_TOOLS } from "./native-tools.ts";
 import type { CallDeps } from "./results.ts";
 import type { RoutedTool } from "./tool-index.ts";
+import { unwrapToolMeta } from "./resource-uris.ts";
 import { listInView, resolveInView, type GatewayView, type ItemOrigin } from "./view.ts";
 
 /** A tool's connection and the name its upstream gives it. */
@@ -14,7 +15,9 @@ export function toolOrigin(route: RoutedTool): ItemOrigin {
 export async function listToolsInView(deps: Pick<CallDeps, "toolIndex">, principal: Principal, view: GatewayView): Promise<Tool[]> {
   const index = await deps.toolIndex.get(principal.workspaceId);
   if (view.kind === "workspace") return [...NATIVE_TOOLS, ...index.listed];
-  return listInView(view, index.listed, index.routes, toolOrigin);
+  const shown = listInView(view, index.listed, index.routes, toolOrigin);
+  // The upstream's own URIs there, an MCP App's resource included.
+  return shown.some((tool) => tool._meta) ? shown.map((tool) => (tool._meta ? { ...tool, _meta: unwrapToolMeta(tool._meta) } : tool)) : shown;
 }
 
 /**

@@ -1,7 +1,7 @@
 // An SDK upstream whose tools use every field a tool may carry (icons, _meta, title, annotations,
 // outputSchema, execution), and whose calls exercise what a relay can lose: a JSON-RPC error with
 // data, progress past a deadline, the request's _meta, tasks. Serves both eras statelessly.
-import { createMcpHandler, ProtocolError, Server, type CallToolResult, type ServerCapabilities, type Tool } from "@modelcontextprotocol/server";
+import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type ServerCapabilities, type Tool } from "@modelcontextprotocol/server";
 
 export const FAITHFUL_INSTRUCTIONS = "Call rich first. Never call long without a reason.";
 
@@ -38,14 +38,23 @@ export type FaithfulUpstream = {
   stop(): Promise<void>;
 };
 
+const APP_URI = "ui://rich/app.html";
+const APP_MIME = "text/html;profile=mcp-app";
+
 export async function startFaithfulUpstream(options: { capabilities?: ServerCapabilities; instructions?: string } = {}): Promise<FaithfulUpstream> {
   const metas: Record<string, unknown>[] = [];
   const create = (): Server => {
     const server = new Server(
       { name: "faithful-upstream", version: "1.0.0" },
-      { capabilities: { tools: { listChanged: true }, ...options.capabilities }, instructions: options.instructions ?? FAITHFUL_INSTRUCTIONS },
+      { capabilities: { tools: { listChanged: true }, resources: {}, ...options.capabilities }, instructions: options.instructions ?? FAITHFUL_INSTRUCTIONS },
     );
     server.setRequestHandler("tools/list", () => ({ tools: TOOLS }));
+    // The MCP App that the rich tool's _meta names (ui.resourceUri).
+    server.setRequestHandler("resources/list", () => ({ resources: [{ uri: APP_URI, name: "rich app", mimeType: APP_MIME }] }));
+    server.setRequestHandler("resources/read", (request) => {
+      if (request.params.uri !== APP_URI) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource not found: ${request.params.uri}`);
+      return { contents: [{ uri: APP_URI, mimeType: APP_MIME, text: "<p>the rich tool's app</p>" }] };
+    });
     server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
       const { name, arguments: args = {} } = request.params;
       metas.push({ ...request.params._meta });
