@@ -94,7 +94,7 @@ for (const dialect of dialects) {
         const [direct, gateway] = await Promise.all([connectDirect(upstream.url, era), connectClient(t.url, key, era)]);
         try {
           const rich = (await gateway.listTools()).tools.find((tool) => tool.name === "faithful__rich")!;
-          const appUri = (rich._meta?.ui as { resourceUri: string }).resourceUri;
+          const appUri = String((rich._meta?.ui as { resourceUri?: string } | undefined)?.resourceUri);
           const through = await gateway.readResource({ uri: appUri });
           const straight = await direct.readResource({ uri: "ui://rich/app.html" });
           expect(through.contents).toEqual(straight.contents.map((c) => ({ ...c, uri: appUri })));
