@@ -150,6 +150,14 @@ for (const dialect of dialects) {
       expect((await post("/invite", { token, password: "a brand new password" })).status).toBe(303);
       expect(await roleOf(member.userId)).toBe("member");
       expect(await signIn(t, "gone@example.com", "a brand new password")).toContain("=");
+      // Each step is in the audit trail, with the admin who took it.
+      const { t: tables } = t.gateway.deps.database;
+      const entries = await t.gateway.deps.database.db.select().from(tables.auditEvents).where(eq(tables.auditEvents.target, `user:${member.userId}`));
+      const actions = entries.map((e) => e.action);
+      expect(actions).toEqual(expect.arrayContaining(["member.deactivated", "member.removed", "member.joined"]));
+      expect(entries.find((e) => e.action === "member.removed")?.actor).toBe(`user:${owner.userId}`);
+      const invited = await t.gateway.deps.database.db.select().from(tables.auditEvents).where(eq(tables.auditEvents.action, "member.invited"));
+      expect(invited.some((e) => e.details.includes("gone@example.com"))).toBe(true);
     });
 
     test("a role change applies to the member's next request: promoted, their key reads the whole workspace's log", async () => {

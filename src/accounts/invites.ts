@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/record.ts";
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { generateToken, hashToken, newId } from "../crypto/tokens.ts";
@@ -56,6 +57,7 @@ export async function createInvite(database: Database, principal: Principal, inp
       createdAt: now,
       expiresAt: now + INVITE_TTL_MS,
     });
+    await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "member.invited", target: `invite:${id}`, details: { email, role: input.role } });
   });
   return { ok: true, id, token };
 }
@@ -72,11 +74,15 @@ export async function listPendingInvites(database: Database, workspaceId: string
 
 export async function revokeInvite(database: Database, workspaceId: string, id: string, now = Date.now()): Promise<boolean> {
   const { t } = database;
-  const rows = await database.db
-    .update(t.invites)
-    .set({ revokedAt: now })
-    .where(and(eq(t.invites.workspaceId, workspaceId), eq(t.invites.id, id), isNull(t.invites.acceptedAt), isNull(t.invites.revokedAt)))
-    .returning({ id: t.invites.id });
+  const rows = await database.transaction(async (tx) => {
+    const revoked = await tx
+      .update(t.invites)
+      .set({ revokedAt: now })
+      .where(and(eq(t.invites.workspaceId, workspaceId), eq(t.invites.id, id), isNull(t.invites.acceptedAt), isNull(t.invites.revokedAt)))
+      .returning({ id: t.invites.id, email: t.invites.email });
+    if (revoked.length > 0) await recordAudit(database, tx, { workspaceId, action: "member.invite_revoked", target: `invite:${id}`, details: { email: revoked[0]!.email } });
+    return revoked;
+  });
   return rows.length > 0;
 }
 
@@ -127,6 +133,7 @@ export async function acceptInvite(database: Database, token: string, input: { n
       await tx.insert(t.users).values({ id: userId, email: invite.email, name, passwordHash, createdAt: now });
     }
     await tx.insert(t.memberships).values({ workspaceId: invite.workspaceId, userId, role: invite.role, createdAt: now });
+    await recordAudit(database, tx, { workspaceId: invite.workspaceId, action: "member.joined", target: `user:${userId}`, details: { email: invite.email, role: invite.role, invite: used[0]!.id } });
     return { ok: true, userId, workspaceId: invite.workspaceId };
   });
 }

@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/record.ts";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { deactivateUser, getMemberRole, reactivateUser } from "./members.ts";
@@ -49,6 +50,7 @@ export async function removeMember(database: Database, principal: Principal, use
   await database.transaction(async (tx) => {
     await tx.delete(t.memberCredentials).where(and(eq(t.memberCredentials.workspaceId, principal.workspaceId), eq(t.memberCredentials.userId, userId)));
     await tx.delete(t.memberships).where(and(eq(t.memberships.workspaceId, principal.workspaceId), eq(t.memberships.userId, userId)));
+    await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "member.removed", target: `user:${userId}` });
   });
   return { ok: true };
 }

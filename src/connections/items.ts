@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/record.ts";
 import { and, eq } from "drizzle-orm";
 import type { AppDeps } from "../deps.ts";
 import type { ItemKind } from "./item-sync.ts";
@@ -35,11 +36,15 @@ export async function setItemEnabled(deps: ItemDeps, workspaceId: string, connec
   const { t } = deps.database;
   const connection = await getConnection(deps, workspaceId, connectionId);
   if (!connection) return false;
-  const updated = await deps.database.db
-    .update(t.connectionItems)
-    .set({ enabled })
-    .where(and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, item.kind), eq(t.connectionItems.name, item.name)))
-    .returning({ name: t.connectionItems.name });
+  const updated = await deps.database.transaction(async (tx) => {
+    const rows = await tx
+      .update(t.connectionItems)
+      .set({ enabled })
+      .where(and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, item.kind), eq(t.connectionItems.name, item.name)))
+      .returning({ name: t.connectionItems.name });
+    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? `${item.kind}.enabled` : `${item.kind}.disabled`, target: `connection:${connectionId}`, details: { connection: connection.name, name: item.name } });
+    return rows;
+  });
   if (updated.length === 0) return false;
   deps.toolIndex.changed(workspaceId);
   return true;

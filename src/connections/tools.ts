@@ -34,11 +34,15 @@ export async function setToolsEnabled(deps: ConnectionDeps, workspaceId: string,
   const { t } = deps.database;
   const connection = await getConnection(deps, workspaceId, connectionId);
   if (!connection || toolNames.length === 0) return 0;
-  const updated = await deps.database.db
-    .update(t.tools)
-    .set({ enabled, changedAt: null })
-    .where(and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames)))
-    .returning({ name: t.tools.name });
+  const updated = await deps.database.transaction(async (tx) => {
+    const rows = await tx
+      .update(t.tools)
+      .set({ enabled, changedAt: null })
+      .where(and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames)))
+      .returning({ name: t.tools.name });
+    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tools: rows.map((row) => row.name) } });
+    return rows;
+  });
   deps.toolIndex.changed(workspaceId);
   return updated.length;
 }
