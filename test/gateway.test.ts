@@ -61,7 +61,7 @@ for (const dialect of dialects) {
       expect((duplicate.json.fields as Record<string, string>).name).toContain("exists already");
       const wrongToken = await call("POST", "/api/v1/connections", { name: "nope", url: bearer.url, auth: { kind: "bearer", token: "wrong-token-here" } });
       expect(wrongToken.status).toBe(422);
-      expect((wrongToken.json.fields as Record<string, string>).auth).toContain("refused the stored credential (401)");
+      expect((wrongToken.json.fields as Record<string, string>).auth).toContain("This token was refused (401)");
       expect(JSON.stringify(wrongToken.json)).not.toContain("wrong-token-here");
       const unreachable = await call("POST", "/api/v1/connections", { name: "nope", url: "http://127.0.0.1:1/mcp" });
       expect((unreachable.json.fields as Record<string, string>).url).toContain("refused the connection");

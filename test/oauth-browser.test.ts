@@ -56,12 +56,13 @@ for (const dialect of dialects) {
         await shot("02-catalog-entry");
         await page.click("#catalog-add button[type=submit]");
         await page.waitForURL(/\/connections\/[^/]+$/);
-        await page.getByText("Needs re-auth").first().waitFor();
+        // A new OAuth connection has one next step: Connect.
+        await page.getByText("Not connected yet").first().waitFor();
         await shot("03-needs-connect");
 
         // Connect: the provider opens in a popup; approving there brings the page to Connected.
         const popupOpened = page.waitForEvent("popup");
-        await page.click("#oauth-section button:has-text('Connect')");
+        await page.click(".first-step button:has-text('Connect')");
         const popup = await popupOpened;
         await popup.waitForURL(`${as.issuer}/authorize?*`);
         await popup.getByText("Authorize the MCP Gateway").waitFor();
