@@ -215,7 +215,7 @@ for (const mode of MODES) {
         try {
           await signInWithPassword(page, t.url);
           const before = as.authorizeRequests.length;
-          await authorizeThrough(watched, shared, "#oauth-section", "Connect linear");
+          await authorizeThrough(watched, shared, ".first-step", "Connect linear");
           await page.locator(".badge", { hasText: "Connected" }).first().waitFor();
           await authorizeThrough(watched, shared, "#oauth-section", "Re-authorize linear");
           await page.locator(".badge", { hasText: "Connected" }).first().waitFor();
