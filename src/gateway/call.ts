@@ -86,25 +86,10 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   target.connectionName = connection.name;
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
-  const perMember = connection.sharing === "per_member";
-  if (perMember) {
-    const own = await memberCredentialStatus(deps.database, { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId });
-    // Enterprise-managed: the member's token is obtained on this call, through their SSO sign-in.
-    if (!own && connection.authKind !== "id-jag") {
-      const where = `${deps.config.baseUrl}/connections/${encodeURIComponent(connection.id)}`;
-      return failed(`${connection.name} uses each member's own account, and you have not connected yours yet. Connect your account in the gateway dashboard (${where}), then call again.`, "denied", "member has not connected their account");
-    }
-    target.credentialUserId = principal.userId;
-  }
-  // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
-  // On a per-member connection Needs re-auth is about the discovery credential, not this member's.
-  const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
-  // The reason quotes the last error (upstream text, redacted); the access log keeps only the status.
-  // A paused connection refused the call itself: its own outcome, so the log does not blame the upstream.
-  if (unavailable) return connection.status === "paused" ? failed(unavailable, "paused", "connection paused after repeated failures") : failed(unavailable, "upstream_error", "connection needs re-authorization");
-  // The upstream asked (429/503 with Retry-After) not to be called yet: say until when, call nothing.
-  const waiting = deps.pool.waits.active(connection.id, Date.now());
-  if (waiting) return failed(askedToWait(connection.name, waiting.at, waiting.status), "upstream_error", "the upstream's Retry-After is in force");
+  const refusal = await refusalBeforeSending(deps, principal, connection);
+  // A member who has not connected their account used no credential of theirs.
+  if (connection.sharing === "per_member" && !refusal?.noMemberCredential) target.credentialUserId = principal.userId;
+  if (refusal) return failed(refusal.message, refusal.outcome, refusal.summary);
   const slot = await deps.pool.calls.acquire(connection.id, { signal: ctx.signal });
   if ("refused" in slot) return refusedSlot(deps, connection.name, slot);
   try {
@@ -112,6 +97,40 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   } finally {
     slot.end();
   }
+}
+
+/** Why a request to this connection is refused before anything is sent, in words and for the access log. */
+export type Refusal = { message: string; outcome: Outcome; summary: string; noMemberCredential?: true };
+
+/**
+ * The checks every routed request (a tool call, a prompt get, a resource read) passes before it is
+ * sent: the member's own credential on a per-member connection, Paused and Needs re-auth, and the
+ * upstream's Retry-After. Null when the request may go.
+ */
+export async function refusalBeforeSending(deps: CallDeps, principal: Principal, connection: ConnectionMeta): Promise<Refusal | null> {
+  const perMember = connection.sharing === "per_member";
+  if (perMember) {
+    const own = await memberCredentialStatus(deps.database, { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId });
+    // Enterprise-managed: the member's token is obtained on this call, through their SSO sign-in.
+    if (!own && connection.authKind !== "id-jag") {
+      const where = `${deps.config.baseUrl}/connections/${encodeURIComponent(connection.id)}`;
+      return { message: `${connection.name} uses each member's own account, and you have not connected yours yet. Connect your account in the gateway dashboard (${where}), then call again.`, outcome: "denied", summary: "member has not connected their account", noMemberCredential: true };
+    }
+  }
+  // Paused and Needs re-auth fail fast, without touching the upstream; Error is tried (see health.ts).
+  // On a per-member connection Needs re-auth is about the discovery credential, not this member's.
+  const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
+  // The reason quotes the last error (upstream text, redacted); the access log keeps only the status.
+  // A paused connection refused the request itself: its own outcome, so the log does not blame the upstream.
+  if (unavailable) {
+    return connection.status === "paused"
+      ? { message: unavailable, outcome: "paused", summary: "connection paused after repeated failures" }
+      : { message: unavailable, outcome: "upstream_error", summary: "connection needs re-authorization" };
+  }
+  // The upstream asked (429/503 with Retry-After) not to be called yet: say until when, call nothing.
+  const waiting = deps.pool.waits.active(connection.id, Date.now());
+  if (waiting) return { message: askedToWait(connection.name, waiting.at, waiting.status), outcome: "upstream_error", summary: "the upstream's Retry-After is in force" };
+  return null;
 }
 
 /**

@@ -1,14 +1,13 @@
 import { ProtocolError, ProtocolErrorCode, type RequestOptions } from "@modelcontextprotocol/server";
 import { credentialId, type Principal } from "../accounts/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
-import { memberCredentialStatus } from "../connections/member-credentials.ts";
 import type { Redactor } from "../connections/redact.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost } from "../upstream/client.ts";
-import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from "../upstream/health.ts";
+import { recordUpstreamFailure, recordUpstreamSuccess } from "../upstream/health.ts";
 import type { PooledClient } from "../upstream/pool.ts";
 import { deadlineSignal, withRetries } from "../upstream/retry.ts";
-import { askedToWait, SHUTTING_DOWN, summarizeFailure, unsealRedactor } from "./call.ts";
+import { refusalBeforeSending, SHUTTING_DOWN, summarizeFailure, unsealRedactor } from "./call.ts";
 import type { CallDeps } from "./results.ts";
 
 /**
@@ -35,17 +34,8 @@ export async function sendRouted<T>(deps: CallDeps, principal: Principal, connec
   const perMember = connection.sharing === "per_member";
   const credentialUserId = perMember ? principal.userId : null;
   const fail = (message: string, outcome: Outcome, summary: string): Routed<T> => ({ ok: false, credentialUserId, message, outcome, summary });
-  if (perMember) {
-    const own = await memberCredentialStatus(deps.database, { connectionId: connection.id, workspaceId: principal.workspaceId, userId: principal.userId });
-    if (!own && connection.authKind !== "id-jag") {
-      return fail(`${connection.name} uses each member's own account, and you have not connected yours yet. Connect your account in the gateway dashboard (${deps.config.baseUrl}/connections/${encodeURIComponent(connection.id)}).`, "denied", "member has not connected their account");
-    }
-  }
-  const unavailable = perMember && connection.status === "needs_reauth" ? null : unavailableReason(connection);
-  // A paused connection refused the request itself: its own outcome, so the log does not blame the upstream.
-  if (unavailable) return connection.status === "paused" ? fail(unavailable, "paused", "connection paused after repeated failures") : fail(unavailable, "upstream_error", "connection needs re-authorization");
-  const waiting = deps.pool.waits.active(connection.id, Date.now());
-  if (waiting) return fail(askedToWait(connection.name, waiting.at, waiting.status), "upstream_error", "the upstream's Retry-After is in force");
+  const refusal = await refusalBeforeSending(deps, principal, connection);
+  if (refusal) return fail(refusal.message, refusal.outcome, refusal.summary);
   const slot = await deps.pool.calls.acquire(connection.id, { signal: ctx.signal });
   if ("refused" in slot) {
     const summary = slot.refused === "cancelled" ? "cancelled by the client while queued" : slot.refused === "stopping" ? "gateway shutting down" : "the connection's calls were all in use";
