@@ -55,7 +55,7 @@ for (const dialect of dialects) {
       t = await startTestGateway({ dialect });
       ({ key, workspaceId } = await seedOwner(t));
       call = api(t.url, key);
-    });
+    }, 30_000);
     afterAll(async () => {
       for (const client of clients) await client.close().catch(() => undefined);
       await t?.stop();
