@@ -1,9 +1,10 @@
 import type { Tables } from "../db/client.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
+import type { ToolOverride } from "./tool-overrides.ts";
 
 /** A connection as stored. */
 export type ConnectionRow = Tables["connections"]["$inferSelect"];
 /** A connection with its tool counts, as lists and pages show it. */
 export type ConnectionMeta = ConnectionRow & { toolCount: number; enabledToolCount: number };
-/** One of a connection's tools, as its page shows it. */
-export type ToolRow = ToolDefinition & { enabled: boolean; exposedName: string };
+/** One of a connection's tools, as its page shows it: the upstream's definition, and the admin's alias and description if set. */
+export type ToolRow = ToolDefinition & { enabled: boolean; exposedName: string; override: ToolOverride | null };

@@ -155,7 +155,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       aliasKey: b.text("alias_key"),
       description: b.text("description"),
       updatedAt: b.integer("updated_at").notNull(),
-      updatedBy: b.text("updated_by").references(() => users.id, { onDelete: "set null" }),
+      /** Who set it last (a user id, kept as text: the row outlives that user). */
+      updatedBy: b.text("updated_by"),
     },
     (t) => [b.uniqueIndex("tool_overrides_connection_tool").on(t.connectionId, t.toolName), b.uniqueIndex("tool_overrides_workspace_alias").on(t.workspaceId, t.aliasKey)],
   );

@@ -5,6 +5,7 @@ import { withinMs } from "../db/deadline.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ToolDefinition } from "../connections/tool-defs.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
+import { loadToolOverrides, overrideKey, type ToolOverride } from "../connections/tool-overrides.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 import { rewriteToolMeta } from "./resource-uris.ts";
 
@@ -22,6 +23,8 @@ export type RoutedTool = {
    */
   callDefinition: Tool;
   enabled: boolean;
+  /** The admin's alias and description (tool_overrides), or null: `exposedName` is the alias when one is set. */
+  override: ToolOverride | null;
 };
 
 export type WorkspaceIndex = {
@@ -29,6 +32,8 @@ export type WorkspaceIndex = {
   listed: Tool[];
   /** Every known tool by exposed name, disabled ones included (so a call can say why it is refused). */
   routes: Map<string, RoutedTool>;
+  /** `connection__tool` names an alias replaced → the alias: a call by the old name says what to call instead. */
+  aliasedFrom: Map<string, string>;
   connections: Map<string, ConnectionMeta>;
   /** What the gateway announces to this workspace's clients: capabilities and merged instructions. */
   profile: GatewayProfile;
@@ -148,11 +153,13 @@ function parseMessage(payload: string): { from: string; workspaceId: string; kin
 async function buildIndex(database: Database, workspaceId: string): Promise<WorkspaceIndex> {
   const { t } = database;
   const connections = await database.db.select().from(t.connections).where(eq(t.connections.workspaceId, workspaceId)).orderBy(t.connections.name);
+  const overrides = connections.length === 0 ? new Map<string, ToolOverride>() : await loadToolOverrides(database, workspaceId);
   const tools = connections.length === 0
     ? []
     : await database.db.select().from(t.tools).where(inArray(t.tools.connectionId, connections.map((c) => c.id))).orderBy(t.tools.name);
   const metas = new Map<string, ConnectionMeta>(connections.map((c) => [c.id, { ...c, toolCount: 0, enabledToolCount: 0 }]));
   const routes = new Map<string, RoutedTool>();
+  const aliasedFrom = new Map<string, string>();
   const listed: Tool[] = [];
   // Code-unit order, the same on every dialect and replica: which of two tools whose shortened
   // names meet keeps the short one never depends on the database's collation.
@@ -160,9 +167,14 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     const meta = metas.get(row.connectionId);
     // A name the rules refuse (a row from before them) could meet another connection's names.
     if (!meta || checkConnectionName(meta.name) !== null) continue;
-    const exposedName = uniqueExposedName(meta.name, row.name, routes);
+    const generated = uniqueExposedName(meta.name, row.name, routes);
     // Only when 130-bit hashes meet: leave the tool out rather than route a name to two tools.
-    if (exposedName === null) continue;
+    if (generated === null) continue;
+    const override = overrides.get(overrideKey(row.connectionId, row.name)) ?? null;
+    // An alias has no `__` (names.ts), so it meets no generated name; aliases are unique in the workspace.
+    const alias = override?.alias && !routes.has(override.alias) ? override.alias : null;
+    const exposedName = alias ?? generated;
+    if (alias) aliasedFrom.set(generated, alias);
     meta.toolCount++;
     const definition: ToolDefinition = {
       name: row.name,
@@ -176,12 +188,13 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
       execution: row.execution as Record<string, unknown> | null,
     };
     const callDefinition: Tool = { name: row.name, inputSchema: definition.inputSchema as Tool["inputSchema"] };
-    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled });
+    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled, override });
     if (!row.enabled) continue;
     meta.enabledToolCount++;
-    listed.push(toListedTool(exposedName, meta.name, definition));
+    const description = override?.description ?? definition.description;
+    listed.push(toListedTool(exposedName, meta.name, { ...definition, description }));
   }
-  return { listed, routes, connections: metas, profile: buildGatewayProfile(connections) };
+  return { listed, routes, aliasedFrom, connections: metas, profile: buildGatewayProfile(connections) };
 }
 
 /**

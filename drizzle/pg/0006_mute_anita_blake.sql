@@ -10,6 +10,5 @@ CREATE TABLE "tool_overrides" (
 );
 --> statement-breakpoint
 ALTER TABLE "tool_overrides" ADD CONSTRAINT "tool_overrides_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "tool_overrides" ADD CONSTRAINT "tool_overrides_updated_by_users_id_fk" FOREIGN KEY ("updated_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "tool_overrides_connection_tool" ON "tool_overrides" USING btree ("connection_id","tool_name");--> statement-breakpoint
 CREATE UNIQUE INDEX "tool_overrides_workspace_alias" ON "tool_overrides" USING btree ("workspace_id","alias_key");

@@ -7,8 +7,7 @@ CREATE TABLE `tool_overrides` (
 	`description` text,
 	`updated_at` integer NOT NULL,
 	`updated_by` text,
-	FOREIGN KEY (`connection_id`) REFERENCES `connections`(`id`) ON UPDATE no action ON DELETE cascade,
-	FOREIGN KEY (`updated_by`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null
+	FOREIGN KEY (`connection_id`) REFERENCES `connections`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `tool_overrides_connection_tool` ON `tool_overrides` (`connection_id`,`tool_name`);--> statement-breakpoint
