@@ -88,7 +88,13 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   const index = await deps.toolIndex.get(principal.workspaceId);
   const route = index.routes.get(name);
   const connection = route ? index.connections.get(route.connectionId) : undefined;
-  if (!route || !connection) throw new UnknownTool(index.aliasedFrom.get(name));
+  if (!route || !connection) {
+    // A call by the name an alias replaced is logged against the tool it meant.
+    const alias = index.aliasedFrom.get(name);
+    const meant = alias === undefined ? undefined : index.routes.get(alias);
+    if (meant) Object.assign(target, { connectionName: meant.connectionName, tool: meant.definition.name });
+    throw new UnknownTool(alias);
+  }
   target.connectionName = connection.name;
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
