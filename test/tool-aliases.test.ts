@@ -266,6 +266,17 @@ for (const dialect of dialects) {
       }
     });
 
+    test("two admins giving one alias to two tools at once: one wins, the other hears who has it", async () => {
+      const [first, second] = await Promise.all([setOverride(alphaId, "fail", { alias: "racer", description: "" }), setOverride(betaId, "echo", { alias: "Racer", description: "" })]);
+      const statuses = [first.status, second.status].sort();
+      expect(statuses).toEqual([200, 422]);
+      const loser = first.status === 422 ? await first.text() : await second.text();
+      expect(loser).toMatch(/is already the alias of (alpha&#x27;s tool fail|beta&#x27;s tool echo)/);
+      const { database } = t.gateway.deps;
+      const holders = await database.db.select().from(database.t.toolOverrides).where(and(eq(database.t.toolOverrides.workspaceId, workspaceId), eq(database.t.toolOverrides.aliasKey, "racer")));
+      expect(holders.length).toBe(1);
+    });
+
     test("a tool the connection does not list cannot be given an alias", async () => {
       expect((await setOverride(alphaId, "nope", { alias: "nope-alias" })).status).toBe(404);
       const { database } = t.gateway.deps;
