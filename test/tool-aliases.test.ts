@@ -5,6 +5,7 @@ import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from 
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient, type Era } from "./helpers/client.ts";
 import { connectionIdByName, insertMember } from "./helpers/members.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 // Issue 17 item 4, last sentence: per-workspace aliases and description overrides for a tool, set by
 // an admin in the dashboard, applied everywhere the tool is listed or called.
@@ -282,6 +283,27 @@ for (const dialect of dialects) {
       const { database } = t.gateway.deps;
       const rows = await database.db.select().from(database.t.toolOverrides).where(and(eq(database.t.toolOverrides.workspaceId, workspaceId), eq(database.t.toolOverrides.toolName, "nope")));
       expect(rows).toEqual([]);
+    });
+
+    test("connected clients of both eras hear list_changed when an admin renames a tool, and list the new name", async () => {
+      let modernHeard = 0;
+      let legacyHeard = 0;
+      const listening = t.gateway.deps.mcp.held().streams;
+      const modern = await connectClient(t.url, key, "2026-07-28", { onToolsChanged: () => modernHeard++ });
+      const legacy = await connectClient(t.url, key, "2025-11-25", { onToolsChanged: () => legacyHeard++ });
+      try {
+        await waitFor(() => t.gateway.deps.mcp.held().streams >= listening + 2, { what: "both clients' notification streams" });
+        expect((await setOverride(alphaId, "add", { alias: "sum", description: "Adds two numbers, carefully." })).status).toBe(200);
+        await waitFor(() => modernHeard > 0 && legacyHeard > 0, { what: "list_changed on both eras" });
+        for (const client of [modern, legacy]) {
+          const tools = (await client.listTools()).tools;
+          expect(tools.find((tool) => tool.name === "sum")?.description).toBe("Adds two numbers, carefully.");
+          expect(tools.map((tool) => tool.name)).not.toContain("plus");
+          expect(text(await client.callTool({ name: "sum", arguments: { a: 20, b: 22 } }))).toBe("42");
+        }
+      } finally {
+        await Promise.all([modern.close(), legacy.close()]);
+      }
     });
   });
 }
