@@ -89,7 +89,8 @@ for (const dialect of dialects) {
       expect((await call("POST", "/api/v1/connections", { name: "alpha", url: alpha.url, auth: { kind: "none" } })).status).toBe(201);
       expect((await call("POST", "/api/v1/connections", { name: "beta", url: beta.url, auth: { kind: "none" } })).status).toBe(201);
       [alphaId, betaId] = await Promise.all([connectionIdByName(t, workspaceId, "alpha"), connectionIdByName(t, workspaceId, "beta")]);
-    });
+      // Two password hashes and sign-ins: more than bun's 5 s on a busy machine.
+    }, 30_000);
     afterAll(async () => {
       await Promise.all([t.stop(), alpha.stop(), beta.stop()]);
     });
@@ -126,6 +127,10 @@ for (const dialect of dialects) {
         expect(results.find((tool) => tool.name === "say")?.description).toBe(OWN_DESCRIPTION);
         expect(results.map((tool) => tool.name)).not.toContain("alpha__echo");
       }
+
+      // The connection page's search finds the tool by the admin's words too.
+      const found = await (await fetch(`${t.url}/connections/${alphaId}?q=${encodeURIComponent("word for word")}`, { headers: { cookie } })).text();
+      expect([...found.matchAll(/<code class="tool-name"[^>]*>([^<]+)<\/code>/g)].map((m) => m[1])).toEqual(["say"]);
 
       // The access log names the connection and the upstream's own tool name.
       await t.gateway.deps.accessLog.flush();
@@ -227,6 +232,14 @@ for (const dialect of dialects) {
       const refused = await setOverride(alphaId, "echo", { action: "clear" }, { as: memberCookie });
       expect(refused.status).toBe(403);
       expect((await fetch(`${t.url}/connections/${alphaId}/tools/override?tool=echo`, { headers: { cookie: memberCookie } })).status).toBe(403);
+      // Nor can a page of another site post the form with an admin's cookie.
+      const forged = await fetch(`${t.url}/connections/${alphaId}/tools/override?tool=echo`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example", cookie },
+        body: new URLSearchParams({ action: "clear" }),
+      });
+      expect(forged.status).toBe(403);
       expect(await overrideRows(alphaId)).toEqual([{ toolName: "echo", alias: "say" }]);
       const page = await (await fetch(`${t.url}/connections/${alphaId}`, { headers: { cookie: memberCookie } })).text();
       expect(page).toContain(">say</code>");

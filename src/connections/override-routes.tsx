@@ -54,5 +54,5 @@ export function toolOverrideRoutes(deps: AppDeps): AnyElysia {
 
 function savedNotice(tool: ToolRow): string {
   const description = tool.override?.description ? "the description you wrote" : "the upstream's description";
-  return `Saved: agents now see ${tool.name} as ${tool.exposedName}, with ${description}.`;
+  return `Saved: agents now see ${tool.name} as ${tool.exposedName}, with ${description}${tool.enabled ? "" : ", once it is turned on"}.`;
 }
