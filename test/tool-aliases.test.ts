@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { Client } from "@modelcontextprotocol/client";
 import { dialects, seedOwner, signIn, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
@@ -204,9 +204,8 @@ for (const dialect of dialects) {
       expect(gone).not.toContain("say");
       expect(gone).not.toContain("alpha__echo");
       expect(await callSaying("2026-07-28", "say", { message: "x" })).toContain("Unknown tool: say");
-      // Kept while the tool is away: nobody else can take the alias meanwhile.
+      // Kept while the tool is away.
       expect(await overrideRows(alphaId)).toEqual([{ toolName: "echo", alias: "say" }]);
-      expect((await setOverride(betaId, "echo", { alias: "say", description: "" })).status).toBe(422);
 
       alpha.setTools(["echo", "add", "fail"]);
       await sync(alphaId);
@@ -214,6 +213,32 @@ for (const dialect of dialects) {
         expect((await listed(era)).find((tool) => tool.name === "say")).toEqual({ name: "say", description: OWN_DESCRIPTION });
         expect(await callSaying(era, "say", { message: `back ${era}` })).toBe(`back ${era}`);
       }
+    });
+
+    test("an admin can give another tool the alias kept for a tool its upstream no longer lists; that tool comes back under its usual name", async () => {
+      expect((await setOverride(alphaId, "fail", { alias: "oops", description: "Always fails, on purpose." })).status).toBe(200);
+      // While fail is listed, its alias is refused to others; once it is gone, it can be taken.
+      expect((await setOverride(alphaId, "add", { alias: "OOPS", description: "" })).status).toBe(422);
+      alpha.setTools(["echo", "add"]);
+      await sync(alphaId);
+      const taken = await setOverride(alphaId, "add", { alias: "OOPS", description: "" });
+      expect(taken.status).toBe(200);
+      expect(await taken.text()).toContain(Bun.escapeHTML("OOPS was kept for alpha's tool fail, which its upstream no longer lists; if it comes back, it has its usual name."));
+      const { database } = t.gateway.deps;
+      const [entry] = await database.db.select().from(database.t.auditEvents).where(eq(database.t.auditEvents.action, "tool.override_set")).orderBy(desc(database.t.auditEvents.seq)).limit(1);
+      expect(entry!.details).toContain('"aliasTakenFrom":{"connection":"alpha","tool":"fail"}');
+
+      alpha.setTools(["echo", "add", "fail"]);
+      await sync(alphaId);
+      const tools = await listed();
+      // fail keeps the description an admin wrote, under its usual name; add is OOPS.
+      expect(tools.find((tool) => tool.name === "alpha__fail")?.description).toBe("Always fails, on purpose.");
+      expect(tools.map((tool) => tool.name)).toContain("OOPS");
+      expect(await callSaying("2026-07-28", "OOPS", { a: 1, b: 1 })).toBe("2");
+      // And back to how the other tests expect alpha: its add and fail without overrides.
+      expect((await setOverride(alphaId, "add", { action: "clear" })).status).toBe(200);
+      expect((await setOverride(alphaId, "fail", { action: "clear" })).status).toBe(200);
+      expect(await overrideRows(alphaId)).toEqual([{ toolName: "echo", alias: "say" }]);
     });
 
     test("hostile description text is escaped on the connection page, and reaches agents as the admin wrote it", async () => {
@@ -255,8 +280,8 @@ for (const dialect of dialects) {
       expect(tools.map((tool) => tool.name)).not.toContain("say");
       expect(await callSaying("2026-07-28", "say", { message: "x" })).toContain("Unknown tool: say. Call gateway__search_tools");
       const { database } = t.gateway.deps;
-      const audit = await database.db.select().from(database.t.auditEvents).where(eq(database.t.auditEvents.action, "tool.override_cleared"));
-      expect(audit.length).toBe(1);
+      const audit = await database.db.select().from(database.t.auditEvents).where(eq(database.t.auditEvents.action, "tool.override_cleared")).orderBy(desc(database.t.auditEvents.seq)).limit(1);
+      expect(audit[0]!.details).toContain('"tool":"echo"');
       expect(audit[0]!.details).toContain('"previousAlias":"say"');
       // The alias is free again, for another tool.
       expect((await setOverride(betaId, "echo", { alias: "say", description: "" })).status).toBe(200);

@@ -46,13 +46,15 @@ export function toolOverrideRoutes(deps: AppDeps): AnyElysia {
         return redirect(request, `${page(connection)}${filterQuery(filter)}#tools`);
       }
       const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-      const notice = result.ok ? savedNotice(tools.find((t) => t.name === tool.name) ?? tool) : undefined;
+      const notice = result.ok ? savedNotice(tools.find((t) => t.name === tool.name) ?? tool, result.displaced) : undefined;
       const changed = await listChangedToolNames(deps, connection.id);
       return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={changed} notice={notice} overrideForm={state} />, state ? 422 : 200);
     }, { admin: true, connection: true });
 }
 
-function savedNotice(tool: ToolRow): string {
+function savedNotice(tool: ToolRow, displaced?: { connectionName: string; toolName: string }): string {
   const description = tool.override?.description ? "the description you wrote" : "the upstream's description";
-  return `Saved: agents now see ${tool.name} as ${tool.exposedName}, with ${description}${tool.enabled ? "" : ", once it is turned on"}.`;
+  const saved = `Saved: agents now see ${tool.name} as ${tool.exposedName}, with ${description}${tool.enabled ? "" : ", once it is turned on"}.`;
+  if (!displaced) return saved;
+  return `${saved} ${tool.exposedName} was kept for ${displaced.connectionName}'s tool ${displaced.toolName}, which its upstream no longer lists; if it comes back, it has its usual name.`;
 }

@@ -1,4 +1,4 @@
-import { and, eq, ne, or } from "drizzle-orm";
+import { and, eq, isNull, ne, or } from "drizzle-orm";
 import type { Principal } from "../accounts/principal.ts";
 import { recordAudit } from "../audit/record.ts";
 import type { ConnectionDeps } from "./connection-deps.ts";
@@ -9,7 +9,8 @@ import type { ToolOverride } from "./tool-overrides.ts";
 /** As the admin typed them: an empty field clears that part. */
 export type OverrideInput = { alias: string; description: string };
 export type OverrideErrors = { alias?: string; description?: string };
-export type SetOverrideResult = { ok: true; override: ToolOverride } | { ok: false; errors: OverrideErrors } | { ok: false; notFound: true };
+/** `displaced`: the tool, no longer listed by its upstream, whose kept alias this one took. */
+export type SetOverrideResult = { ok: true; override: ToolOverride; displaced?: { connectionName: string; toolName: string } } | { ok: false; errors: OverrideErrors } | { ok: false; notFound: true };
 
 /** The cap the gateway puts on an upstream's description (tool-defs.ts), in UTF-8 bytes. */
 export const MAX_OVERRIDE_DESCRIPTION_BYTES = 16 * 1024;
@@ -34,13 +35,16 @@ export async function setToolOverride(deps: ConnectionDeps, principal: Principal
   if (!connection) return { ok: false, notFound: true };
   const override = readOverride(input);
   const errors = checkOverride(override);
+  let displaced: AliasHolder | null = null;
   if (!errors.alias && override.alias !== null) {
-    const taken = await aliasHolder(deps, workspaceId, override.alias, { connectionId, toolName });
-    if (taken) errors.alias = takenSentence(override.alias, taken);
+    displaced = await aliasHolder(deps, workspaceId, override.alias, { connectionId, toolName });
+    // A tool its upstream stopped listing keeps its alias for when it returns, but yields it to an
+    // admin who gives the alias to another tool: otherwise nobody could free it (its row is not shown).
+    if (displaced?.listed) errors.alias = takenSentence(override.alias, displaced);
   }
   if (errors.alias || errors.description) return { ok: false, errors };
   const { t } = deps.database;
-  let written: "missing" | "same" | "written";
+  let written: "missing" | "same" | "written" | "taken";
   try {
     written = await deps.database.transaction(async (tx) => {
       const own = and(eq(t.toolOverrides.connectionId, connectionId), eq(t.toolOverrides.toolName, toolName));
@@ -48,6 +52,14 @@ export async function setToolOverride(deps: ConnectionDeps, principal: Principal
       const previous: ToolOverride = before ?? { alias: null, description: null };
       if (previous.alias === override.alias && previous.description === override.description) return "same";
       const cleared = override.alias === null && override.description === null;
+      if (displaced) {
+        // Its tool may have come back since: then the alias is its own again.
+        const [back] = await tx.select({ name: t.tools.name }).from(t.tools).where(and(eq(t.tools.connectionId, displaced.connectionId), eq(t.tools.name, displaced.toolName)));
+        if (back) return "taken";
+        const theirs = and(eq(t.toolOverrides.connectionId, displaced.connectionId), eq(t.toolOverrides.toolName, displaced.toolName));
+        await tx.update(t.toolOverrides).set({ alias: null, aliasKey: null, updatedAt: Date.now(), updatedBy: principal.userId }).where(theirs);
+        await tx.delete(t.toolOverrides).where(and(theirs, isNull(t.toolOverrides.description)));
+      }
       if (cleared) {
         await tx.delete(t.toolOverrides).where(own);
       } else {
@@ -65,19 +77,20 @@ export async function setToolOverride(deps: ConnectionDeps, principal: Principal
         workspaceId,
         action: cleared ? "tool.override_cleared" : "tool.override_set",
         target: `connection:${connectionId}`,
-        details: { connection: connection.name, tool: toolName, alias: override.alias, previousAlias: previous.alias, descriptionOverridden: override.description !== null, descriptionChanged: previous.description !== override.description },
+        details: { connection: connection.name, tool: toolName, alias: override.alias, previousAlias: previous.alias, descriptionOverridden: override.description !== null, descriptionChanged: previous.description !== override.description, ...(displaced ? { aliasTakenFrom: { connection: displaced.connectionName, tool: displaced.toolName } } : {}) },
       });
       return "written";
     });
   } catch (error) {
     // Two admins racing for one alias: the unique index decides, and the loser hears who has it.
     const taken = override.alias === null ? null : await aliasHolder(deps, workspaceId, override.alias, { connectionId, toolName });
-    if (taken && override.alias !== null) return { ok: false, errors: { alias: takenSentence(override.alias, taken) } };
+    if (taken?.listed && override.alias !== null) return { ok: false, errors: { alias: takenSentence(override.alias, taken) } };
     throw error;
   }
   if (written === "missing") return { ok: false, notFound: true };
+  if (written === "taken" && displaced && override.alias !== null) return { ok: false, errors: { alias: takenSentence(override.alias, displaced) } };
   if (written === "written") deps.toolIndex.changed(workspaceId);
-  return { ok: true, override };
+  return { ok: true, override, ...(displaced ? { displaced: { connectionName: displaced.connectionName, toolName: displaced.toolName } } : {}) };
 }
 
 /** The form's fields as stored: trimmed alias, line breaks as `\n`, empty meaning "not set". */
@@ -102,15 +115,17 @@ function checkOverride(override: ToolOverride): OverrideErrors {
   return errors;
 }
 
-type AliasHolder = { connectionName: string; toolName: string; alias: string };
+/** `listed`: whether its upstream lists the tool now. */
+type AliasHolder = { connectionId: string; connectionName: string; toolName: string; alias: string; listed: boolean };
 
 /** Which other tool of the workspace has this alias already, whatever its case. */
 async function aliasHolder(deps: ConnectionDeps, workspaceId: string, alias: string, self: { connectionId: string; toolName: string }): Promise<AliasHolder | null> {
   const { t } = deps.database;
   const [row] = await deps.database.db
-    .select({ connectionName: t.connections.name, toolName: t.toolOverrides.toolName, alias: t.toolOverrides.alias })
+    .select({ connectionId: t.toolOverrides.connectionId, connectionName: t.connections.name, toolName: t.toolOverrides.toolName, alias: t.toolOverrides.alias, listed: t.tools.name })
     .from(t.toolOverrides)
     .innerJoin(t.connections, eq(t.connections.id, t.toolOverrides.connectionId))
+    .leftJoin(t.tools, and(eq(t.tools.connectionId, t.toolOverrides.connectionId), eq(t.tools.name, t.toolOverrides.toolName)))
     .where(
       and(
         eq(t.toolOverrides.workspaceId, workspaceId),
@@ -119,7 +134,7 @@ async function aliasHolder(deps: ConnectionDeps, workspaceId: string, alias: str
       ),
     )
     .limit(1);
-  return row && row.alias !== null ? { connectionName: row.connectionName, toolName: row.toolName, alias: row.alias } : null;
+  return row && row.alias !== null ? { connectionId: row.connectionId, connectionName: row.connectionName, toolName: row.toolName, alias: row.alias, listed: row.listed !== null } : null;
 }
 
 function takenSentence(alias: string, holder: AliasHolder): string {
