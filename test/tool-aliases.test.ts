@@ -241,6 +241,18 @@ for (const dialect of dialects) {
       expect(await overrideRows(alphaId)).toEqual([{ toolName: "echo", alias: "say" }]);
     });
 
+    test("a description keeps its line breaks as \\n, one of only spaces clears it, and the JSON API shows each tool's override", async () => {
+      expect((await setOverride(alphaId, "fail", { alias: "", description: "line one\r\nline two\ttabbed" })).status).toBe(200);
+      expect((await listed()).find((tool) => tool.name === "alpha__fail")?.description).toBe("line one\nline two\ttabbed");
+      const shown = await api(t.url, key)("GET", `/api/v1/connections/${alphaId}`);
+      const tools = shown.json.tools as { name: string; exposedName: string; override: { alias: string | null; description: string | null } | null }[];
+      expect(tools.find((tool) => tool.name === "fail")?.override).toEqual({ alias: null, description: "line one\nline two\ttabbed" });
+      expect(tools.find((tool) => tool.name === "echo")).toMatchObject({ exposedName: "say", override: { alias: "say", description: OWN_DESCRIPTION } });
+      expect((await setOverride(alphaId, "fail", { alias: "  ", description: "   \r\n  " })).status).toBe(200);
+      expect(await overrideRows(alphaId)).toEqual([{ toolName: "echo", alias: "say" }]);
+      expect((await listed()).find((tool) => tool.name === "alpha__fail")?.description).toBe("Returns a tool error result.");
+    });
+
     test("hostile description text is escaped on the connection page, and reaches agents as the admin wrote it", async () => {
       expect((await setOverride(betaId, "echo", { alias: "", description: HOSTILE })).status).toBe(200);
       const page = await (await fetch(`${t.url}/connections/${betaId}`, { headers: { cookie } })).text();
