@@ -71,6 +71,8 @@ for (const dialect of dialects) {
         // The refusal's 422 is the one resource Chromium reports; nothing else went wrong.
         expect(consoleErrors).toEqual(["Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]);
         expect(await listedNames()).toContain("say");
+        // Last: a full-page screenshot injects styles the page's CSP reports.
+        await browser.screenshot(page, "tool-alias-saved");
         await page.context().close();
       },
       TIMEOUT,
