@@ -13,6 +13,7 @@ import { connectionPages } from "./connections/pages.tsx";
 import { connectionDetailPages } from "./connections/connection-pages.tsx";
 import { memberAccountRoutes } from "./connections/member-routes.tsx";
 import { toolTestRoutes } from "./connections/tool-test-routes.tsx";
+import { toolOverrideRoutes } from "./connections/override-routes.tsx";
 import { accessLogRoutes } from "./accesslog/routes.tsx";
 import { accessLogApi } from "./accesslog/api.ts";
 import { assetRoutes } from "./web/assets.ts";
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): App {
     .use(memberAccountRoutes(deps))
     .use(connectionDetailPages(deps))
     .use(toolTestRoutes(deps))
+    .use(toolOverrideRoutes(deps))
     .use(accessLogRoutes(deps))
     .use(accessLogApi(deps))
     .use(auditRoutes(deps));

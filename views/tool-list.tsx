@@ -1,6 +1,7 @@
 import type { ConnectionMeta, ToolRow } from "../src/connections/types.ts";
 import { filterQuery, isFiltered, pageOfTools, type ToolFilter } from "../src/connections/tool-filter.ts";
 import { shorten } from "./connections.tsx";
+import { ToolOverrideForm, type OverrideFormState } from "./tool-override.tsx";
 
 const NO_FILTER: ToolFilter = { q: "", show: "all", page: 1 };
 
@@ -16,6 +17,8 @@ export type ToolsSectionProps = {
   notice?: string;
   /** Tools a re-sync found new or changed, not reviewed since. */
   changed?: ReadonlySet<string>;
+  /** A refused alias or description, shown open under its tool. */
+  overrideForm?: OverrideFormState;
 };
 
 /**
@@ -84,13 +87,13 @@ export function ToolsSection(props: ToolsSectionProps): JSX.Element {
       ) : (
         ""
       )}
-      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} /> : ""}
+      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} overrideForm={props.overrideForm} /> : ""}
     </section>
   );
 }
 
 /** What the filter finds: bulk buttons, one page of tools, and the pager. The type-ahead swaps only this. */
-export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string> }): JSX.Element {
+export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string>; overrideForm?: OverrideFormState }): JSX.Element {
   const c = props.connection;
   const { filter } = props;
   const changed = props.changed ?? new Set<string>();
@@ -144,10 +147,25 @@ export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[
                   ""
                 )}
                 {changed.has(tool.name) ? <span class="badge badge-warn tool-changed">changed</span> : ""}
-                {tool.description ? (
+                {tool.override?.alias ? (
+                  <span class="muted tool-upstream-name">
+                    alias of <code safe>{tool.name}</code>
+                  </span>
+                ) : (
+                  ""
+                )}
+                {tool.override?.description ? <span class="badge badge-muted tool-own-description">description set by an admin</span> : ""}
+                {(tool.override?.description ?? tool.description) ? (
                   <p class="muted tool-desc" safe>
-                    {shorten(tool.description, 300)}
+                    {shorten(tool.override?.description ?? tool.description ?? "", 300)}
                   </p>
+                ) : (
+                  ""
+                )}
+                {props.admin ? (
+                  <ToolOverrideForm connection={c} tool={tool} index={i} state={props.overrideForm?.tool === tool.name ? props.overrideForm : undefined}>
+                    <FilterFields filter={filter} />
+                  </ToolOverrideForm>
                 ) : (
                   ""
                 )}

@@ -69,7 +69,7 @@ export async function addIdJagConnection(deps: ConnectionDeps, principal: Princi
     return { ok: false, errors: { auth: "error" in synced ? `${synced.error} The tools are listed with your own token from your identity provider.` : "The connection vanished." } };
   }
   deps.log.info("connection added", { connection: input.name, workspaceId: principal.workspaceId, sharing: "per_member", auth: "id-jag", tools: synced.report.total });
-  const tools = (await listConnectionTools(deps, principal.workspaceId, id)).map(({ enabled: _e, exposedName: _x, ...definition }) => definition);
+  const tools = (await listConnectionTools(deps, principal.workspaceId, id)).map(({ enabled: _e, exposedName: _x, override: _o, ...definition }) => definition);
   const stored = (await getConnection(deps, principal.workspaceId, id)) ?? row;
   return { ok: true, connection: stored, tools, report: synced.report };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "./names.ts";
+import { checkConnectionName, checkToolAlias, exposeToolName, HASH_LENGTHS } from "./names.ts";
 
 const NAME_RULE = "Use 1–32 characters: lowercase letters, digits and dashes, starting with a letter or digit (e.g. linear).";
 
@@ -65,5 +65,17 @@ describe("exposed tool names", () => {
 
   test("two tools that differ only past the cut get different names", () => {
     expect(exposeToolName("linear", `${"t".repeat(70)}a`)).not.toBe(exposeToolName("linear", `${"t".repeat(70)}b`));
+  });
+});
+
+describe("tool aliases", () => {
+  test("an alias takes what MCP clients accept in a tool name, up to 64 characters", () => {
+    for (const alias of ["say", "Create_Issue", "v1.search-all", "a".repeat(64), "gateway", "linear_create"]) expect(checkToolAlias(alias)).toBeNull();
+    expect(checkToolAlias("a".repeat(65))).toContain("at most 64 characters");
+    for (const alias of ["say hi", "créer", "a/b", "x\ny", "<b>"]) expect(checkToolAlias(alias)).toContain("only letters, digits");
+  });
+
+  test("an alias never has `__`, so no connection__tool or gateway__ name can ever meet it", () => {
+    for (const alias of ["linear__create_issue", "gateway__call_tool", "a__", "__b"]) expect(checkToolAlias(alias)).toContain('cannot contain "__"');
   });
 });

@@ -6,7 +6,7 @@ import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 export const CONNECTION_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export const NATIVE_PREFIX = "gateway";
 export const SEPARATOR = "__";
-const MAX_TOOL_NAME = 64;
+export const MAX_TOOL_NAME = 64;
 // What MCP clients accept in a tool name; anything else from an upstream is replaced.
 const UNSAFE_CHAR = /[^A-Za-z0-9_.-]/;
 const HASH_MARK = "--";
@@ -44,4 +44,19 @@ export function exposeToolName(connectionName: string, toolName: string, hashLen
   const room = MAX_TOOL_NAME - connectionName.length - SEPARATOR.length - HASH_MARK.length - hash.length;
   const stem = toolName.replace(new RegExp(UNSAFE_CHAR, "g"), "_").slice(0, Math.max(room, 0));
   return `${connectionName}${SEPARATOR}${stem}${HASH_MARK}${hash}`;
+}
+
+/**
+ * Why an admin's alias for a tool is refused, or null. It obeys what MCP clients accept in a tool
+ * name, and has no `__`: every `connection__tool` and `gateway__` name has one, so an alias without
+ * it can never meet a name the gateway makes, now or when a connection lists a new tool later.
+ * Whether another tool has it already is the caller's question (tool-override-set.ts).
+ */
+export function checkToolAlias(alias: string): string | null {
+  if (alias.length > MAX_TOOL_NAME) return `An alias is at most ${MAX_TOOL_NAME} characters, the longest tool name MCP clients accept; this one has ${alias.length}.`;
+  if (UNSAFE_CHAR.test(alias)) return "An alias may use only letters, digits, _ (underscore), - (dash) and . (dot): MCP clients refuse other characters in a tool name.";
+  if (alias.includes(SEPARATOR)) {
+    return `An alias cannot contain "${SEPARATOR}": the gateway's own names (connection${SEPARATOR}tool, ${NATIVE_PREFIX}${SEPARATOR}…) use it, so such an alias could meet one of them. Use a single _ or a - instead.`;
+  }
+  return null;
 }

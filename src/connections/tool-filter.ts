@@ -28,14 +28,14 @@ export function isFiltered(filter: ToolFilter): boolean {
   return filter.q !== "" || filter.show !== "all";
 }
 
-/** Case-insensitive, on the name agents see, the upstream name, the title and the description. */
-export function matchesTool(tool: Pick<ToolRow, "name" | "exposedName" | "title" | "description">, enabled: boolean, filter: Pick<ToolFilter, "q" | "show">, changed = false): boolean {
+/** Case-insensitive, on the name agents see, the upstream name, the title and both descriptions (upstream's, admin's). */
+export function matchesTool(tool: Pick<ToolRow, "name" | "exposedName" | "title" | "description"> & { override?: ToolRow["override"] }, enabled: boolean, filter: Pick<ToolFilter, "q" | "show">, changed = false): boolean {
   if (filter.show === "changed" && !changed) return false;
   if (filter.show === "on" && !enabled) return false;
   if (filter.show === "off" && enabled) return false;
   if (filter.q === "") return true;
   const needle = filter.q.toLowerCase();
-  return [tool.exposedName, tool.name, tool.title ?? "", tool.description ?? ""].some((text) => text.toLowerCase().includes(needle));
+  return [tool.exposedName, tool.name, tool.title ?? "", tool.description ?? "", tool.override?.description ?? ""].some((text) => text.toLowerCase().includes(needle));
 }
 
 export type ToolPage = { tools: ToolRow[]; matching: number; page: number; pages: number; first: number };

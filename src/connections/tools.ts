@@ -11,7 +11,7 @@ export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex"
   const index = await deps.toolIndex.get(workspaceId);
   return [...index.routes.values()]
     .filter((r) => r.connectionId === connectionId)
-    .map((r) => ({ ...r.definition, title: displayTitle(r.definition), enabled: r.enabled, exposedName: r.exposedName }));
+    .map((r) => ({ ...r.definition, title: displayTitle(r.definition), enabled: r.enabled, exposedName: r.exposedName, override: r.override }));
 }
 
 /** Exposes or hides one of a connection's tools; false when the connection or the tool is not there. */

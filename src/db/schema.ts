@@ -154,6 +154,29 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
   );
 
   /**
+   * What an admin set for one of a connection's tools: the name agents see instead of
+   * `connection__tool` (`alias`) and a description of their own. Apart from `tools`, which a sync
+   * rewrites and whose rows go when the upstream stops listing a tool, so that both survive re-syncs
+   * and a tool vanishing and coming back. `alias_key` (the alias in lowercase) makes aliases unique
+   * in the workspace whatever their case; a row with neither alias nor description is deleted.
+   */
+  const toolOverrides = b.table(
+    "tool_overrides",
+    {
+      connectionId: b.text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+      workspaceId: b.text("workspace_id").notNull(),
+      toolName: b.text("tool_name").notNull(),
+      alias: b.text("alias"),
+      aliasKey: b.text("alias_key"),
+      description: b.text("description"),
+      updatedAt: b.integer("updated_at").notNull(),
+      /** Who set it last (a user id, kept as text: the row outlives that user). */
+      updatedBy: b.text("updated_by"),
+    },
+    (t) => [b.uniqueIndex("tool_overrides_connection_tool").on(t.connectionId, t.toolName), b.uniqueIndex("tool_overrides_workspace_alias").on(t.workspaceId, t.aliasKey)],
+  );
+
+  /**
    * An upstream's prompts, resources and resource templates, as last listed: `name` is the prompt's
    * name or the resource's (template's) URI, `definition` the upstream's object as it listed it.
    * Served while the upstream is down, like tools.
@@ -467,7 +490,7 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
   });
 
   return {
-    workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, connectionItems,
+    workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, toolOverrides, connectionItems,
     statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
     scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
     auditEvents, auditAnchors, invites, passwordResets,

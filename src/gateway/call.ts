@@ -19,6 +19,7 @@ import { callNativeTool } from "./native-tools.ts";
 import { sendTaskCall } from "./tasks.ts";
 import { memberCredentialStatus } from "../connections/member-credentials.ts";
 import { traceMeta } from "../observe/request-context.ts";
+import { renamedSentence } from "../connections/tool-overrides.ts";
 
 
 /** `rpcError`: the upstream's own JSON-RPC error, which reaches the client as that error. */
@@ -42,8 +43,8 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
     return answer.result;
   } catch (error) {
     if (error instanceof UnknownTool) {
-      answer = failed("", "denied", "unknown tool");
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. Call gateway__search_tools to find tools by name or purpose.`);
+      answer = failed("", "denied", error.alias ? "called by the name its alias replaced" : "unknown tool");
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.alias ? renamedSentence(name, error.alias) : `Unknown tool: ${name}. Call gateway__search_tools to find tools by name or purpose.`);
     }
     throw error;
   } finally {
@@ -66,7 +67,12 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
 /** `credentialUserId`: the member whose own credential the call used (per-member connections). */
 type Target = { connectionName: string | null; tool: string; credentialUserId: string | null };
 
-class UnknownTool extends Error {}
+/** `alias`: the name an admin gave the tool that `name` used to be. */
+class UnknownTool extends Error {
+  constructor(readonly alias?: string) {
+    super("unknown tool");
+  }
+}
 
 async function routeCall(deps: CallDeps, principal: Principal, name: string, args: Record<string, unknown> | undefined, ctx: CallContext, target: Target): Promise<Answer> {
   if (name.startsWith(NATIVE_PREFIX + SEPARATOR)) {
@@ -83,7 +89,13 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   const index = await deps.toolIndex.get(principal.workspaceId);
   const route = index.routes.get(name);
   const connection = route ? index.connections.get(route.connectionId) : undefined;
-  if (!route || !connection) throw new UnknownTool();
+  if (!route || !connection) {
+    // A call by the name an alias replaced is logged against the tool it meant.
+    const alias = index.aliasedFrom.get(name);
+    const meant = alias === undefined ? undefined : index.routes.get(alias);
+    if (meant) Object.assign(target, { connectionName: meant.connectionName, tool: meant.definition.name });
+    throw new UnknownTool(alias);
+  }
   target.connectionName = connection.name;
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");

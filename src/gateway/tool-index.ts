@@ -6,6 +6,7 @@ import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connection
 import { toolDefinitionOf, type ToolDefinition } from "../connections/tool-defs.ts";
 import { isHeld, listedWhileHeld, NO_HELD } from "../connections/held.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
+import { loadToolOverrides, overrideKey, type ToolOverride } from "../connections/tool-overrides.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 import { rewriteToolMeta } from "./resource-uris.ts";
 
@@ -25,6 +26,8 @@ export type RoutedTool = {
   enabled: boolean;
   /** Changed upstream since approved: listed as approved or not at all, and never called (connections/held.ts). */
   held: boolean;
+  /** The admin's alias and description (tool_overrides), or null: `exposedName` is the alias when one is set. */
+  override: ToolOverride | null;
 };
 
 export type WorkspaceIndex = {
@@ -32,6 +35,8 @@ export type WorkspaceIndex = {
   listed: Tool[];
   /** Every known tool by exposed name, disabled ones included (so a call can say why it is refused). */
   routes: Map<string, RoutedTool>;
+  /** `connection__tool` names an alias replaced → the alias: a call by the old name says what to call instead. */
+  aliasedFrom: Map<string, string>;
   connections: Map<string, ConnectionMeta>;
   /** What the gateway announces to this workspace's clients: capabilities and merged instructions. */
   profile: GatewayProfile;
@@ -151,12 +156,14 @@ function parseMessage(payload: string): { from: string; workspaceId: string; kin
 async function buildIndex(database: Database, workspaceId: string): Promise<WorkspaceIndex> {
   const { t } = database;
   const connections = await database.db.select().from(t.connections).where(eq(t.connections.workspaceId, workspaceId)).orderBy(t.connections.name);
+  const overrides = connections.length === 0 ? new Map<string, ToolOverride>() : await loadToolOverrides(database, workspaceId);
   const tools = connections.length === 0
     ? []
     : await database.db.select().from(t.tools).where(inArray(t.tools.connectionId, connections.map((c) => c.id))).orderBy(t.tools.name);
   const metas = new Map<string, ConnectionMeta>(connections.map((c) => [c.id, { ...c, toolCount: 0, enabledToolCount: 0, held: { ...NO_HELD } }]));
   await countHeldItems(database, metas);
   const routes = new Map<string, RoutedTool>();
+  const aliasedFrom = new Map<string, string>();
   const listed: Tool[] = [];
   // Code-unit order, the same on every dialect and replica: which of two tools whose shortened
   // names meet keeps the short one never depends on the database's collation.
@@ -164,21 +171,27 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     const meta = metas.get(row.connectionId);
     // A name the rules refuse (a row from before them) could meet another connection's names.
     if (!meta || checkConnectionName(meta.name) !== null) continue;
-    const exposedName = uniqueExposedName(meta.name, row.name, routes);
+    const generated = uniqueExposedName(meta.name, row.name, routes);
     // Only when 130-bit hashes meet: leave the tool out rather than route a name to two tools.
-    if (exposedName === null) continue;
+    if (generated === null) continue;
+    const override = overrides.get(overrideKey(row.connectionId, row.name)) ?? null;
+    // An alias has no `__` (names.ts), so it meets no generated name; aliases are unique in the workspace.
+    const alias = override?.alias && !routes.has(override.alias) ? override.alias : null;
+    const exposedName = alias ?? generated;
+    if (alias) aliasedFrom.set(generated, alias);
     meta.toolCount++;
     const definition = toolDefinitionOf(row);
     const callDefinition: Tool = { name: row.name, inputSchema: definition.inputSchema as Tool["inputSchema"] };
     const held = isHeld(row);
-    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled, held });
+    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled, held, override });
     if (held) meta.held.tools++;
+    // Held and served as approved: the approved definition, with the admin's description over it.
     const shown = listedWhileHeld(definition, row, meta.heldMode);
     if (!row.enabled) continue;
     meta.enabledToolCount++;
-    if (shown) listed.push(toListedTool(exposedName, meta.name, { ...shown, name: row.name }));
+    if (shown) listed.push(toListedTool(exposedName, meta.name, { ...shown, name: row.name, description: override?.description ?? shown.description }));
   }
-  return { listed, routes, connections: metas, profile: buildGatewayProfile(connections) };
+  return { listed, routes, aliasedFrom, connections: metas, profile: buildGatewayProfile(connections) };
 }
 
 /** Held prompts and templates per connection, for the counts connections show (the item index lists them). */
