@@ -38,9 +38,10 @@ let flushing = false;
 /**
  * Stdout, one write per turn of the event loop instead of one per line: a busy gateway logs a line
  * per request, and a write each cost it about 7% of its CPU (bench/README.md, issue 15). What is
- * pending when the process exits (a crash included) is written before it goes.
+ * pending when the process exits (a crash included) is written before it goes. Other text a server
+ * prints among its log lines (main.ts's banner) goes through here too, to keep its place.
  */
-function batchedStdout(line: string): void {
+export function batchedStdout(line: string): void {
   pending += line;
   if (flushing) return;
   flushing = true;

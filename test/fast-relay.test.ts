@@ -104,6 +104,17 @@ for (const dialect of dialects) {
       }
     });
 
+    test("a _meta key named __proto__ is passed on as a key on both paths, polluting nothing", async () => {
+      faithful.metas.length = 0;
+      const meta = JSON.parse('{"__proto__": {"polluted": true}, "acme.example/n": 1}') as Record<string, unknown>;
+      const answer = await both("/api/v1/mcp", "faithful__meta_echo", {}, { meta });
+      expect(answer.taken).toBe(true);
+      expect(answer.fast).toEqual(answer.sdk);
+      expect(faithful.metas).toHaveLength(2);
+      expect(JSON.stringify(faithful.metas[0])).toBe(JSON.stringify(faithful.metas[1]));
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
     test("one connection's URL resolves names as that view does", async () => {
       for (const name of ["echo", "fixture__echo", "rich"]) {
         const answer = await both("/api/v1/mcp/fixture", name, { message: "view" });

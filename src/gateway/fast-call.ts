@@ -57,11 +57,12 @@ export function fastCallOf(request: Request, body: unknown): FastCall | null {
   if (!isPlain(capabilities) || !Object.values(capabilities).every(isPlain)) return null;
   if (info !== undefined && !(isPlain(info) && typeof info.name === "string" && typeof info.version === "string")) return null;
   // The envelope's keys are this hop's (the SDK lifts them out of the handler's view): the rest of _meta goes on.
-  const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(meta)) {
-    if (!key.startsWith(PROTOCOL_PREFIX)) kept[key] = value;
-    else if (key !== PROTOCOL_VERSION_META_KEY && key !== CLIENT_CAPABILITIES_META_KEY && key !== CLIENT_INFO_META_KEY) return null;
+  const entries = Object.entries(meta);
+  for (const [key] of entries) {
+    if (key.startsWith(PROTOCOL_PREFIX) && key !== PROTOCOL_VERSION_META_KEY && key !== CLIENT_CAPABILITIES_META_KEY && key !== CLIENT_INFO_META_KEY) return null;
   }
+  // fromEntries, as the SDK's copy does: a key named "__proto__" stays a key, not a prototype.
+  const kept = Object.fromEntries(entries.filter(([key]) => !key.startsWith(PROTOCOL_PREFIX)));
   const name = params.name;
   const args = params.arguments as Record<string, unknown> | undefined;
   return {
