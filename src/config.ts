@@ -77,6 +77,8 @@ export type Config = {
   sessionLimits: HoldLimits;
   /** A 2025-era session with no request and no open stream for this long is closed (DELETE never came). */
   sessionIdleMs: number;
+  /** FAST_RELAY=off sends every MCP request through the SDK's server, plain 2026-07-28 tool calls included (gateway/fast-call.ts). */
+  fastRelay: boolean;
   /** Open notification streams (2025 GET streams, 2026 subscriptions/listen) one replica holds; past a cap: 429. */
   streamLimits: HoldLimits;
   /** Active (not revoked, not expired) API keys one member may hold in a workspace. */
@@ -167,6 +169,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     total: readInteger(env, "MAX_SESSIONS", 4000, 1, 1_000_000, errors),
   };
   const sessionIdleMs = readInteger(env, "SESSION_IDLE_MS", 5 * 60_000, 1000, 86_400_000, errors);
+  const fastRelayRaw = (env.FAST_RELAY?.trim() || "on").toLowerCase();
+  if (fastRelayRaw !== "on" && fastRelayRaw !== "off") errors.push(`FAST_RELAY must be "on" or "off", got "${env.FAST_RELAY}"`);
   const streamLimits: HoldLimits = {
     perKey: readInteger(env, "MAX_STREAMS_PER_KEY", 64, 1, 100_000, errors),
     perUser: readInteger(env, "MAX_STREAMS_PER_USER", 128, 1, 100_000, errors),
@@ -233,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       auditRetentionDays,
       sessionLimits,
       sessionIdleMs,
+      fastRelay: fastRelayRaw !== "off",
       streamLimits,
       maxApiKeysPerUser,
       observe,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import { parseArgs } from "node:util";
 import { loadConfig, type Config } from "./config.ts";
-import { createLogger } from "./log.ts";
+import { batchedStdout, createLogger } from "./log.ts";
 import { prepareDeps, startGateway, StartupError } from "./runtime.ts";
 import { setupOwner, findMemberByEmail } from "./accounts/accounts.ts";
 import { createApiKey } from "./accounts/api-keys.ts";
@@ -107,7 +107,8 @@ async function serve(config: Config): Promise<number> {
   });
   log.info("gateway listening", { database: config.database.kind, listen: gateway.url, outboundRequestLimit: Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) || 256 });
   const baseUrl = gateway.deps.config.baseUrl;
-  process.stdout.write(`\n  Dashboard: ${baseUrl}/\n  MCP:       ${baseUrl}/api/v1/mcp\n\n`);
+  // After the log lines before it, which are written in batches (log.ts).
+  batchedStdout(`\n  Dashboard: ${baseUrl}/\n  MCP:       ${baseUrl}/api/v1/mcp\n\n`);
   return stopped;
 }
 

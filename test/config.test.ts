@@ -31,6 +31,16 @@ describe("configuration", () => {
     expect(text).toContain("LOG_LEVEL");
   });
 
+  test("the fast relay is on unless FAST_RELAY=off, and any other value says what it may be", () => {
+    const byDefault = loadConfig({});
+    expect(byDefault.ok && byDefault.config.fastRelay).toBe(true);
+    const off = loadConfig({ FAST_RELAY: " OFF " });
+    expect(off.ok && off.config.fastRelay).toBe(false);
+    const wrong = loadConfig({ FAST_RELAY: "fast" });
+    expect(wrong.ok).toBe(false);
+    if (!wrong.ok) expect(wrong.errors).toEqual(['FAST_RELAY must be "on" or "off", got "fast"']);
+  });
+
   test("a postgres URL selects PostgreSQL; a path selects SQLite", () => {
     const pg = loadConfig({ DATABASE_URL: "postgres://u@h:5432/db" });
     expect(pg.ok && pg.config.database).toEqual({ kind: "postgres", url: "postgres://u@h:5432/db" });

@@ -31,7 +31,7 @@ export function registerCompletionHandler(server: Server, deps: CallDeps, princi
     }
     if (!target) return NOTHING;
     const { connection, ref: upstreamRef } = target;
-    const answer = await sendRouted(deps, principal, connection, (pooled, options) => {
+    const answer = await sendRouted(deps, principal, connection, (pooled, { options }) => {
       // An upstream that never offered completions would answer "method not found" to every keystroke.
       if (!pooled.client.getServerCapabilities()?.completions) return Promise.resolve(NOTHING);
       return pooled.client.complete({ ...request.params, ref: upstreamRef }, options);

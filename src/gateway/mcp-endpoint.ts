@@ -14,6 +14,7 @@ import { isOwnOrigin } from "../web/host-check.ts";
 import type { CallDeps } from "./results.ts";
 import type { McpEndpoint } from "../deps.ts";
 import { createGatewayServer } from "./mcp-server.ts";
+import { fastCallOf, serveFastCall } from "./fast-call.ts";
 import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
 import { mintSessionId, verifySessionId, type SessionBinding } from "./session-ids.ts";
 import { openAtOnce } from "./sse-open.ts";
@@ -306,6 +307,10 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
       // Empty or not JSON: the SDK reads it again and answers with the error the spec names.
       if (parsedBody === undefined) request = new Request(request.url, { method: "POST", headers: request.headers, body: bytes, signal: request.signal });
     }
+
+    // A plain 2026-07-28 tools/call, the hot path, is answered without the SDK's server (fast-call.ts).
+    const fast = config.fastRelay && parsedBody !== undefined ? fastCallOf(request, parsedBody) : null;
+    if (fast) return withHeaders(await serveFastCall(deps, principal, view, fast, request.signal), cors);
 
     const credential = credentialId(principal.credential);
     const authInfo: AuthInfo = { token: credential ?? "", clientId: credential ?? principal.userId, scopes: [], extra: { principal, view } };

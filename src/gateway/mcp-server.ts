@@ -1,7 +1,7 @@
-import { Server, type CacheHint, type LoggingLevel } from "@modelcontextprotocol/server";
+import { Server, type CacheHint, type CallToolRequest, type CallToolResult, type InputRequiredResult, type LoggingLevel } from "@modelcontextprotocol/server";
 import type { Principal } from "../accounts/principal.ts";
 import type { CallDeps } from "./results.ts";
-import { relayedCall, MAX_INPUT_ROUNDS } from "./relayed-call.ts";
+import { relayedCall, MAX_INPUT_ROUNDS, type CallRequest, type RelayedCallOptions } from "./relayed-call.ts";
 import { callerLogLevel, forwardLogLevel } from "./logging.ts";
 import { listToolsInView, toolToCall } from "./tools-in-view.ts";
 import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
@@ -67,21 +67,34 @@ export async function createGatewayServer(deps: CallDeps, principal: Principal, 
   }
   server.setRequestHandler("tools/list", async () => ({ tools: await listToolsInView(deps, principal, view) }));
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    const name = await toolToCall(deps, principal, view, request.params.name);
     // A task is relayed only where one was offered; elsewhere the call runs as a plain one, as the spec lets a server do.
     const task = capabilities.tasks ? taskCallOf(deps, principal, (request.params as { task?: unknown }).task) : undefined;
-    // A span of its own when tracing is on, continuing the client's _meta.traceparent.
-    return inCallSpan(name, request.params._meta, () =>
-      relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, {
-        capabilities: server.getClientCapabilities(),
-        log: callerLogLevel(ctx.mcpReq.envelope as Record<string, unknown> | undefined, sessionLevel),
-        meta: forwardedMeta(request.params._meta),
-        task,
-      }),
-    ) as never;
+    return callToolInView(deps, principal, view, request, ctx.mcpReq, {
+      capabilities: server.getClientCapabilities(),
+      log: callerLogLevel(ctx.mcpReq.envelope as Record<string, unknown> | undefined, sessionLevel),
+      task,
+    }) as never;
   });
   if (capabilities.tasks) registerTaskHandlers(server, deps, principal);
   return server;
+}
+
+/**
+ * tools/call in a view: the name resolved as the view resolves it (tools-in-view.ts), then relayed
+ * (relayed-call.ts) in a span of its own when tracing is on, continuing the client's
+ * _meta.traceparent. The SDK's handler above and the fast relay (fast-call.ts) both come here, so
+ * that what a name resolves to is decided in one place.
+ */
+export async function callToolInView(
+  deps: CallDeps,
+  principal: Principal,
+  view: GatewayView,
+  request: CallToolRequest,
+  ctx: CallRequest,
+  options: Omit<RelayedCallOptions, "meta">,
+): Promise<CallToolResult | InputRequiredResult> {
+  const name = await toolToCall(deps, principal, view, request.params.name);
+  return inCallSpan(name, request.params._meta, () => relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, { ...options, meta: forwardedMeta(request.params._meta) }));
 }
 
 /**

@@ -44,7 +44,7 @@ export function registerPromptHandlers(server: Server, deps: CallDeps, principal
       deps,
       principal,
       route.connection,
-      (pooled, options) => pooled.client.getPrompt({ name: route.name, ...(request.params.arguments ? { arguments: request.params.arguments } : {}) }, options),
+      (pooled, { options }) => pooled.client.getPrompt({ name: route.name, ...(request.params.arguments ? { arguments: request.params.arguments } : {}) }, options),
       { signal: ctx.mcpReq.signal },
     );
     record(answer.ok ? "ok" : answer.outcome, answer.ok ? null : answer.summary, answer.credentialUserId);

@@ -22,6 +22,13 @@ import { errorResult, type CallDeps, type TaskCall } from "./results.ts";
 /** Rounds of questions one call may take, like the SDK's own shim (8). */
 export const MAX_INPUT_ROUNDS = 8;
 
+/**
+ * What relayedCall needs of the request it answers: the retry's material (2026-07-28), a way to
+ * send notifications on its stream, and its cancel. The SDK's `ctx.mcpReq` is one; the fast relay
+ * (fast-call.ts) makes its own.
+ */
+export type CallRequest = Pick<ServerContext["mcpReq"], "requestState" | "inputResponses" | "notify" | "signal">;
+
 export type RelayedCallOptions = {
   /** What the caller declared it can answer (elicitation, sampling, roots). */
   capabilities: ClientCapabilities | undefined;
@@ -42,7 +49,7 @@ export type RelayedCallOptions = {
  * questions arrive mid-call (held-call.ts keeps the call open between rounds), a 2026 upstream's
  * arrive as its own `input_required` result (passed through, its state sealed inside ours).
  */
-export async function relayedCall(deps: CallDeps, principal: Principal, request: CallToolRequest, ctx: ServerContext, options: RelayedCallOptions): Promise<CallToolResult | InputRequiredResult> {
+export async function relayedCall(deps: CallDeps, principal: Principal, request: CallToolRequest, ctx: CallRequest, options: RelayedCallOptions): Promise<CallToolResult | InputRequiredResult> {
   const tool = request.params.name;
   const holder = credentialId(principal.credential) ?? principal.userId;
   const standIn = (ask: UpstreamAsk, connection: string) => standInAnswer(ask, options.capabilities, connection);
@@ -65,11 +72,11 @@ export async function relayedCall(deps: CallDeps, principal: Principal, request:
   let call: HeldCall;
   // What the gateway answered for the caller in this round (see input-answers.ts).
   let answered: Record<string, unknown> = {};
-  const raw = ctx.mcpReq.requestState();
+  const raw = ctx.requestState();
   if (typeof raw === "string") {
     const state = await openCallState(deps.keyring, principal, tool, raw);
     if (!state) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
-    const responses = ctx.mcpReq.inputResponses ?? {};
+    const responses = ctx.inputResponses ?? {};
     if (state.held) {
       const held = deps.pool.held.take(state.held, holder);
       if (!(held instanceof HeldCall)) {
@@ -120,27 +127,27 @@ export async function relayedCall(deps: CallDeps, principal: Principal, request:
 }
 
 /** One round: the call's progress and log messages go to this request until it has a result or questions. */
-async function round(call: HeldCall, request: CallToolRequest, ctx: ServerContext, options: RelayedCallOptions): Promise<Awaited<ReturnType<HeldCall["next"]>>> {
+async function round(call: HeldCall, request: CallToolRequest, ctx: CallRequest, options: RelayedCallOptions): Promise<Awaited<ReturnType<HeldCall["next"]>>> {
   const progressToken = request.params._meta?.progressToken;
   const sink: RoundSink = {
     log: (params) => {
-      if (options.log.hears(params.level)) void ctx.mcpReq.notify({ method: "notifications/message", params }).catch(() => undefined);
+      if (options.log.hears(params.level)) void ctx.notify({ method: "notifications/message", params }).catch(() => undefined);
     },
     progress: (p) => {
       if (progressToken === undefined) return;
-      void ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, ...p } }).catch(() => undefined);
+      void ctx.notify({ method: "notifications/progress", params: { progressToken, ...p } }).catch(() => undefined);
     },
   };
   // The client cancelling this round's request cancels the call; a round that ends with
   // questions leaves the call running for the next.
   const cancel = (): void => call.cancel("the client cancelled the call");
-  ctx.mcpReq.signal.addEventListener("abort", cancel, { once: true });
+  ctx.signal.addEventListener("abort", cancel, { once: true });
   call.attach(sink);
   try {
-    return await call.next(ctx.mcpReq.signal);
+    return await call.next(ctx.signal);
   } finally {
     call.detach(sink);
-    ctx.mcpReq.signal.removeEventListener("abort", cancel);
+    ctx.signal.removeEventListener("abort", cancel);
   }
 }
 

@@ -47,7 +47,7 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
       deps,
       principal,
       connection,
-      (pooled, options) => pooled.client.readResource({ ...request.params, uri }, { ...options, cacheMode: "bypass" }),
+      (pooled, { options }) => pooled.client.readResource({ ...request.params, uri }, { ...options, cacheMode: "bypass" }),
       { signal: ctx.mcpReq.signal },
     );
     record(answer.ok ? "ok" : answer.outcome, answer.ok ? null : answer.summary, answer.credentialUserId);
@@ -129,7 +129,7 @@ export async function watchResource(deps: CallDeps, principal: Principal, resolv
   const userId = connection.sharing === "per_member" ? principal.userId : null;
   const target: WatchTarget = { connectionId: connection.id, connectionName: connection.name, userId, uri };
   if (!deps.resourceWatch.add(target, listener)) return target;
-  const answer = await sendRouted(deps, principal, connection, async (pooled, options): Promise<(() => void) | "unsupported"> => {
+  const answer = await sendRouted(deps, principal, connection, async (pooled, { options }): Promise<(() => void) | "unsupported"> => {
     const client = pooled.client;
     if (!client.getServerCapabilities()?.resources?.subscribe) return "unsupported";
     if (client.getNegotiatedProtocolVersion() === "2026-07-28") {
@@ -138,7 +138,7 @@ export async function watchResource(deps: CallDeps, principal: Principal, resolv
       return () => void subscription.close().catch(() => undefined);
     }
     await client.subscribeResource({ uri }, options);
-    return () => void sendRouted(deps, principal, connection, (p, o) => p.client.unsubscribeResource({ uri }, o)).catch(() => undefined);
+    return () => void sendRouted(deps, principal, connection, (p, { options: o }) => p.client.unsubscribeResource({ uri }, o)).catch(() => undefined);
   });
   if (!answer.ok || answer.value === "unsupported") {
     deps.resourceWatch.remove(target, listener);
