@@ -7,6 +7,8 @@ import type { ToolDefinition } from "../connections/tool-defs.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 import { rewriteToolMeta } from "./resource-uris.ts";
+import { loadProfiles } from "../profiles/load.ts";
+import type { WorkspaceProfiles } from "../profiles/limit.ts";
 
 
 export type RoutedTool = {
@@ -32,6 +34,8 @@ export type WorkspaceIndex = {
   connections: Map<string, ConnectionMeta>;
   /** What the gateway announces to this workspace's clients: capabilities and merged instructions. */
   profile: GatewayProfile;
+  /** The workspace's tool profiles (profiles/), rebuilt with the index so both change together. */
+  profiles: WorkspaceProfiles;
 };
 
 const CHANNEL = "mgw_tool_index";
@@ -181,7 +185,8 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     meta.enabledToolCount++;
     listed.push(toListedTool(exposedName, meta.name, definition));
   }
-  return { listed, routes, connections: metas, profile: buildGatewayProfile(connections) };
+  const profiles = await loadProfiles(database, workspaceId, new Map(connections.map((c) => [c.id, c.name])));
+  return { listed, routes, connections: metas, profile: buildGatewayProfile(connections), profiles };
 }
 
 /**

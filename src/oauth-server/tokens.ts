@@ -110,7 +110,7 @@ export async function resolveAccessToken(database: Database, token: string, reso
     await database.db.update(t.oauthGrants).set({ lastUsedAt: now }).where(eq(t.oauthGrants.id, grant.id));
   }
   // The grant stands where a key would: sessions, the access log and revocation follow it.
-  const principal: Principal = { workspaceId: grant.workspaceId, userId: grant.userId, email: row.email, role: row.role, credential: { kind: "oauth_grant", id: grant.id, clientName: grant.clientName } };
+  const principal: Principal = { workspaceId: grant.workspaceId, userId: grant.userId, email: row.email, role: row.role, credential: { kind: "oauth_grant", id: grant.id, clientName: grant.clientName }, ...(grant.profileId ? { profileId: grant.profileId } : {}) };
   return { principal, expiresAt: row.expiresAt };
 }
 
