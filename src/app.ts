@@ -20,7 +20,7 @@ import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
 import { isServedHost, misdirected } from "./web/host-check.ts";
-import { viewOfPath } from "./gateway/mcp-endpoint.ts";
+import { isMcpPath } from "./gateway/mcp-endpoint.ts";
 import { withAuditOrigin } from "./audit/context.ts";
 import { peerOf } from "./web/rate-limit.ts";
 import { auditRoutes } from "./audit/routes.ts";
@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps): App {
       // Who acts and from where, for the audit trail (audit/context.ts): the guards add who.
       let response = !anyHost(path) && !isServedHost(request.headers.get("host"), deps.config)
         ? misdirected()
-        : await withAuditOrigin(request, peerOf(request), () => (viewOfPath(path) !== null ? serveMcp(request) : elysia.handle(request)));
+        : await withAuditOrigin(request, peerOf(request), () => (isMcpPath(path) ? serveMcp(request) : elysia.handle(request)));
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {

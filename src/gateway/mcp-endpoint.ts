@@ -39,6 +39,11 @@ export function viewOfPath(path: string): GatewayView | null {
   return { kind: "connection", connectionName: segment };
 }
 
+/** Whether the MCP endpoint serves this path: a view's, or a profile's (/api/v1/mcp/p/<profile>). */
+export function isMcpPath(path: string): boolean {
+  return viewOfPath(path) !== null || profileOfPath(path) !== null;
+}
+
 const DATABASE_UNAVAILABLE = "The gateway cannot reach its database to check this key just now. Try again in a few seconds.";
 
 /**
