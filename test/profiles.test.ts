@@ -92,7 +92,7 @@ for (const dialect of dialects) {
       ]);
       limited = await key("support agent", supportId);
       searchLimited = await key("finder agent", finderId);
-    });
+    }, 30_000);
     afterAll(async () => {
       await Promise.all([t.stop(), alpha.stop(), beta.stop(), docs.stop()]);
     });
