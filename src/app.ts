@@ -3,6 +3,7 @@ import type { Server } from "bun";
 import type { AppDeps } from "./deps.ts";
 import { authRoutes } from "./accounts/routes.tsx";
 import { keysRoutes } from "./accounts/keys-routes.tsx";
+import { profilesRoutes } from "./profiles/routes.tsx";
 import { accountRoutes } from "./accounts/account-routes.tsx";
 import { settingsRoutes } from "./accounts/settings-routes.tsx";
 import { memberRoutes } from "./accounts/member-routes.tsx";
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps): App {
     .use(catalogRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
+    .use(profilesRoutes(deps))
     .use(settingsRoutes(deps))
     .use(memberRoutes(deps))
     .use(linkRoutes(deps))

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Client } from "@modelcontextprotocol/client";
 import { createApiKey } from "../src/accounts/api-keys.ts";
 import { createGrant, issueTokens } from "../src/oauth-server/tokens.ts";
 import { deleteProfile, getProfile, saveProfile, type ProfileItem } from "../src/profiles/store.ts";
