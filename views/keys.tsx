@@ -4,6 +4,10 @@ import { FieldError, Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
 import { ClientSetupList } from "./client-setup.tsx";
 
+function profileLabel(name: string): string {
+  return `Profile ${name}`;
+}
+
 /** A profile a key or app can be limited to. */
 export type ProfileChoice = { id: string; name: string };
 
@@ -123,7 +127,7 @@ export function KeyList(props: { keys: ApiKeySummary[]; notice?: string }): JSX.
                   <code safe>{k.prefix}…</code>
                 </td>
                 <td safe>{k.userEmail}</td>
-                <td safe>{k.profileName ? `Profile ${k.profileName}` : "The whole workspace"}</td>
+                <td>{k.profileName ? <span safe>{profileLabel(k.profileName)}</span> : "The whole workspace"}</td>
                 <td>
                   <Time ms={k.createdAt} />
                 </td>

@@ -12,6 +12,10 @@ export function itemValue(kind: string, connectionId: string, name: string): str
   return `${kind} ${connectionId} ${name}`;
 }
 
+function pageTitle(name: string): string {
+  return `Profile ${name}`;
+}
+
 export function ProfilesPage(props: { user: User; profiles: ProfileSummary[]; mcpUrl: string; flash?: string | null; error?: string }): JSX.Element {
   return (
     <Layout title="Profiles" user={props.user} active="profiles" flash={props.flash}>
@@ -73,7 +77,7 @@ export function ProfileList(props: { profiles: ProfileSummary[]; mcpUrl: string;
                     )}
                   </td>
                   <td>{p.mode === "search" ? "Search" : "Full"}</td>
-                  <td>{String(p.itemCount)}</td>
+                  <td safe>{String(p.itemCount)}</td>
                   <td>
                     <code safe>{`${props.mcpUrl}/p/${p.name}`}</code>
                   </td>
@@ -104,7 +108,7 @@ export function ProfileEditPage(props: { user: User; values: ProfileFormValues; 
   const action = values.id ? `/profiles/${values.id}` : "/profiles";
   return (
     <Layout title={values.id ? `Profile ${values.name}` : "New profile"} user={props.user} active="profiles">
-      <h1 safe>{values.id ? `Profile ${values.name}` : "New profile"}</h1>
+      {values.id ? <h1 safe>{pageTitle(values.name)}</h1> : <h1>New profile</h1>}
       <form id="profile-form" method="post" action={action} class="card stack">
         <label for="profile-name">Name</label>
         <input id="profile-name" name="name" required maxlength="32" placeholder="e.g. support-agent" value={values.name} aria-describedby="name-error" />
@@ -141,7 +145,7 @@ export function ProfileEditPage(props: { user: User; values: ProfileFormValues; 
                     return (
                       <label class="profile-item" data-filter-text={`${c.name} ${item.name} ${item.description ?? ""}`.toLowerCase()}>
                         <input type="checkbox" name="item" value={value} checked={values.chosen.has(value)} /> <code safe>{item.name}</code>{" "}
-                        <span class="badge badge-muted">{KIND_LABEL[item.kind]}</span>{" "}
+                        <span class="badge badge-muted" safe>{KIND_LABEL[item.kind]}</span>{" "}
                         {item.description ? (
                           <span class="muted" safe>
                             {item.description.length > 140 ? `${item.description.slice(0, 140)}…` : item.description}
