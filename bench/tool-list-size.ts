@@ -3,7 +3,7 @@
 // gpt-tokenizer), at the workspace endpoint, under a full-mode profile of every tool, and under a
 // search-mode profile (issue 17): there only gateway__search_tools and gateway__call_tool are
 // listed, and an agent pays for a search result instead. Sizes only: no timing here.
-import { createMcpHandler, Server } from "@modelcontextprotocol/server";
+import { createMcpHandler, Server, type Tool } from "@modelcontextprotocol/server";
 import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { seedOwner, startTestGateway } from "../test/helpers/gateway.ts";
 import { api } from "../test/helpers/client.ts";
@@ -21,7 +21,7 @@ const VERBS = [
 ];
 
 /** A tool as a real server lists it: a sentence or three, and a schema whose properties say what they take. */
-function toolDefinition(index: number): { name: string; description: string; inputSchema: Record<string, unknown> } {
+function toolDefinition(index: number): Tool {
   const noun = NOUNS[index % NOUNS.length]!;
   const { verb, what } = VERBS[Math.floor(index / NOUNS.length) % VERBS.length]!;
   const properties: Record<string, unknown> = {
@@ -41,7 +41,7 @@ function toolDefinition(index: number): { name: string; description: string; inp
     properties.labels = { type: "array", items: { type: "string" }, description: "Label names to apply" };
   }
   const required = verb === "list" ? ["owner", "repo"] : verb === "create" ? ["owner", "repo", "title"] : ["owner", "repo", "id"];
-  return { name: `${verb}_${noun}_${index}`, description: what.replaceAll("{noun}", noun.replace("_", " ")), inputSchema: { type: "object", properties, required } };
+  return { name: `${verb}_${noun}_${index}`, description: what.replaceAll("{noun}", noun.replace("_", " ")), inputSchema: { type: "object", properties: properties as NonNullable<Tool["inputSchema"]["properties"]>, required } };
 }
 
 async function startToolServer(): Promise<{ url: string; stop(): Promise<void> }> {
