@@ -173,6 +173,28 @@ for (const dialect of dialects) {
         }
       });
 
+      test(`${era}: completions suggest for the profile's prompt and template only`, async () => {
+        const client = await connectClient(t.url, limited, era);
+        try {
+          const style = await client.complete({ ref: { type: "ref/prompt", name: "docs__greet" }, argument: { name: "style", value: "" } });
+          expect(style.completion.values.length).toBeGreaterThan(0);
+          const docPath = await client.complete({ ref: { type: "ref/resource", uri: wrapResourceUri("docs", "file:///docs/{path}") }, argument: { name: "path", value: "" } });
+          expect(docPath.completion.values.length).toBeGreaterThan(0);
+        } finally {
+          await client.close();
+        }
+        // The finder profile has neither: the same references complete to nothing there.
+        const other = await connectClient(t.url, searchLimited, era);
+        try {
+          const style = await other.complete({ ref: { type: "ref/prompt", name: "docs__greet" }, argument: { name: "style", value: "" } }).catch(() => ({ completion: { values: [] } }));
+          expect(style.completion.values).toEqual([]);
+          const docPath = await other.complete({ ref: { type: "ref/resource", uri: wrapResourceUri("docs", "file:///docs/{path}") }, argument: { name: "path", value: "" } }).catch(() => ({ completion: { values: [] } }));
+          expect(docPath.completion.values).toEqual([]);
+        } finally {
+          await other.close();
+        }
+      });
+
       test(`${era}: /api/v1/mcp/p/<profile> serves the profile to an unlimited key, in search mode with two tools`, async () => {
         const client = await connectClient(t.url, owner, era, { path: "/api/v1/mcp/p/finder" });
         try {

@@ -3,7 +3,7 @@ import type { Principal } from "../accounts/principal.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { listStatusEvents, STATUS_LABEL } from "../connections/status.ts";
 import { errorResult, type CallDeps } from "./results.ts";
-import { countKey } from "../profiles/limit.ts";
+import { hasConnection } from "../profiles/limit.ts";
 import { limitOf, nativeInProfile, profileTools } from "./profile-limit.ts";
 
 /** Calls any exposed tool by its full name, as the principal (gateway__call_tool's way in: call.ts passes it). */
@@ -57,8 +57,7 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
   const profile = limitOf(index, principal);
   switch (tool) {
     case "list_connections": {
-      const kinds = ["tool", "prompt", "resource", "resource_template"] as const;
-      const inProfile = (name: string): boolean => !profile || kinds.some((kind) => (profile.counts.get(countKey(kind, name)) ?? 0) > 0);
+      const inProfile = (name: string): boolean => !profile || hasConnection(profile, name);
       const shownTools = profile ? countByConnection(profileTools(index, profile), index) : null;
       const connections = await Promise.all(
         [...index.connections.values()].filter((c) => inProfile(c.name)).map(async (c) => {

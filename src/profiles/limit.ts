@@ -38,3 +38,10 @@ export function allowsItem(limit: ProfileLimit, kind: ProfileItemKind, connectio
 export function emptyLimit(id: string): ProfileLimit {
   return { id, name: "(a deleted profile)", mode: "full", items: new Set(), counts: new Map() };
 }
+
+const KINDS: readonly ProfileItemKind[] = ["tool", "prompt", "resource", "resource_template"];
+
+/** Whether the profile has any item of this connection. */
+export function hasConnection(limit: ProfileLimit, connectionName: string): boolean {
+  return KINDS.some((kind) => (limit.counts.get(countKey(kind, connectionName)) ?? 0) > 0);
+}
