@@ -8,6 +8,7 @@ import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpe
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startItemsUpstream, type ItemsUpstream } from "./helpers/items-upstream.ts";
 import { api, connectClient, type Era } from "./helpers/client.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 // One era of each kind: the 2026 stateless one, and 2025 sessions.
 const PROFILE_ERAS: Era[] = ["2026-07-28", "2025-11-25"];
@@ -233,6 +234,27 @@ for (const dialect of dialects) {
       expect(odd.status).toBe(404);
       expect(await odd.text()).not.toContain("<script>");
       expect((await post("/api/v1/mcp/p/support", searchLimited, ping)).status).toBe(403);
+    });
+
+    test("a limited key's listen stream hears updates of its profile's resources only", async () => {
+      const readme = wrapResourceUri("docs", "file:///README.md");
+      const blob = wrapResourceUri("docs", "test://blob");
+      const full = await connectClient(t.url, owner, "2026-07-28");
+      const narrow = await connectClient(t.url, limited, "2026-07-28");
+      const heard: string[] = [];
+      full.setNotificationHandler("notifications/resources/updated", (n) => void heard.push(`owner ${n.params.uri}`));
+      narrow.setNotificationHandler("notifications/resources/updated", (n) => void heard.push(`limited ${n.params.uri}`));
+      const streams = [await full.listen({ resourceSubscriptions: [blob] }), await narrow.listen({ resourceSubscriptions: [readme, blob] })];
+      try {
+        docs.touch("test://blob");
+        await waitFor(() => heard.includes(`owner ${blob}`), { what: "the owner hears the blob's update" });
+        docs.touch("file:///README.md");
+        await waitFor(() => heard.includes(`limited ${readme}`), { what: "the limited key hears its README's update" });
+        expect(heard).not.toContain(`limited ${blob}`);
+      } finally {
+        for (const stream of streams) await stream.close();
+        await Promise.all([full.close(), narrow.close()]);
+      }
     });
 
     test("refusals are in the access log as denied", async () => {

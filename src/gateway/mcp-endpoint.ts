@@ -19,7 +19,7 @@ import { mintSessionId, verifySessionId, type SessionBinding } from "./session-i
 import { openAtOnce } from "./sse-open.ts";
 import { checkConnectionName } from "../connections/names.ts";
 import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
-import { uriInView, watchListenedResources } from "./resources.ts";
+import { listenBodyInProfile, uriInView, watchListenedResources } from "./resources.ts";
 import type { UpdateListener } from "./resource-watch.ts";
 import { principalForPath, profileOfPath } from "./profile-endpoint.ts";
 
@@ -330,8 +330,10 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   }
 
   async function serveModern(request: Request, principal: Principal, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
-    const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
-    if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, options);
+    if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) });
+    // Under a profile, a stream hears only the resources the profile may read.
+    parsedBody = await listenBodyInProfile(deps, principal, parsedBody);
+    const options = { authInfo, parsedBody };
     const slot = streams.take(holderOf(principal));
     if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
     const view = viewOf(authInfo);

@@ -189,3 +189,16 @@ export async function watchListenedResources(deps: CallDeps, principal: Principa
     for (const target of targets) if (target) deps.resourceWatch.remove(target, listener);
   };
 }
+
+/**
+ * A listen request as a profile-limited caller may make it: resources it may not read are taken out
+ * of `resourceSubscriptions`, so the SDK's listen router never sends it their updates either.
+ */
+export async function listenBodyInProfile(deps: CallDeps, principal: Principal, body: unknown): Promise<unknown> {
+  const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } } | null)?.params;
+  const named = params?.notifications?.resourceSubscriptions;
+  if (principal.profileId === undefined || !Array.isArray(named)) return body;
+  const kept: string[] = [];
+  for (const uri of named.slice(0, MAX_LISTENED_RESOURCES)) if (typeof uri === "string" && (await resolve(deps, principal, uri)).ok) kept.push(uri);
+  return { ...(body as object), params: { ...params, notifications: { ...params?.notifications, resourceSubscriptions: kept } } };
+}
