@@ -257,6 +257,22 @@ for (const dialect of dialects) {
       }
     });
 
+    test("a limited key may not use the HTTP API, so it cannot make itself an unlimited key", async () => {
+      const limitedApi = api(t.url, limited);
+      const minted = await limitedApi("POST", "/api/v1/keys", { name: "escape" });
+      expect(minted.status).toBe(403);
+      expect(String(minted.json.message)).toContain("limited to a profile");
+      expect((await limitedApi("GET", "/api/v1/connections")).status).toBe(403);
+      // The owner's unlimited key still may, and may make a limited one by the profile's name.
+      const made = await api(t.url, owner)("POST", "/api/v1/keys", { name: "api-made", profile: "support" });
+      expect(made.status).toBe(201);
+      const client = await connectClient(t.url, String(made.json.key), "2026-07-28");
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toContain("alpha__echo");
+      expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("alpha__add");
+      await client.close();
+      expect((await api(t.url, owner)("POST", "/api/v1/keys", { name: "x", profile: "nope" })).status).toBe(422);
+    });
+
     test("refusals are in the access log as denied", async () => {
       const client = await connectClient(t.url, limited, "2026-07-28");
       await client.callTool({ name: "beta__add", arguments: { a: 1, b: 2 } }).catch(() => undefined);
