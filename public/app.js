@@ -85,3 +85,20 @@ window.addEventListener("message", (event) => {
   if (event.origin !== location.origin || !event.data || event.data.type !== OAUTH_MESSAGE) return;
   location.reload();
 });
+
+// Filter boxes: <input data-filter-items="#list"> hides the list's [data-filter-text] rows that do not
+// contain every typed word (hidden checkboxes still submit), and groups left empty. Without this
+// script every row stays shown.
+document.addEventListener("input", (event) => {
+  const input = event.target instanceof HTMLInputElement && event.target.matches("[data-filter-items]") ? event.target : null;
+  const list = input ? document.querySelector(input.getAttribute("data-filter-items")) : null;
+  if (!input || !list) return;
+  const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+  for (const row of list.querySelectorAll("[data-filter-text]")) {
+    const text = row.getAttribute("data-filter-text");
+    row.hidden = !words.every((word) => text.includes(word));
+  }
+  for (const group of list.querySelectorAll("[data-filter-group]")) {
+    group.hidden = group.querySelector("[data-filter-text]:not([hidden])") === null && group.querySelector("[data-filter-text]") !== null;
+  }
+});

@@ -3,6 +3,7 @@ import type { Server } from "bun";
 import type { AppDeps } from "./deps.ts";
 import { authRoutes } from "./accounts/routes.tsx";
 import { keysRoutes } from "./accounts/keys-routes.tsx";
+import { profilesRoutes } from "./profiles/routes.tsx";
 import { accountRoutes } from "./accounts/account-routes.tsx";
 import { settingsRoutes } from "./accounts/settings-routes.tsx";
 import { memberRoutes } from "./accounts/member-routes.tsx";
@@ -21,7 +22,7 @@ import { handleError } from "./web/errors.tsx";
 import { SECURITY_HEADERS } from "./web/http.ts";
 import { checkSameOrigin } from "./web/csrf.ts";
 import { isServedHost, misdirected } from "./web/host-check.ts";
-import { viewOfPath } from "./gateway/mcp-endpoint.ts";
+import { isMcpPath } from "./gateway/mcp-endpoint.ts";
 import { withAuditOrigin } from "./audit/context.ts";
 import { peerOf } from "./web/rate-limit.ts";
 import { auditRoutes } from "./audit/routes.ts";
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): App {
     .use(catalogRoutes(deps))
     .use(authRoutes(deps))
     .use(keysRoutes(deps))
+    .use(profilesRoutes(deps))
     .use(settingsRoutes(deps))
     .use(memberRoutes(deps))
     .use(linkRoutes(deps))
@@ -107,7 +109,7 @@ export function createApp(deps: AppDeps): App {
       // Who acts and from where, for the audit trail (audit/context.ts): the guards add who.
       let response = !anyHost(path) && !isServedHost(request.headers.get("host"), deps.config)
         ? misdirected()
-        : await withAuditOrigin(request, peerOf(request), () => (viewOfPath(path) !== null ? serveMcp(request) : elysia.handle(request)));
+        : await withAuditOrigin(request, peerOf(request), () => (isMcpPath(path) ? serveMcp(request) : elysia.handle(request)));
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {

@@ -4,6 +4,13 @@ import { FieldError, Layout } from "./layout.tsx";
 import { Time } from "./components.tsx";
 import { ClientSetupList } from "./client-setup.tsx";
 
+function profileLabel(name: string): string {
+  return `Profile ${name}`;
+}
+
+/** A profile a key or app can be limited to. */
+export type ProfileChoice = { id: string; name: string };
+
 export type KeysPageProps = {
   user: { email: string; role: string };
   keys: ApiKeySummary[];
@@ -13,6 +20,8 @@ export type KeysPageProps = {
   /** A key just made: shown once in place of the form. */
   created?: { name: string; key: string };
   flash?: string | null;
+  /** The workspace's profiles, for the key form and (admins) the apps' profiles. */
+  profiles?: ProfileChoice[];
 };
 
 export function KeysPage(props: KeysPageProps): JSX.Element {
@@ -22,14 +31,14 @@ export function KeysPage(props: KeysPageProps): JSX.Element {
       <p>
         An MCP client uses one key to reach every tool at <code safe>{props.mcpUrl}</code>. A key is shown once, when it is made.
       </p>
-      {props.created ? <NewKey name={props.created.name} apiKey={props.created.key} mcpUrl={props.mcpUrl} /> : <CreateKeyForm />}
+      {props.created ? <NewKey name={props.created.name} apiKey={props.created.key} mcpUrl={props.mcpUrl} /> : <CreateKeyForm profiles={props.profiles} />}
       <KeyList keys={props.keys} />
-      <GrantList grants={props.grants} />
+      <GrantList grants={props.grants} profiles={props.profiles} canLimit={props.user.role === "owner" || props.user.role === "admin"} />
     </Layout>
   );
 }
 
-export function CreateKeyForm(props: { errors?: Record<string, string>; name?: string }): JSX.Element {
+export function CreateKeyForm(props: { errors?: Record<string, string>; name?: string; profiles?: ProfileChoice[]; profileId?: string }): JSX.Element {
   const errors = props.errors ?? {};
   return (
     <form id="create-key" method="post" action="/keys" hx-post="/keys" hx-target="this" hx-swap="outerHTML" class="card stack">
@@ -37,6 +46,22 @@ export function CreateKeyForm(props: { errors?: Record<string, string>; name?: s
       <label for="key-name">Name</label>
       <input id="key-name" name="name" required maxlength="64" placeholder="e.g. claude-code on my laptop" value={props.name ?? ""} aria-describedby="name-error" />
       <FieldError errors={errors} field="name" />
+      {props.profiles && props.profiles.length > 0 ? (
+        <>
+          <label for="key-profile">Limited to</label>
+          <select id="key-profile" name="profile" aria-describedby="profile-error">
+            <option value="">The whole workspace</option>
+            {props.profiles.map((p) => (
+              <option value={p.id} selected={props.profileId === p.id} safe>
+                {`Profile ${p.name}`}
+              </option>
+            ))}
+          </select>
+          <FieldError errors={errors} field="profile" />
+        </>
+      ) : (
+        ""
+      )}
       <FieldError errors={errors} field="keys" />
       <button type="submit">
         Create key <span class="spinner htmx-indicator" aria-hidden="true"></span>
@@ -88,6 +113,7 @@ export function KeyList(props: { keys: ApiKeySummary[]; notice?: string }): JSX.
               <th scope="col">Name</th>
               <th scope="col">Key</th>
               <th scope="col">Owner</th>
+              <th scope="col">Limited to</th>
               <th scope="col">Created</th>
               <th scope="col">Last used</th>
               <th scope="col"></th>
@@ -101,6 +127,7 @@ export function KeyList(props: { keys: ApiKeySummary[]; notice?: string }): JSX.
                   <code safe>{k.prefix}…</code>
                 </td>
                 <td safe>{k.userEmail}</td>
+                <td>{k.profileName ? <span safe>{profileLabel(k.profileName)}</span> : "The whole workspace"}</td>
                 <td>
                   <Time ms={k.createdAt} />
                 </td>
@@ -129,7 +156,8 @@ export function KeyList(props: { keys: ApiKeySummary[]; notice?: string }): JSX.
 }
 
 /** OAuth clients the member approved (clients that connected by URL alone); each can be revoked. */
-export function GrantList(props: { grants: GrantSummary[]; notice?: string }): JSX.Element {
+export function GrantList(props: { grants: GrantSummary[]; notice?: string; profiles?: ProfileChoice[]; canLimit?: boolean }): JSX.Element {
+  const profileName = (id: string | null): string => (id === null ? "The whole workspace" : `Profile ${props.profiles?.find((p) => p.id === id)?.name ?? "(deleted)"}`);
   return (
     <section id="grant-list" class="card">
       <h2>Apps you allowed</h2>
@@ -148,6 +176,7 @@ export function GrantList(props: { grants: GrantSummary[]; notice?: string }): J
           <thead>
             <tr>
               <th scope="col">App</th>
+              <th scope="col">Limited to</th>
               <th scope="col">Allowed</th>
               <th scope="col">Last used</th>
               <th scope="col"></th>
@@ -164,6 +193,28 @@ export function GrantList(props: { grants: GrantSummary[]; notice?: string }): J
                     </span>
                   ) : (
                     ""
+                  )}
+                </td>
+                <td>
+                  {props.canLimit && props.profiles && props.profiles.length > 0 ? (
+                    <form method="post" action={`/keys/grants/${g.id}/profile`} class="inline">
+                      <label for={`grant-profile-${g.id}`} class="visually-hidden" safe>
+                        {`Profile of ${g.clientName}`}
+                      </label>
+                      <select id={`grant-profile-${g.id}`} name="profile">
+                        <option value="" selected={g.profileId === null}>The whole workspace</option>
+                        {props.profiles.map((p) => (
+                          <option value={p.id} selected={g.profileId === p.id} safe>
+                            {`Profile ${p.name}`}
+                          </option>
+                        ))}
+                      </select>
+                      <button type="submit" class="secondary">
+                        Save <span class="visually-hidden" safe>{`profile of ${g.clientName}`}</span>
+                      </button>
+                    </form>
+                  ) : (
+                    <span safe>{profileName(g.profileId)}</span>
                   )}
                 </td>
                 <td>

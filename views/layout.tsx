@@ -1,5 +1,5 @@
 
-export type NavItem = "connections" | "keys" | "log" | "settings" | "members" | "account";
+export type NavItem = "connections" | "keys" | "profiles" | "log" | "settings" | "members" | "account";
 export type LayoutProps = {
   title: string;
   user?: { email: string; role: string } | null;
@@ -36,6 +36,7 @@ export function Layout(props: LayoutProps): JSX.Element {
               <a href="/access-log" aria-current={props.active === "log" ? "page" : undefined}>Access log</a>
               {props.user.role === "owner" || props.user.role === "admin" ? (
                 <>
+                  <a href="/profiles" aria-current={props.active === "profiles" ? "page" : undefined}>Profiles</a>
                   <a href="/members" aria-current={props.active === "members" ? "page" : undefined}>Members</a>
                   <a href="/settings" aria-current={props.active === "settings" ? "page" : undefined}>Settings</a>
                 </>

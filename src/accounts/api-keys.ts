@@ -18,6 +18,8 @@ export type ApiKeySummary = {
   lastUsedAt: number | null;
   expiresAt: number | null;
   revokedAt: number | null;
+  /** The profile the key is limited to (its name), null for the whole workspace. */
+  profileName: string | null;
 };
 
 export type CreateApiKeyResult = { ok: true; id: string; key: string; prefix: string } | { ok: false; errors: Record<string, string> };
@@ -29,7 +31,7 @@ export type CreateApiKeyResult = { ok: true; id: string; key: string; prefix: st
  */
 export async function createApiKey(
   database: Database,
-  input: { workspaceId: string; userId: string; name: string; expiresAt?: number | null; maxActive?: number },
+  input: { workspaceId: string; userId: string; name: string; expiresAt?: number | null; maxActive?: number; profileId?: string | null },
   now = Date.now(),
 ): Promise<CreateApiKeyResult> {
   const name = input.name.trim();
@@ -37,6 +39,10 @@ export async function createApiKey(
   if (name.length > 64) return { ok: false, errors: { name: "Use at most 64 characters." } };
   if (input.maxActive !== undefined && (await countActiveApiKeys(database, input.workspaceId, input.userId, now)) >= input.maxActive) {
     return { ok: false, errors: { keys: `You already have ${input.maxActive} active keys, the most one member may hold. Revoke one you no longer use, then create this one.` } };
+  }
+  const profileId = input.profileId || null;
+  if (profileId !== null && !(await profileExists(database, input.workspaceId, profileId))) {
+    return { ok: false, errors: { profile: "That profile is not in this workspace any more. Pick another, or none for the whole workspace." } };
   }
   const key = API_KEY_PREFIX + generateToken(20);
   const id = newId();
@@ -51,8 +57,9 @@ export async function createApiKey(
       secretHash: hashToken(key),
       createdAt: now,
       expiresAt: input.expiresAt ?? null,
+      profileId,
     });
-    await recordAudit(database, tx, { workspaceId: input.workspaceId, action: "api_key.created", target: `api_key:${id}`, details: { name, prefix, owner: `user:${input.userId}`, expiresAt: input.expiresAt ?? null } });
+    await recordAudit(database, tx, { workspaceId: input.workspaceId, action: "api_key.created", target: `api_key:${id}`, details: { name, prefix, owner: `user:${input.userId}`, expiresAt: input.expiresAt ?? null, profile: profileId } });
   });
   return { ok: true, id, key, prefix };
 }
@@ -79,9 +86,11 @@ export async function listApiKeys(database: Database, workspaceId: string, userI
       lastUsedAt: t.apiKeys.lastUsedAt,
       expiresAt: t.apiKeys.expiresAt,
       revokedAt: t.apiKeys.revokedAt,
+      profileName: t.profiles.name,
     })
     .from(t.apiKeys)
     .innerJoin(t.users, eq(t.users.id, t.apiKeys.userId))
+    .leftJoin(t.profiles, eq(t.profiles.id, t.apiKeys.profileId))
     .where(and(eq(t.apiKeys.workspaceId, workspaceId), userId ? eq(t.apiKeys.userId, userId) : undefined))
     .orderBy(desc(t.apiKeys.createdAt));
 }
@@ -109,7 +118,7 @@ export async function revokeUserApiKeys(database: Database, userId: string, now 
   await authChanged(database);
 }
 
-type KeyRow = { id: string; name: string; lastUsedAt: number | null; workspaceId: string; userId: string; email: string; role: Principal["role"]; expiresAt: number | null };
+type KeyRow = { id: string; name: string; lastUsedAt: number | null; workspaceId: string; userId: string; email: string; role: Principal["role"]; expiresAt: number | null; profileId: string | null };
 
 // Every MCP request looks its key up.
 const keyLookup = preparedOnce((database: Database) => {
@@ -124,6 +133,7 @@ const keyLookup = preparedOnce((database: Database) => {
       email: t.users.email,
       role: t.memberships.role,
       expiresAt: t.apiKeys.expiresAt,
+      profileId: t.apiKeys.profileId,
     })
     .from(t.apiKeys)
     .innerJoin(t.users, eq(t.users.id, t.apiKeys.userId))
@@ -152,6 +162,12 @@ export async function resolveApiKey(database: Database, key: string, now = Date.
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
     await database.db.update(t.apiKeys).set({ lastUsedAt: now }).where(eq(t.apiKeys.id, row.id));
   }
-  const principal: Principal = { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, credential: { kind: "api_key", id: row.id, name: row.name } };
+  const principal: Principal = { workspaceId: row.workspaceId, userId: row.userId, email: row.email, role: row.role, credential: { kind: "api_key", id: row.id, name: row.name }, ...(row.profileId ? { profileId: row.profileId } : {}) };
   return { principal, expiresAt: row.expiresAt };
+}
+
+async function profileExists(database: Database, workspaceId: string, profileId: string): Promise<boolean> {
+  const { t } = database;
+  const [row] = await database.db.select({ id: t.profiles.id }).from(t.profiles).where(and(eq(t.profiles.id, profileId), eq(t.profiles.workspaceId, workspaceId)));
+  return row !== undefined;
 }

@@ -16,6 +16,12 @@ export type Principal = {
   email: string;
   role: Role;
   credential: Credential;
+  /**
+   * The profile (a chosen set of tools, prompts and resources) this request is limited to: the
+   * key's or grant's own, or the one the /api/v1/mcp/p/<profile> endpoint serves. Absent: the whole
+   * workspace. An id that names no profile (any more) serves nothing (gateway/profile-limit.ts).
+   */
+  profileId?: string;
 };
 
 export function isAdmin(principal: Principal): boolean {

@@ -3,7 +3,7 @@ import { defineSchema } from "./schema.ts";
 
 // The Postgres tables, as named exports: drizzle-kit finds a schema's tables among its module's exports.
 export const {
-  workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, toolOverrides, connectionItems,
+  workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, toolOverrides, connectionItems, profiles, profileItems,
   statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
   scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
   auditEvents, auditAnchors, invites, passwordResets

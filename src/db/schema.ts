@@ -63,6 +63,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       lastUsedAt: b.integer("last_used_at"),
       expiresAt: b.integer("expires_at"),
       revokedAt: b.integer("revoked_at"),
+      /** The profile the key is limited to, null for the whole workspace. No foreign key: deleting a profile that keys use is refused (profiles/store.ts), and an id that names no profile serves nothing. */
+      profileId: b.text("profile_id"),
     },
     (t) => [b.index("api_keys_workspace").on(t.workspaceId)],
   );
@@ -197,6 +199,37 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       heldAt: b.integer("held_at"),
     },
     (t) => [b.uniqueIndex("connection_items_connection_kind_name").on(t.connectionId, t.kind, t.name)],
+  );
+
+  /**
+   * Named sets of tools, prompts and resources across connections (issue 17): a key or an OAuth
+   * grant limited to one sees only its items, and /api/v1/mcp/p/<name> serves one. `mode` "search"
+   * lists only gateway__search_tools and gateway__call_tool.
+   */
+  const profiles = b.table(
+    "profiles",
+    {
+      id: b.text("id").primaryKey(),
+      workspaceId: b.text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+      name: b.text("name").notNull(),
+      description: b.text("description").notNull().default(""),
+      mode: b.text("mode", { enum: ["full", "search"] }).notNull().default("full"),
+      createdAt: b.integer("created_at").notNull(),
+      updatedAt: b.integer("updated_at").notNull(),
+    },
+    (t) => [b.uniqueIndex("profiles_workspace_name").on(t.workspaceId, t.name)],
+  );
+
+  /** A profile's items: `name` is the upstream's own tool or prompt name, or resource (template) URI. */
+  const profileItems = b.table(
+    "profile_items",
+    {
+      profileId: b.text("profile_id").notNull().references(() => profiles.id, { onDelete: "cascade" }),
+      connectionId: b.text("connection_id").notNull().references(() => connections.id, { onDelete: "cascade" }),
+      kind: b.text("kind", { enum: ["tool", "prompt", "resource", "resource_template"] }).notNull(),
+      name: b.text("name").notNull(),
+    },
+    (t) => [b.uniqueIndex("profile_items_profile_item").on(t.profileId, t.connectionId, t.kind, t.name), b.index("profile_items_connection").on(t.connectionId)],
   );
 
   const statusEvents = b.table(
@@ -369,6 +402,8 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       createdAt: b.integer("created_at").notNull(),
       lastUsedAt: b.integer("last_used_at"),
       revokedAt: b.integer("revoked_at"),
+      /** The profile the connected app is limited to, null for the whole workspace. */
+      profileId: b.text("profile_id"),
     },
     (t) => [b.index("oauth_grants_user").on(t.userId)],
   );
@@ -490,7 +525,7 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
   });
 
   return {
-    workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, toolOverrides, connectionItems,
+    workspaces, users, memberships, sessions, apiKeys, signInAttempts, connections, credentials, tools, toolOverrides, connectionItems, profiles, profileItems,
     statusEvents, accessLog, oauthFlows, ssoProviders, ssoFlows, ssoIdentities, ssoRefreshTokens, scimTokens,
     scimProfiles, oauthClients, oauthGrants, oauthCodes, oauthTokens, memberCredentials,
     auditEvents, auditAnchors, invites, passwordResets,

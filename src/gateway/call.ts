@@ -12,6 +12,8 @@ import { sendTaskCall } from "./tasks.ts";
 import { sendRouted, SHUTTING_DOWN, toProtocolError, type RoutedSend } from "./routed.ts";
 import { traceMeta } from "../observe/request-context.ts";
 import { renamedSentence } from "../connections/tool-overrides.ts";
+import { limitOf, notInProfile, toolCallAllowed } from "./profile-limit.ts";
+
 
 /** `rpcError`: the upstream's own JSON-RPC error, which reaches the client as that error. */
 type Answer = { result: CallToolResult; outcome: Outcome; errorSummary: string | null; rpcError?: ProtocolError };
@@ -63,6 +65,17 @@ class UnknownTool extends Error {
 }
 
 async function routeCall(deps: CallDeps, principal: Principal, name: string, args: Record<string, unknown> | undefined, ctx: CallContext, target: Target): Promise<Answer> {
+  const index = await deps.toolIndex.get(principal.workspaceId);
+  // Every way in (tools/call, gateway__call_tool, a task) passes here: a profile-limited request calls only its profile.
+  const limit = limitOf(index, principal);
+  if (limit && !toolCallAllowed(index, limit, name)) {
+    const refused = index.routes.get(name);
+    if (refused) {
+      target.connectionName = refused.connectionName;
+      target.tool = refused.definition.name;
+    }
+    return failed(notInProfile(limit, `The tool ${name.slice(0, 200)}`, "tools/list (or gateway__search_tools)"), "denied", "not in the profile");
+  }
   if (name.startsWith(NATIVE_PREFIX + SEPARATOR)) {
     target.connectionName = NATIVE_PREFIX;
     target.tool = name.slice(NATIVE_PREFIX.length + SEPARATOR.length);
@@ -74,7 +87,6 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
       slot.end();
     }
   }
-  const index = await deps.toolIndex.get(principal.workspaceId);
   const route = index.routes.get(name);
   const connection = route ? index.connections.get(route.connectionId) : undefined;
   if (!route || !connection) {

@@ -5,6 +5,8 @@ import { unwrapResourceUri, wrapResourceUri } from "./resource-uris.ts";
 import type { CallDeps } from "./results.ts";
 import { sendRouted, toProtocolError } from "./routed.ts";
 import { resolveInView, WORKSPACE_VIEW, type GatewayView } from "./view.ts";
+import { limitOf } from "./profile-limit.ts";
+import { allowsItem } from "../profiles/limit.ts";
 
 const NOTHING: CompleteResult = { completion: { values: [] } };
 
@@ -18,16 +20,18 @@ export function registerCompletionHandler(server: Server, deps: CallDeps, princi
   server.setRequestHandler("completion/complete", async (request, ctx): Promise<CompleteResult> => {
     const items = await deps.itemIndex.get(principal.workspaceId);
     const ref = request.params.ref;
+    // Under a profile, only its prompts and templates complete.
+    const limit = limitOf(await deps.toolIndex.get(principal.workspaceId), principal);
     let target: { connection: ConnectionMeta; ref: typeof ref } | null = null;
     if (ref.type === "ref/prompt") {
       const exposed = resolveInView(view, ref.name, items.promptRoutes, (r) => ({ connectionName: r.connection.name, originalName: r.name }));
       const route = exposed === null ? undefined : items.promptRoutes.get(exposed);
-      if (route?.enabled && !route.held) target = { connection: route.connection, ref: { ...ref, name: route.name } };
+      if (route?.enabled && !route.held && (!limit || allowsItem(limit, "prompt", route.connection.name, route.name))) target = { connection: route.connection, ref: { ...ref, name: route.name } };
     } else {
       const unwrapped = unwrapResourceUri(view.kind === "connection" ? wrapResourceUri(view.connectionName, ref.uri) : ref.uri);
       const own = unwrapped && items.byConnection.get(unwrapped.connectionName);
       const template = own?.templates.find((t) => t.item.name === unwrapped?.uri);
-      if (own && unwrapped && template?.item.enabled && !template.item.held) target = { connection: own.connection, ref: { ...ref, uri: unwrapped.uri } };
+      if (own && unwrapped && template?.item.enabled && !template.item.held && (!limit || allowsItem(limit, "resource_template", unwrapped.connectionName, template.item.name))) target = { connection: own.connection, ref: { ...ref, uri: unwrapped.uri } };
     }
     if (!target) return NOTHING;
     const { connection, ref: upstreamRef } = target;

@@ -20,8 +20,9 @@ import { mintSessionId, verifySessionId, type SessionBinding } from "./session-i
 import { openAtOnce } from "./sse-open.ts";
 import { checkConnectionName } from "../connections/names.ts";
 import { WORKSPACE_VIEW, type GatewayView } from "./view.ts";
-import { uriInView, watchListenedResources } from "./resources.ts";
+import { listenBodyInProfile, uriInView, watchListenedResources } from "./resources.ts";
 import type { UpdateListener } from "./resource-watch.ts";
+import { principalForPath, profileOfPath } from "./profile-endpoint.ts";
 
 export const MCP_PATH = "/api/v1/mcp";
 export const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${MCP_PATH}`;
@@ -37,6 +38,11 @@ export function viewOfPath(path: string): GatewayView | null {
   const segment = rest.endsWith("/") ? rest.slice(0, -1) : rest;
   if (segment === "" || segment.includes("/")) return null;
   return { kind: "connection", connectionName: segment };
+}
+
+/** Whether the MCP endpoint serves this path: a view's, or a profile's (/api/v1/mcp/p/<profile>). */
+export function isMcpPath(path: string): boolean {
+  return viewOfPath(path) !== null || profileOfPath(path) !== null;
 }
 
 const DATABASE_UNAVAILABLE = "The gateway cannot reach its database to check this key just now. Try again in a few seconds.";
@@ -183,7 +189,7 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
       // statelessly rather than break the client.
       if (!session) return stateless(request, options);
       // A session serves the URL it began at: its server lists that view's names.
-      if (credentialId(session.principal.credential) !== credentialId(principal.credential) || viewKey(session.view) !== viewKey(view)) return jsonRpcError(404, -32001, "Session not found");
+      if (credentialId(session.principal.credential) !== credentialId(principal.credential) || viewKey(session.view) !== viewKey(view) || session.principal.profileId !== principal.profileId) return jsonRpcError(404, -32001, "Session not found");
       touchSession(sessionId, session);
       // A taken-up session serves only its stream; its requests are served as before (statelessly).
       if (session.adopted && request.method !== "GET") return stateless(request, options);
@@ -259,7 +265,9 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   }
 
   function bindingOf(principal: Principal, view: GatewayView): SessionBinding {
-    return { workspaceId: principal.workspaceId, holderKey: holderOf(principal).key, ...(view.kind === "connection" ? { view: view.connectionName } : {}) };
+    // A profile's id after "p/": no connection name has a slash.
+    const bound = view.kind === "connection" ? view.connectionName : principal.profileId !== undefined ? `p/${principal.profileId}` : undefined;
+    return { workspaceId: principal.workspaceId, holderKey: holderOf(principal).key, ...(bound !== undefined ? { view: bound } : {}) };
   }
 
   /** Whether the principal's workspace has the view's connection (from the index in memory). */
@@ -273,7 +281,10 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   }
 
   async function handle(request: Request): Promise<Response> {
-    const view = viewOfPath(new URL(request.url).pathname) ?? WORKSPACE_VIEW;
+    const path = new URL(request.url).pathname;
+    // /api/v1/mcp/p/<profile> is the workspace's view, limited to the profile (profile-endpoint.ts).
+    const profileName = profileOfPath(path);
+    const view = profileName === null ? (viewOfPath(path) ?? WORKSPACE_VIEW) : WORKSPACE_VIEW;
     const origin = request.headers.get("origin");
     if (origin !== null && !isAllowedOrigin(origin)) {
       return jsonRpcError(403, -32000, "Forbidden: this Origin may not call the MCP endpoint (an operator can allow it with ALLOWED_ORIGINS).");
@@ -283,9 +294,9 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
 
     const key = readBearer(request);
     // A gateway API key, or an OAuth access token issued by the gateway for this endpoint.
-    const principal = key ? await findMcpPrincipal(deps, key, `${config.baseUrl}${MCP_PATH}`) : null;
-    if (principal === "unavailable") return withHeaders(jsonRpcError(503, -32000, DATABASE_UNAVAILABLE), { "retry-after": "5", ...cors });
-    if (!principal) {
+    const found = key ? await findMcpPrincipal(deps, key, `${config.baseUrl}${MCP_PATH}`) : null;
+    if (found === "unavailable") return withHeaders(jsonRpcError(503, -32000, DATABASE_UNAVAILABLE), { "retry-after": "5", ...cors });
+    if (!found) {
       const metadata = `${config.baseUrl}${RESOURCE_METADATA_PATH}`;
       const challenge = key ? `Bearer error="invalid_token", error_description="The key or token is unknown, revoked or expired", resource_metadata="${metadata}"` : `Bearer resource_metadata="${metadata}"`;
       return withHeaders(jsonRpcError(401, -32001, key ? "The API key or access token is unknown, revoked or expired." : "Send a gateway API key (Authorization: Bearer mgw_…) or sign in with OAuth."), { "www-authenticate": challenge, ...cors });
@@ -293,7 +304,10 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     const declared = Number(request.headers.get("content-length") ?? "0");
     const tooLarge = (): Response => withHeaders(jsonRpcError(413, -32600, `Request body too large (limit ${maxRequestBodySize} bytes).`), cors);
     if (declared > maxRequestBodySize) return tooLarge();
-    // After the key: only a caller of this workspace learns which connection names it has.
+    // After the key: only a caller of this workspace learns which connection and profile names it has.
+    const access = await principalForPath(deps, found, view, profileName);
+    if (!access.ok) return withHeaders(jsonRpcError(access.status, -32000, access.message), cors);
+    const principal = access.principal;
     if (!(await viewExists(principal, view))) return withHeaders(noSuchConnection(view), cors);
 
     // The body is read and parsed once here, and the parsed message handed to the SDK, which
@@ -321,8 +335,10 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
   }
 
   async function serveModern(request: Request, principal: Principal, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> {
-    const options = { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
-    if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, options);
+    if (!isListenRequest(parsedBody)) return handlerFor(principal.workspaceId).fetch(request, { authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) });
+    // Under a profile, a stream hears only the resources the profile may read.
+    parsedBody = await listenBodyInProfile(deps, principal, parsedBody);
+    const options = { authInfo, parsedBody };
     const slot = streams.take(holderOf(principal));
     if ("refused" in slot) return tooMany("streams", slot.refused, streams.limits);
     const view = viewOf(authInfo);

@@ -11,6 +11,8 @@ import { registerCompletionHandler } from "./completions.ts";
 import { registerTaskHandlers, taskCallOf } from "./tasks.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 import { inCallSpan } from "../observe/request-context.ts";
+import { limitOf } from "./profile-limit.ts";
+import { hasConnection } from "../profiles/limit.ts";
 
 export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
 
@@ -103,6 +105,9 @@ export async function callToolInView(
  */
 async function profileInView(deps: CallDeps, principal: Principal, view: GatewayView): Promise<GatewayProfile> {
   const index = await deps.toolIndex.get(principal.workspaceId);
+  // Under a profile: what its connections offer and say, not the rest of the workspace's.
+  const limit = limitOf(index, principal);
+  if (limit) return buildGatewayProfile([...index.connections.values()].filter((c) => hasConnection(limit, c.name)));
   if (view.kind === "workspace") return index.profile;
   const connection = [...index.connections.values()].find((c) => c.name === view.connectionName);
   return { capabilities: buildGatewayProfile(connection ? [connection] : []).capabilities, instructions: connection?.serverInstructions ?? "" };

@@ -4,6 +4,8 @@ import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { listStatusEvents, STATUS_LABEL } from "../connections/status.ts";
 import { heldReason, heldTotal } from "../connections/held.ts";
 import { errorResult, type CallDeps } from "./results.ts";
+import { hasConnection } from "../profiles/limit.ts";
+import { limitOf, nativeInProfile, profileTools } from "./profile-limit.ts";
 
 /** Calls any exposed tool by its full name, as the principal (gateway__call_tool's way in: call.ts passes it). */
 export type CallAny = (name: string, args: Record<string, unknown> | undefined) => Promise<CallToolResult>;
@@ -52,10 +54,14 @@ function jsonResult(value: Record<string, unknown>): CallToolResult {
 
 export async function callNativeTool(deps: CallDeps, principal: Principal, tool: string, args: Record<string, unknown>, callAny: CallAny): Promise<CallToolResult> {
   const index = await deps.toolIndex.get(principal.workspaceId);
+  // Under a profile: only its connections, its tools, and the gateway's tools its mode lists.
+  const profile = limitOf(index, principal);
   switch (tool) {
     case "list_connections": {
+      const inProfile = (name: string): boolean => !profile || hasConnection(profile, name);
+      const shownTools = profile ? countByConnection(profileTools(index, profile), index) : null;
       const connections = await Promise.all(
-        [...index.connections.values()].map(async (c) => {
+        [...index.connections.values()].filter((c) => inProfile(c.name)).map(async (c) => {
           const stale = c.status !== "connected";
           // Stale since the connection left Connected: its last recorded change of status.
           const since = stale ? (await listStatusEvents(deps.database, principal.workspaceId, c.id, 1))[0]?.at : undefined;
@@ -68,11 +74,13 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
             ...(since !== undefined ? { staleSince: new Date(since).toISOString() } : {}),
             ...(stale && c.lastSyncedAt ? { toolsListedAt: new Date(c.lastSyncedAt).toISOString() } : {}),
             ...(c.status === "paused" && c.pausedUntil ? { nextCheckAt: new Date(c.pausedUntil).toISOString() } : {}),
-            tools: c.enabledToolCount,
-            discoveredTools: c.toolCount,
-            // Changed upstream since approved, and what an admin does about it (connections/held.ts).
-            held: heldTotal(c.held),
-            ...(heldTotal(c.held) > 0 ? { heldReason: heldReason(c.held, c.name, c.heldMode) } : {}),
+            tools: shownTools ? (shownTools.get(c.name) ?? 0) : c.enabledToolCount,
+            // How many the upstream has says nothing a profile-limited caller may use.
+            ...(profile ? {} : { discoveredTools: c.toolCount }),
+            // Changed upstream since approved, and what an admin does about it (connections/held.ts);
+            // a profile-limited caller learns of a held tool when it calls it.
+            ...(profile ? {} : { held: heldTotal(c.held) }),
+            ...(!profile && heldTotal(c.held) > 0 ? { heldReason: heldReason(c.held, c.name, c.heldMode) } : {}),
           };
         }),
       );
@@ -82,7 +90,9 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
       if (typeof args.query !== "string" || !args.query.trim()) return errorResult("search_tools needs a non-empty `query` string.");
       const limit = typeof args.limit === "number" && Number.isInteger(args.limit) ? Math.min(Math.max(args.limit, 1), 50) : 10;
       const words = args.query.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-      const candidates = [...NATIVE_TOOLS.map((t) => ({ name: t.name, description: t.description ?? "", inputSchema: t.inputSchema })), ...index.listed.map((t) => ({ name: t.name, description: t.description ?? "", inputSchema: t.inputSchema }))];
+      const natives = profile ? NATIVE_TOOLS.filter((t) => nativeInProfile(profile, t.name)) : NATIVE_TOOLS;
+      const tools = profile ? profileTools(index, profile) : index.listed;
+      const candidates = [...natives, ...tools].map((t) => ({ name: t.name, description: t.description ?? "", inputSchema: t.inputSchema }));
       const scored = candidates
         .map((t) => ({ t, score: scoreTool(t.name, t.description, words) }))
         .filter((s) => s.score > 0)
@@ -105,6 +115,16 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
     default:
       return errorResult(`The gateway has no tool named ${NATIVE_PREFIX}${SEPARATOR}${tool}.`);
   }
+}
+
+/** How many of `tools` (exposed names) each connection has. */
+function countByConnection(tools: readonly Tool[], index: Awaited<ReturnType<CallDeps["toolIndex"]["get"]>>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const tool of tools) {
+    const route = index.routes.get(tool.name);
+    if (route) counts.set(route.connectionName, (counts.get(route.connectionName) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /** Name matches count more than description matches; every word must appear somewhere. */

@@ -7,8 +7,11 @@ import { recordItemAccess, sendRouted, toProtocolError } from "./routed.ts";
 import type { RoutedItem } from "./item-index.ts";
 import { heldSentence } from "../connections/held.ts";
 import { listInView, resolveInView, WORKSPACE_VIEW, type GatewayView, type ItemOrigin } from "./view.ts";
+import { filterToProfile, limitOf, notInProfile } from "./profile-limit.ts";
+import { allowsItem } from "../profiles/limit.ts";
 
 const promptOrigin = (route: RoutedItem): ItemOrigin => ({ connectionName: route.connection.name, originalName: route.name });
+const routeOrigin = (route: RoutedItem | undefined): ItemOrigin | null => (route ? promptOrigin(route) : null);
 
 /**
  * prompts/list from memory (the item index), prompts/get routed to the prompt's upstream by its
@@ -17,6 +20,8 @@ const promptOrigin = (route: RoutedItem): ItemOrigin => ({ connectionName: route
 export function registerPromptHandlers(server: Server, deps: CallDeps, principal: Principal, view: GatewayView = WORKSPACE_VIEW): void {
   server.setRequestHandler("prompts/list", async () => {
     const items = await deps.itemIndex.get(principal.workspaceId);
+    const limit = limitOf(await deps.toolIndex.get(principal.workspaceId), principal);
+    if (limit) return { prompts: filterToProfile(limit, "prompt", items.prompts, (p) => routeOrigin(items.promptRoutes.get(p.name))) };
     return { prompts: listInView(view, items.prompts, items.promptRoutes, promptOrigin) };
   });
   server.setRequestHandler("prompts/get", async (request, ctx): Promise<GetPromptResult> => {
@@ -27,6 +32,11 @@ export function registerPromptHandlers(server: Server, deps: CallDeps, principal
     const route = exposed === null ? undefined : items.promptRoutes.get(exposed);
     const record = (outcome: Outcome, errorSummary: string | null, credentialUserId: string | null = null): void =>
       recordItemAccess(deps, principal, { kind: "prompt", connectionName: route?.connection.name ?? null, name: route?.name ?? name, outcome, errorSummary, credentialUserId, started });
+    const limit = limitOf(await deps.toolIndex.get(principal.workspaceId), principal);
+    if (limit && !(route && allowsItem(limit, "prompt", route.connection.name, route.name))) {
+      record("denied", "not in the profile");
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, notInProfile(limit, `The prompt ${name.slice(0, 200)}`, "prompts/list"));
+    }
     if (!route) {
       record("denied", "unknown prompt");
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}. prompts/list names the prompts this key may use.`);

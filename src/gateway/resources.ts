@@ -9,6 +9,8 @@ import type { UpdateListener, WatchTarget } from "./resource-watch.ts";
 import type { CallDeps } from "./results.ts";
 import { recordItemAccess, sendRouted, toProtocolError } from "./routed.ts";
 import { listInView, WORKSPACE_VIEW, type GatewayView, type ItemOrigin } from "./view.ts";
+import { filterToProfile, limitOf, notInProfile } from "./profile-limit.ts";
+import { allowsItem } from "../profiles/limit.ts";
 
 type Resolved = { connection: ConnectionMeta; uri: string };
 /** `summary`: what the access log keeps of a refusal. */
@@ -20,10 +22,16 @@ type Resolution = ({ ok: true } & Resolved) | { ok: false; refusal: string; summ
  * connection's upstream under its own URI. A session's subscriptions end with it.
  */
 export function registerResourceHandlers(server: Server, deps: CallDeps, principal: Principal, view: GatewayView = WORKSPACE_VIEW): void {
-  server.setRequestHandler("resources/list", async () => ({ resources: listInView(view, (await deps.itemIndex.get(principal.workspaceId)).resources, UNWRAP, originOfUri, "uri") }));
-  server.setRequestHandler("resources/templates/list", async () => ({
-    resourceTemplates: listInView(view, (await deps.itemIndex.get(principal.workspaceId)).resourceTemplates, UNWRAP, originOfUri, "uriTemplate"),
-  }));
+  server.setRequestHandler("resources/list", async () => {
+    const listed = (await deps.itemIndex.get(principal.workspaceId)).resources;
+    const limit = limitOf(await deps.toolIndex.get(principal.workspaceId), principal);
+    return { resources: limit ? filterToProfile(limit, "resource", listed, (r) => uriOrigin(r.uri)) : listInView(view, listed, UNWRAP, originOfUri, "uri") };
+  });
+  server.setRequestHandler("resources/templates/list", async () => {
+    const listed = (await deps.itemIndex.get(principal.workspaceId)).resourceTemplates;
+    const limit = limitOf(await deps.toolIndex.get(principal.workspaceId), principal);
+    return { resourceTemplates: limit ? filterToProfile(limit, "resource_template", listed, (r) => uriOrigin(r.uriTemplate)) : listInView(view, listed, UNWRAP, originOfUri, "uriTemplate") };
+  });
 
   server.setRequestHandler("resources/read", async (request, ctx): Promise<ReadResourceResult> => {
     const started = performance.now();
@@ -92,6 +100,10 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
 // Resources are routed by their gateway URI, which says its connection and the upstream's URI.
 const UNWRAP = { get: unwrapResourceUri };
 const originOfUri = (u: { connectionName: string; uri: string }): ItemOrigin => ({ connectionName: u.connectionName, originalName: u.uri });
+const uriOrigin = (uri: string): ItemOrigin | null => {
+  const unwrapped = unwrapResourceUri(uri);
+  return unwrapped ? originOfUri(unwrapped) : null;
+};
 
 /** The gateway URI of what `view` calls `uri`: a connection's own URL names its upstream's URIs. */
 function gatewayUri(view: GatewayView, uri: string): string {
@@ -110,6 +122,15 @@ async function resolve(deps: CallDeps, principal: Principal, uri: string): Promi
   const unwrapped = unwrapResourceUri(uri);
   const own = unwrapped && (await deps.itemIndex.get(principal.workspaceId)).byConnection.get(unwrapped.connectionName);
   if (!unwrapped || !own) return { ok: false, refusal: `Resource not found: ${uri}. Resource URIs through the gateway look like mcpgw://<connection>/<the server's own URI>; resources/list names them.`, summary: "unknown or turned-off resource" };
+  // Under a profile, only its resources and URIs its templates describe; a URI the upstream never listed is the profile's to refuse.
+  const limit = limitOf(await deps.toolIndex.get(principal.workspaceId), principal);
+  if (limit) {
+    const name = unwrapped.connectionName;
+    const listed = allowsItem(limit, "resource", name, unwrapped.uri);
+    if (!listed && !own.templates.some((t) => allowsItem(limit, "resource_template", name, t.item.name) && t.template?.match(unwrapped.uri) != null)) {
+      return { ok: false, refusal: notInProfile(limit, `The resource ${uri.slice(0, 300)}`, "resources/list (and resources/templates/list)"), summary: "not in the profile" };
+    }
+  }
   const refused = readRefusal(own, unwrapped.uri);
   if (refused === "off") return { ok: false, refusal: `${uri} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, summary: "unknown or turned-off resource" };
   if (refused === "held") {
@@ -174,4 +195,17 @@ export async function watchListenedResources(deps: CallDeps, principal: Principa
   return () => {
     for (const target of targets) if (target) deps.resourceWatch.remove(target, listener);
   };
+}
+
+/**
+ * A listen request as a profile-limited caller may make it: resources it may not read are taken out
+ * of `resourceSubscriptions`, so the SDK's listen router never sends it their updates either.
+ */
+export async function listenBodyInProfile(deps: CallDeps, principal: Principal, body: unknown): Promise<unknown> {
+  const params = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } } | null)?.params;
+  const named = params?.notifications?.resourceSubscriptions;
+  if (principal.profileId === undefined || !Array.isArray(named)) return body;
+  const kept: string[] = [];
+  for (const uri of named.slice(0, MAX_LISTENED_RESOURCES)) if (typeof uri === "string" && (await resolve(deps, principal, uri)).ok) kept.push(uri);
+  return { ...(body as object), params: { ...params, notifications: { ...params?.notifications, resourceSubscriptions: kept } } };
 }

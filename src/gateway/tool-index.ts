@@ -9,6 +9,8 @@ import type { ConnectionMeta } from "../connections/types.ts";
 import { loadToolOverrides, overrideKey, type ToolOverride } from "../connections/tool-overrides.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 import { rewriteToolMeta } from "./resource-uris.ts";
+import { loadProfiles } from "../profiles/load.ts";
+import type { WorkspaceProfiles } from "../profiles/limit.ts";
 
 
 export type RoutedTool = {
@@ -40,6 +42,8 @@ export type WorkspaceIndex = {
   connections: Map<string, ConnectionMeta>;
   /** What the gateway announces to this workspace's clients: capabilities and merged instructions. */
   profile: GatewayProfile;
+  /** The workspace's tool profiles (profiles/), rebuilt with the index so both change together. */
+  profiles: WorkspaceProfiles;
 };
 
 const CHANNEL = "mgw_tool_index";
@@ -191,7 +195,8 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     meta.enabledToolCount++;
     if (shown) listed.push(toListedTool(exposedName, meta.name, { ...shown, name: row.name, description: override?.description ?? shown.description }));
   }
-  return { listed, routes, aliasedFrom, connections: metas, profile: buildGatewayProfile(connections) };
+  const profiles = await loadProfiles(database, workspaceId, new Map(connections.map((c) => [c.id, c.name])));
+  return { listed, routes, aliasedFrom, connections: metas, profile: buildGatewayProfile(connections), profiles };
 }
 
 /** Held prompts and templates per connection, for the counts connections show (the item index lists them). */

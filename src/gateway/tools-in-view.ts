@@ -5,6 +5,7 @@ import type { CallDeps } from "./results.ts";
 import type { RoutedTool } from "./tool-index.ts";
 import { unwrapToolMeta } from "./resource-uris.ts";
 import { listInView, resolveInView, type GatewayView, type ItemOrigin } from "./view.ts";
+import { limitOf, notInProfile, toolCallAllowed, toolsInProfile } from "./profile-limit.ts";
 
 /** A tool's connection and the name its upstream gives it. */
 export function toolOrigin(route: RoutedTool): ItemOrigin {
@@ -14,6 +15,9 @@ export function toolOrigin(route: RoutedTool): ItemOrigin {
 /** tools/list as the view shows it: the gateway's own tools are the workspace view's alone. */
 export async function listToolsInView(deps: Pick<CallDeps, "toolIndex">, principal: Principal, view: GatewayView): Promise<Tool[]> {
   const index = await deps.toolIndex.get(principal.workspaceId);
+  // A profile is served at the workspace's names only (the endpoint refuses a connection's URL to a limited request).
+  const limit = limitOf(index, principal);
+  if (limit) return toolsInProfile(index, limit, NATIVE_TOOLS);
   if (view.kind === "workspace") return [...NATIVE_TOOLS, ...index.listed];
   const shown = listInView(view, index.listed, index.routes, toolOrigin);
   // The upstream's own URIs there, an MCP App's resource included.
@@ -26,21 +30,33 @@ export async function listToolsInView(deps: Pick<CallDeps, "toolIndex">, princip
  * in the access log as a refused call to that connection, as the workspace endpoint records one.
  */
 export async function toolToCall(deps: Pick<CallDeps, "toolIndex" | "accessLog">, principal: Principal, view: GatewayView, name: string): Promise<string> {
-  if (view.kind === "workspace") return name;
   const index = await deps.toolIndex.get(principal.workspaceId);
+  const limit = limitOf(index, principal);
+  if (limit) {
+    if (toolCallAllowed(index, limit, name)) return name;
+    const route = index.routes.get(name);
+    recordRefusal(deps, principal, route?.connectionName ?? null, route?.definition.name ?? name, "not in the profile");
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, notInProfile(limit, `The tool ${name.slice(0, 200)}`, "tools/list"));
+  }
+  if (view.kind === "workspace") return name;
   const exposed = resolveInView(view, name, index.routes, toolOrigin);
   if (exposed !== null) return exposed;
+  recordRefusal(deps, principal, view.connectionName, name, "unknown tool");
+  throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. ${view.connectionName} has no tool by this name; tools/list names the ones it has.`);
+}
+
+/** A call refused before routing, in the access log as a refused call (`denied`), as the router records one. */
+function recordRefusal(deps: Pick<CallDeps, "accessLog">, principal: Principal, connectionName: string | null, tool: string, errorSummary: string): void {
   deps.accessLog.record({
     at: Date.now(),
     workspaceId: principal.workspaceId,
     userId: principal.userId,
     apiKeyId: credentialId(principal.credential),
-    connectionName: view.connectionName,
-    tool: name.slice(0, 200),
+    connectionName,
+    tool: tool.slice(0, 200),
     outcome: "denied",
     latencyMs: 0,
-    errorSummary: "unknown tool",
+    errorSummary,
     credentialUserId: null,
   });
-  throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}. ${view.connectionName} has no tool by this name; tools/list names the ones it has.`);
 }

@@ -19,7 +19,7 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 export type TokenResponse = { access_token: string; token_type: "Bearer"; expires_in: number; refresh_token: string; scope: string };
 export type TokenError = { ok: false; error: "invalid_grant" | "invalid_request" | "invalid_target" | "invalid_scope"; description: string };
 export type GrantInput = { workspaceId: string; userId: string; clientId: string; clientName: string; resource: string; scope: string };
-export type GrantSummary = { id: string; clientId: string; clientName: string; createdAt: number; lastUsedAt: number | null };
+export type GrantSummary = { id: string; clientId: string; clientName: string; createdAt: number; lastUsedAt: number | null; profileId: string | null };
 
 export async function createGrant(db: Db, tables: Database["t"], input: GrantInput, now = Date.now()): Promise<string> {
   const id = newId();
@@ -110,7 +110,7 @@ export async function resolveAccessToken(database: Database, token: string, reso
     await database.db.update(t.oauthGrants).set({ lastUsedAt: now }).where(eq(t.oauthGrants.id, grant.id));
   }
   // The grant stands where a key would: sessions, the access log and revocation follow it.
-  const principal: Principal = { workspaceId: grant.workspaceId, userId: grant.userId, email: row.email, role: row.role, credential: { kind: "oauth_grant", id: grant.id, clientName: grant.clientName } };
+  const principal: Principal = { workspaceId: grant.workspaceId, userId: grant.userId, email: row.email, role: row.role, credential: { kind: "oauth_grant", id: grant.id, clientName: grant.clientName }, ...(grant.profileId ? { profileId: grant.profileId } : {}) };
   return { principal, expiresAt: row.expiresAt };
 }
 
@@ -129,7 +129,7 @@ export async function revokeToken(database: Database, token: string, clientId: s
 export async function listMemberGrants(database: Database, workspaceId: string, userId: string): Promise<GrantSummary[]> {
   const { t } = database;
   return database.db
-    .select({ id: t.oauthGrants.id, clientId: t.oauthGrants.clientId, clientName: t.oauthGrants.clientName, createdAt: t.oauthGrants.createdAt, lastUsedAt: t.oauthGrants.lastUsedAt })
+    .select({ id: t.oauthGrants.id, clientId: t.oauthGrants.clientId, clientName: t.oauthGrants.clientName, createdAt: t.oauthGrants.createdAt, lastUsedAt: t.oauthGrants.lastUsedAt, profileId: t.oauthGrants.profileId })
     .from(t.oauthGrants)
     .where(and(eq(t.oauthGrants.workspaceId, workspaceId), eq(t.oauthGrants.userId, userId), isNull(t.oauthGrants.revokedAt)))
     .orderBy(desc(t.oauthGrants.createdAt));

@@ -12,6 +12,9 @@ const FLASH_MESSAGES = {
   removed: "Connection removed: its tools are gone from the gateway and its stored credential is deleted.",
   "key-revoked": "Key revoked: clients using it stop working at once.",
   "grant-revoked": "App access revoked: it stops working at once.",
+  "profile-saved": "Profile saved: keys and apps limited to it see its items at once.",
+  "profile-deleted": "Profile deleted.",
+  "app-profile-set": "Saved: the app sees what its profile allows from its next request.",
 } as const;
 
 export type FlashCode = keyof typeof FLASH_MESSAGES;

@@ -32,6 +32,8 @@ async function requireApiKey(deps: GuardDeps, request: Request): Promise<Princip
       "www-authenticate": 'Bearer realm="mcp-gateway"',
     });
   }
+  // A profile narrows what a key may do; the JSON API (new keys, connections, tool picks) would widen it again.
+  if (principal.profileId !== undefined) throw new HttpError(403, "This key is limited to a profile, so it serves the MCP endpoint only. Use a key that is not limited to a profile for the HTTP API.");
   noteAuditActor(actorOf(principal));
   return principal;
 }
