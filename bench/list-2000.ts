@@ -33,7 +33,7 @@ export async function runListCase(gateway: { url: string; key: string; pid: numb
   const down = await run(list, 1, 500, limitMs, gateway.pid);
   const row = (label: string, r: ListRun): string => `| ${label} | ${r.n} | ${r.p50} | ${r.p99} | ${r.perSecond} | ${r.cpuUsPerList} | ${r.maxRssMiB} |`;
   return `
-### tools/list of ${count} tools (${SERVERS} connections × ${TOOLS_EACH} + the gateway's own), raw JSON-RPC over fetch (ms)
+#### tools/list of ${count} tools (${SERVERS} connections × ${TOOLS_EACH} + the gateway's own), raw JSON-RPC over fetch (ms)
 
 | case | lists | p50 | p99 | lists/s | gateway CPU µs/list | gateway max RSS MiB |
 |---|---|---|---|---|---|---|

@@ -232,7 +232,7 @@ async function main(): Promise<void> {
   const show = (v: number | null): string => (v === null ? "–" : String(v));
   const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? "–" : `${round(a / b)}×`);
   const lines: string[] = [];
-  lines.push(`\n## Issue 15: side by side — tools/call of an SDK echo upstream\n`);
+  lines.push(`\n#### tools/call of an SDK echo upstream: direct, the gateway, mcp-hub\n`);
   lines.push(`machine: ${machine}`);
   lines.push(`each run: ${CALLS} calls or ${RUN_MS / 1000} s, whichever ends first; ${ROUNDS} rounds per path and level, paths alternating; median round shown (errors and refused: all rounds summed); warm-up ${WARMUP} calls per path\n`);
   lines.push("| c | path | calls/s | p50 ms | p99 ms | calls | errors | refused | proxy CPU µs/call | upstream CPU µs/call | client CPU µs/call |");
