@@ -3,7 +3,7 @@
 // an upstream that never answers — MAX_CALLS_PER_CONNECTION in flight, the rest queued — and its
 // RSS is read once /metrics shows them all queued, for each N. Loopback only; bounded in count.
 //
-//   bun bench/queue-depth.ts [--depths 1000,4000]
+//   bun bench/queue-depth.ts [--depths 1000,2000,4000]
 import { parseArgs } from "node:util";
 import type { Client } from "@modelcontextprotocol/client";
 import { startFaultyUpstream } from "../test/helpers/faulty-upstream.ts";
@@ -12,7 +12,7 @@ import { spawnGateway } from "./run.ts";
 import { memoryMiB } from "./peers.ts";
 import { describeMachine } from "./fault-common.ts";
 
-const { values } = parseArgs({ options: { depths: { type: "string", default: "1000,4000" } } });
+const { values } = parseArgs({ options: { depths: { type: "string", default: "1000,2000,4000" } } });
 const depths = values.depths.split(",").map(Number);
 if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
   // Thousands of calls at once are thousands of requests from this process (Bun allows 256).
@@ -37,6 +37,7 @@ async function queuedNow(): Promise<number> {
 }
 
 const rows: string[] = [];
+let previous: [number, number] = [0, idle];
 for (const depth of depths) {
   await upstream.setMode("hang");
   const cancel = new AbortController();
@@ -44,14 +45,19 @@ for (const depth of depths) {
     clients[i % clients.length]!.callTool({ name: "stuck__echo", arguments: { message: `queued ${i} ${"x".repeat(64)}` } }, { signal: cancel.signal, timeout: 600_000 }).catch(() => undefined),
   );
   const deadline = Date.now() + 60_000;
-  let queued = 0;
-  while ((queued = await queuedNow()) < depth - 32 && Date.now() < deadline) {
+  let queued = await queuedNow();
+  while (queued < depth - 32 && Date.now() < deadline) {
     progress(`queued ${queued}`);
     await Bun.sleep(1000);
+    queued = await queuedNow();
   }
   const held = memoryMiB(gateway.pid).rss;
   progress(`${depth} held, ${queued} queued: RSS ${held} MiB`);
-  rows.push(`| ${depth} | ${queued} | ${held} | ${idle} | ${Math.round(((held - idle) * 1024) / depth)} |`);
+  // The cost of one more held call: the growth since the previous depth (the first is measured
+  // against the gateway after warm-up, whose RSS still carries the warm-up's garbage).
+  const [fromDepth, fromRss] = previous;
+  rows.push(`| ${depth} | ${queued} | ${held} | ${Math.round(((held - fromRss) * 1024) / (depth - fromDepth))} |`);
+  previous = [depth, held];
   cancel.abort();
   await Promise.all(calls);
   await upstream.setMode("ok");
@@ -62,8 +68,10 @@ await gateway.stop();
 await upstream.stop();
 console.log(`machine: ${describeMachine()}
 
-| calls held | of them queued | gateway RSS MiB | RSS before MiB | KiB per held call |
-|---|---|---|---|---|
+gateway RSS after warm-up: ${idle} MiB
+
+| calls held | of them queued | gateway RSS MiB | KiB per call held since the row above |
+|---|---|---|---|
 ${rows.join("\n")}
 `);
 process.exit(0);

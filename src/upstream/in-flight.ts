@@ -21,12 +21,12 @@ export type QueueLimits = {
 
 /**
  * Ordinary load queues; only a pile no caller would wait for is refused. The count bound is set by
- * memory: a held call costs the gateway about 10–20 KiB (bench/queue-depth.ts: 4,000 held calls,
- * RSS +43 MiB), so 4,096 waiting calls are well under 100 MiB per connection, and a burst of
- * 1,024 callers on one connection all wait their turn. The time bound is what ends a wait in
- * practice: a call never waits more than 10 s for its place (then it is refused, not sent).
+ * memory: each call held costs the gateway about 20–25 KiB (its request, the per-request server,
+ * the waiter; bench/queue-depth.ts), so 2,048 waiting calls are about 50 MiB on one connection,
+ * and a burst of 1,024 callers on one connection all wait their turn. The time bound is what ends
+ * a wait in practice: a call never waits more than 10 s for its place (then it is refused, unsent).
  */
-export const DEFAULT_QUEUE_LIMITS: QueueLimits = { inFlight: 32, queued: 4096, waitMs: 10_000 };
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = { inFlight: 32, queued: 2048, waitMs: 10_000 };
 
 /** The reason a shutdown gives to the calls it cancels. */
 export class ShuttingDown extends Error {
