@@ -119,7 +119,7 @@ for (const dialect of dialects) {
         up.mode = { kind: "gate" };
         const burst = startBurst(f.t.url, f.key, "busy__echo", 1000);
         // 992 waiting: more than the 512 the queue used to hold by default.
-        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 992, { timeoutMs: 60_000, what: "992 calls to queue behind the 8 in flight" });
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 992, { timeoutMs: 100_000, what: "992 calls to queue behind the 8 in flight" });
         expect(text(await echo(f.clients[0]!, "other"))).toBe("hi");
         up.openGate();
         expect(await burst.done).toEqual({ hi: 1000 });
@@ -127,7 +127,7 @@ for (const dialect of dialects) {
       } finally {
         await stopFixture(f);
       }
-    }, 120_000);
+    }, 240_000);
 
     test("past the queue's bound each extra call is refused at once with a sentence giving both numbers; the queued ones still answer", async () => {
       const f = await startFixture(dialect, { MAX_CALLS_PER_CONNECTION: "8", MAX_QUEUED_CALLS_PER_CONNECTION: "600", MAX_QUEUE_WAIT_MS: "120000" });
@@ -135,9 +135,9 @@ for (const dialect of dialects) {
         const { up, id } = await addUpstream(f, "busy");
         up.mode = { kind: "gate" };
         const burst = startBurst(f.t.url, f.key, "busy__echo", 1000);
-        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 600, { timeoutMs: 60_000, what: "the queue to fill" });
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 600, { timeoutMs: 100_000, what: "the queue to fill" });
         // Every call beyond 8 + 600 is answered at once, while the others still wait.
-        await waitFor(() => burst.answered() === 392, { timeoutMs: 60_000, what: "392 calls to be refused" });
+        await waitFor(() => burst.answered() === 392, { timeoutMs: 100_000, what: "392 calls to be refused" });
         up.openGate();
         expect(await burst.done).toEqual({
           hi: 608,
@@ -146,7 +146,7 @@ for (const dialect of dialects) {
       } finally {
         await stopFixture(f);
       }
-    }, 120_000);
+    }, 240_000);
   });
 
   describe(`failure detection over time, on ${dialect}`, () => {
