@@ -1,28 +1,27 @@
-// `bun run bench`: tools/call straight to an upstream versus through the gateway, at concurrency
-// 1, 16 and 64, and tools/list of 50 connected servers with 40 tools each. The gateway runs as its
-// own process (as in production) so its RSS is its own; upstreams and the client share this one.
-// Loopback only; every loop is bounded in count.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// `bun run bench`: issue 15's side-by-side run. tools/call of an SDK echo upstream three ways, in one
+// run: direct (SDK client → upstream), through the gateway, and through mcp-hub (the runnable npm
+// peer), at concurrency 1, 16, 64 and 256, rounds alternating; then tools/list of 2,000 tools
+// through the gateway. Upstream, gateway and mcp-hub each run as their own process (as in
+// production) so the CPU and RSS read from /proc are each one's own; the clients run here.
+// Loopback only; every run is bounded in count and in time. See bench/README.md, "Issue 15".
+import { execSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Client } from "@modelcontextprotocol/client";
-import { startUpstream, type Upstream } from "../test/helpers/upstream.ts";
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { connectClient } from "../test/helpers/client.ts";
-import { connectUpstream } from "../src/upstream/client.ts";
-import { parseUpstreamAllow, type UpstreamAllowList } from "../src/net/url-policy.ts";
-
-function allowLoopback(): UpstreamAllowList {
-  const parsed = parseUpstreamAllow("127.0.0.1");
-  if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-  return parsed.allow;
-}
+import { callLoad, type LoadRun } from "./call-load.ts";
+import { runListCase } from "./list-2000.ts";
+import { memoryMiB, processCpuMs, spawnEchoUpstream, spawnMcpHub, watchRss, type Peer } from "./peers.ts";
 
 export const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
-const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64").split(",").map(Number);
+const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64,256").split(",").map(Number);
+/** A run stops after this long even if it has not made BENCH_CALLS calls (mcp-hub is slow). */
+const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 4000);
 // The JIT keeps compiling the gateway's hot path for the first few thousand calls; a gateway lives
 // for millions, so the steady state is what is measured.
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
-// Direct and gateway runs alternate, ROUNDS of each per level, and the median round is reported:
+// The paths' runs alternate, ROUNDS of each per level, and the median round is reported:
 // on a shared machine the speed of both drifts together, and alternating keeps them comparable.
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -132,70 +131,137 @@ export async function addConnection(gateway: SpawnedGateway, name: string, url: 
   if (response.status !== 201) throw new Error(`adding ${name} failed: ${response.status} ${await response.text()}`);
 }
 
+type Path = "direct" | "gateway" | "mcp-hub";
+const PATHS: Path[] = ["direct", "gateway", "mcp-hub"];
+type Measured = LoadRun & { proxyCpuUs: number | null; upstreamCpuUs: number; clientCpuUs: number };
+
+/** CPU µs per call that process `pid` spent during `work`. */
+async function withCpu(pids: { proxy: number | null; upstream: number }, work: () => Promise<LoadRun>): Promise<Measured> {
+  const proxy0 = pids.proxy ? processCpuMs(pids.proxy) : 0;
+  const upstream0 = processCpuMs(pids.upstream);
+  const client0 = process.cpuUsage();
+  const run = await work();
+  const client = process.cpuUsage(client0);
+  const per = (ms: number): number => Math.round((ms * 1000) / Math.max(1, run.n));
+  return {
+    ...run,
+    proxyCpuUs: pids.proxy ? per(processCpuMs(pids.proxy) - proxy0) : null,
+    upstreamCpuUs: per(processCpuMs(pids.upstream) - upstream0),
+    clientCpuUs: per((client.user + client.system) / 1000),
+  };
+}
+
+function machineLine(): string {
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const commit = (() => {
+    try {
+      return execSync("git rev-parse --short HEAD", { cwd: join(import.meta.dir, ".."), encoding: "utf8" }).trim();
+    } catch {
+      return "unknown";
+    }
+  })();
+  const node = (() => {
+    try {
+      return execSync("node --version", { encoding: "utf8" }).trim();
+    } catch {
+      return "none";
+    }
+  })();
+  return `nproc ${availableParallelism()}, load average ${load} (at start), Bun ${Bun.version}, Node ${node} (mcp-hub), commit ${commit}, ${new Date().toISOString()}`;
+}
+
+async function connectPlain(url: string, transport: "streamable" | "sse"): Promise<Client> {
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(transport === "sse" ? new SSEClientTransport(new URL(url)) : new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
 async function main(): Promise<void> {
-  const upstream = await startUpstream({ tools: ["echo"] });
+  // 256 callers are 256 requests at once from this process, and Bun allows 256 outbound by default
+  // (the SDK client's own requests would queue behind them): run again with the limit raised.
+  if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
+    const again = Bun.spawn([process.execPath, ...process.argv.slice(1)], { env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" }, stdio: ["inherit", "inherit", "inherit"] });
+    process.exit(await again.exited);
+  }
+  const began = performance.now();
+  const machine = machineLine();
+  const upstream = await spawnEchoUpstream();
   const gateway = await spawnGateway();
   await addConnection(gateway, "bench", upstream.url);
-  const direct: Client = await connectUpstream({ url: upstream.url, secret: null, allow: allowLoopback() });
-  const viaGateway = await connectClient(gateway.url, gateway.key);
-  const args = { message: "hello" };
-  // Warm both paths (JIT, pooled upstream client) before measuring.
-  await measure(4, WARMUP, () => direct.callTool({ name: "echo", arguments: args }));
-  await measure(4, WARMUP, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
-
-  const rows: string[] = [];
-  for (const c of LEVELS) {
-    const rounds: { d: Stats; g: Stats; cpu: number }[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const d = await measure(c, CALLS, () => direct.callTool({ name: "echo", arguments: args }));
-      const cpuBefore = mainThreadCpuMs(gateway.pid);
-      const g = await measure(c, CALLS, () => viaGateway.callTool({ name: "bench__echo", arguments: args }));
-      rounds.push({ d, g, cpu: (mainThreadCpuMs(gateway.pid) - cpuBefore) / CALLS });
-    }
-    const mid = <T>(values: T[], key: (v: T) => number): number => median(values.map(key));
-    const added50 = rounds.map((x) => round(x.g.p50 - x.d.p50));
-    const added99 = rounds.map((x) => round(x.g.p99 - x.d.p99));
-    rows.push(
-      `| ${c} | ${mid(rounds, (x) => x.d.p50)} | ${mid(rounds, (x) => x.d.p99)} | ${mid(rounds, (x) => x.d.perSecond)} | ${mid(rounds, (x) => x.g.p50)} | ${mid(rounds, (x) => x.g.p99)} | ${mid(rounds, (x) => x.g.perSecond)} | ${median(added50)} (${added50.join(" / ")}) | ${median(added99)} (${added99.join(" / ")}) | ${mid(rounds, (x) => x.cpu)} | ${rssMiB(gateway.pid)} |`,
-    );
+  let hub: Peer | null = null;
+  try {
+    hub = await spawnMcpHub(upstream.url);
+  } catch (error) {
+    console.error(`mcp-hub did not start, its column stays empty: ${String(error)}`);
   }
-  console.log(`\n## tools/call: ${CALLS} calls per run, ${ROUNDS} alternating rounds per path, median round (ms; each round's added figure in brackets)\n`);
-  console.log("| concurrency | direct p50 | direct p99 | direct calls/s | gateway p50 | gateway p99 | gateway calls/s | added p50 | added p99 | gateway CPU ms/call | gateway RSS MiB |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const row of rows) console.log(row);
-  await direct.close();
-  await viaGateway.close();
-
-  // tools/list with 50 servers × 40 tools.
-  const many: Upstream[] = await Promise.all(Array.from({ length: 50 }, () => startUpstream({ tools: [], extraToolCount: 40 })));
-  for (const [i, u] of many.entries()) await addConnection(gateway, `srv-${i}`, u.url);
-  const lister = await connectClient(gateway.url, gateway.key);
-  let count = 0;
-  await measure(1, 50, async () => (count = (await lister.listTools()).tools.length));
-  const list = await measure(1, 500, async () => (count = (await lister.listTools()).tools.length));
-  // The same list as raw HTTP (a 2025-11-25 stateless POST), without the SDK client's parsing and
-  // validation of 2,000 tool definitions: the time the gateway takes to answer.
-  const rawList = async (): Promise<void> => {
-    const response = await fetch(`${gateway.url}/api/v1/mcp`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${gateway.key}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    });
-    await response.arrayBuffer();
+  const clients: Record<Path, Client | null> = {
+    direct: await connectPlain(upstream.url, "streamable"),
+    gateway: await connectClient(gateway.url, gateway.key),
+    "mcp-hub": hub ? await connectPlain(hub.url, "sse") : null,
   };
-  await measure(1, 50, rawList);
-  const raw = await measure(1, 500, rawList);
-  // And with every upstream hanging: tools/list must not care.
-  for (const u of many) await u.stop();
-  const listDown = await measure(1, 200, async () => (count = (await lister.listTools()).tools.length));
-  console.log(`\n## tools/list of ${count} tools (50 servers × 40 + 3 native), client-observed round trip (ms)\n`);
-  console.log("| case | p50 | p99 | lists/s |");
-  console.log("|---|---|---|---|");
-  console.log(`| all upstreams up | ${list.p50} | ${list.p99} | ${list.perSecond} |`);
-  console.log(`| all upstreams stopped | ${listDown.p50} | ${listDown.p99} | ${listDown.perSecond} |`);
-  console.log(`| raw HTTP, no client-side parsing (upstreams up) | ${raw.p50} | ${raw.p99} | ${raw.perSecond} |`);
-  console.log(`\ngateway RSS after: ${rssMiB(gateway.pid)} MiB`);
-  await lister.close();
+  const tools: Record<Path, string> = { direct: "echo", gateway: "bench__echo", "mcp-hub": "bench__echo" };
+  const proxies: Record<Path, number | null> = { direct: null, gateway: gateway.pid, "mcp-hub": hub?.pid ?? null };
+  const paths = PATHS.filter((p) => clients[p] !== null);
+  // Warm every path (JIT, pooled upstream clients) before measuring.
+  for (const p of paths) await callLoad(clients[p]!, tools[p], 4, WARMUP, 2 * RUN_MS);
+
+  const results = new Map<string, Measured[]>();
+  let gatewayRssAt64 = null as { max: number; hwm: number } | null;
+  let hubRssAt64 = null as number | null;
+  for (const c of LEVELS) {
+    for (let r = 0; r < ROUNDS; r++) {
+      // Each round starts with a different path, so none always runs first (or after another).
+      for (const p of [...paths.slice(r % paths.length), ...paths.slice(0, r % paths.length)]) {
+        const rss = c === 64 && proxies[p] ? watchRss(proxies[p]!) : null;
+        const run = await withCpu({ proxy: proxies[p], upstream: upstream.pid }, () => callLoad(clients[p]!, tools[p], c, CALLS, RUN_MS));
+        const max = rss?.stop();
+        if (max !== undefined && p === "gateway") gatewayRssAt64 = { max: Math.max(max, gatewayRssAt64?.max ?? 0), hwm: memoryMiB(gateway.pid).hwm };
+        if (max !== undefined && p === "mcp-hub") hubRssAt64 = Math.max(max, hubRssAt64 ?? 0);
+        if (run.firstError) console.error(`c=${c} ${p}: ${run.errors} errors, ${run.refused} refused; first: ${run.firstError}`);
+        results.set(`${c} ${p}`, [...(results.get(`${c} ${p}`) ?? []), run]);
+      }
+    }
+  }
+  for (const client of Object.values(clients)) await client?.close().catch(() => undefined);
+
+  const mid = (c: number, p: Path, key: (m: Measured) => number | null): number | null => {
+    const values = (results.get(`${c} ${p}`) ?? []).map(key).filter((v): v is number => v !== null && !Number.isNaN(v));
+    return values.length ? median(values) : null;
+  };
+  const sum = (c: number, p: Path, key: (m: Measured) => number): number => (results.get(`${c} ${p}`) ?? []).reduce((a, m) => a + key(m), 0);
+  const show = (v: number | null): string => (v === null ? "–" : String(v));
+  const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? "–" : `${round(a / b)}×`);
+  const lines: string[] = [];
+  lines.push(`\n#### tools/call of an SDK echo upstream: direct, the gateway, mcp-hub\n`);
+  lines.push(`machine: ${machine}`);
+  lines.push(`each run: ${CALLS} calls or ${RUN_MS / 1000} s, whichever ends first; ${ROUNDS} rounds per path and level, paths alternating; median round shown (errors and refused: all rounds summed); warm-up ${WARMUP} calls per path\n`);
+  lines.push("| c | path | calls/s | p50 ms | p99 ms | calls | errors | refused | proxy CPU µs/call | upstream CPU µs/call | client CPU µs/call |");
+  lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const c of LEVELS) {
+    for (const p of paths) {
+      lines.push(
+        `| ${c} | ${p} | ${show(mid(c, p, (m) => m.perSecond))} | ${show(mid(c, p, (m) => m.p50))} | ${show(mid(c, p, (m) => m.p99))} | ${sum(c, p, (m) => m.n)} | ${sum(c, p, (m) => m.errors)} | ${sum(c, p, (m) => m.refused)} | ${show(mid(c, p, (m) => m.proxyCpuUs))} | ${show(mid(c, p, (m) => m.upstreamCpuUs))} | ${show(mid(c, p, (m) => m.clientCpuUs))} |`,
+      );
+    }
+  }
+  lines.push("\n| c | gateway ÷ direct (calls/s) | gateway ÷ mcp-hub (calls/s) | mcp-hub ÷ direct | gateway added p50 ms | mcp-hub added p50 ms |");
+  lines.push("|---|---|---|---|---|---|");
+  for (const c of LEVELS) {
+    const rate = (p: Path): number | null => mid(c, p, (m) => m.perSecond);
+    const added = (p: Path): string => {
+      const a = mid(c, p, (m) => m.p50);
+      const d = mid(c, "direct", (m) => m.p50);
+      return a === null || d === null ? "–" : String(round(a - d));
+    };
+    lines.push(`| ${c} | ${ratio(rate("gateway"), rate("direct"))} | ${ratio(rate("gateway"), rate("mcp-hub"))} | ${ratio(rate("mcp-hub"), rate("direct"))} | ${added("gateway")} | ${added("mcp-hub")} |`);
+  }
+  const at64 = gatewayRssAt64 ? `${gatewayRssAt64.max} MiB (largest VmRSS sampled every 50 ms during c=64; VmHWM after c=64: ${gatewayRssAt64.hwm} MiB)` : "– (c=64 not run)";
+  lines.push(`\ngateway RSS at c=64: ${at64}${hubRssAt64 !== null ? `; mcp-hub's: ${hubRssAt64} MiB` : ""}`);
+  console.log(lines.join("\n"));
+
+  if (hub) await hub.stop();
+  console.log(await runListCase(gateway, (name, url) => addConnection(gateway, name, url), 2 * RUN_MS));
+  console.log(`gateway RSS after: ${rssMiB(gateway.pid)} MiB; whole run took ${Math.round((performance.now() - began) / 1000)} s`);
   await gateway.stop();
   await upstream.stop();
 }

@@ -151,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const healthWindowMs = readInteger(env, "HEALTH_WINDOW_MS", 30_000, 1000, 3_600_000, errors);
   const probeIntervalMs = readInteger(env, "PROBE_INTERVAL_MS", 5000, 50, 3_600_000, errors);
   const maxCallsPerConnection = readInteger(env, "MAX_CALLS_PER_CONNECTION", 32, 1, 10_000, errors);
-  const maxQueuedCallsPerConnection = readInteger(env, "MAX_QUEUED_CALLS_PER_CONNECTION", 512, 0, 100_000, errors);
+  const maxQueuedCallsPerConnection = readInteger(env, "MAX_QUEUED_CALLS_PER_CONNECTION", 2048, 0, 100_000, errors); // sized by memory: see DEFAULT_QUEUE_LIMITS in upstream/in-flight.ts
   const maxQueueWaitMs = readInteger(env, "MAX_QUEUE_WAIT_MS", 10_000, 1, 600_000, errors);
   // Room above the calls for the listen stream, cancellations and a background check.
   const maxUpstreamRequestsPerConnection = readInteger(env, "MAX_UPSTREAM_REQUESTS_PER_CONNECTION", maxCallsPerConnection + 32, 2, 60_000, errors);

@@ -5,6 +5,7 @@ import { startLoadUpstream, type LoadUpstream } from "./helpers/load-upstream.ts
 import { api, connectClient } from "./helpers/client.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { spawnGateway } from "./helpers/process.ts";
+import { startBurst } from "./helpers/burst.ts";
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { setupOwner } from "../src/accounts/accounts.ts";
@@ -105,6 +106,47 @@ for (const dialect of dialects) {
         await stopFixture(f);
       }
     }, 30_000);
+  });
+
+  describe(`a burst of a thousand callers on one connection, on ${dialect}`, () => {
+    // The burst comes from its own process (test/helpers/burst.ts): this one may open only 256
+    // requests at once. The upstream holds every call until the queue is full, then answers them.
+    test("1,000 calls at once to one healthy connection (8 in flight) all wait their turn in its queue and all answer, none refused; another connection answers meanwhile", async () => {
+      const f = await startFixture(dialect, { MAX_CALLS_PER_CONNECTION: "8", MAX_QUEUE_WAIT_MS: "120000" });
+      try {
+        const { up, id } = await addUpstream(f, "busy");
+        await addUpstream(f, "other");
+        up.mode = { kind: "gate" };
+        const burst = startBurst(f.t.url, f.key, "busy__echo", 1000);
+        // 992 waiting: more than the 512 the queue used to hold by default.
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 992, { timeoutMs: 100_000, what: "992 calls to queue behind the 8 in flight" });
+        expect(text(await echo(f.clients[0]!, "other"))).toBe("hi");
+        up.openGate();
+        expect(await burst.done).toEqual({ hi: 1000 });
+        expect(f.t.gateway.deps.pool.calls.queued(id)).toBe(0);
+      } finally {
+        await stopFixture(f);
+      }
+    }, 240_000);
+
+    test("past the queue's bound each extra call is refused at once with a sentence giving both numbers; the queued ones still answer", async () => {
+      const f = await startFixture(dialect, { MAX_CALLS_PER_CONNECTION: "8", MAX_QUEUED_CALLS_PER_CONNECTION: "600", MAX_QUEUE_WAIT_MS: "120000" });
+      try {
+        const { up, id } = await addUpstream(f, "busy");
+        up.mode = { kind: "gate" };
+        const burst = startBurst(f.t.url, f.key, "busy__echo", 1000);
+        await waitFor(() => f.t.gateway.deps.pool.calls.queued(id) === 600, { timeoutMs: 100_000, what: "the queue to fill" });
+        // Every call beyond 8 + 600 is answered at once, while the others still wait.
+        await waitFor(() => burst.answered() === 392, { timeoutMs: 100_000, what: "392 calls to be refused" });
+        up.openGate();
+        expect(await burst.done).toEqual({
+          hi: 608,
+          "busy already has 8 calls in flight and 600 waiting in its queue, the most it holds; this one was not sent. Try again when fewer calls are running.": 392,
+        });
+      } finally {
+        await stopFixture(f);
+      }
+    }, 240_000);
   });
 
   describe(`failure detection over time, on ${dialect}`, () => {

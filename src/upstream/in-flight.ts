@@ -19,6 +19,15 @@ export type QueueLimits = {
   waitMs: number;
 };
 
+/**
+ * Ordinary load queues; only a pile no caller would wait for is refused. The count bound is set by
+ * memory: each call held costs the gateway about 25–50 KiB of RSS (its request, the per-request
+ * server, the waiter; bench/queue-depth.ts), so 2,048 waiting calls are 50–100 MiB on one connection,
+ * and a burst of 1,024 callers on one connection all wait their turn. The time bound is what ends
+ * a wait in practice: a call never waits more than 10 s for its place (then it is refused, unsent).
+ */
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = { inFlight: 32, queued: 2048, waitMs: 10_000 };
+
 /** The reason a shutdown gives to the calls it cancels. */
 export class ShuttingDown extends Error {
   constructor() {

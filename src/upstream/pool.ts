@@ -8,7 +8,7 @@ import type { UpstreamSecret } from "../connections/secret.ts";
 import { CONNECT_TIMEOUT_MS, connectUpstream, describeUpstreamError, isRetryableDiscovery, raceSignal } from "./client.ts";
 import { AnswerWatch } from "./answer-watch.ts";
 import { redactorFor, type Redactor } from "../connections/redact.ts";
-import { InFlightCalls, type QueueLimits } from "./in-flight.ts";
+import { DEFAULT_QUEUE_LIMITS, InFlightCalls, type QueueLimits } from "./in-flight.ts";
 import { CallSignals } from "./call-signals.ts";
 import { OpenRequests } from "./open-requests.ts";
 import { DEFAULT_HOLD_LIMITS, HeldCalls, type HoldLimits } from "./held-calls.ts";
@@ -86,7 +86,7 @@ export class UpstreamPool {
   private readonly closing = new AbortController();
 
   constructor(private readonly options: UpstreamPoolOptions) {
-    this.calls = new InFlightCalls({ inFlight: 32, queued: 512, waitMs: 10_000, ...options.queue });
+    this.calls = new InFlightCalls({ ...DEFAULT_QUEUE_LIMITS, ...options.queue });
     this.health = new HealthWindow(options.healthWindowMs ?? 30_000);
     this.openRequests = new OpenRequests(options.openRequests ?? { perConnection: 64, total: 2048 });
     this.held = new HeldCalls({ ...DEFAULT_HOLD_LIMITS, ...options.hold });

@@ -4,7 +4,8 @@
 import type { Server } from "bun";
 import { createUpstreamHandler, type UpstreamHandler } from "./upstream.ts";
 
-export type LoadMode = { kind: "ok" } | { kind: "hang" } | { kind: "status"; status: number; retryAfter?: string } | { kind: "flap" };
+/** "gate": each tools/call is held until `openGate()`, then answered as in "ok" mode. */
+export type LoadMode = { kind: "ok" } | { kind: "hang" } | { kind: "gate" } | { kind: "status"; status: number; retryAfter?: string } | { kind: "flap" };
 
 export interface LoadUpstream {
   url: string;
@@ -16,6 +17,8 @@ export interface LoadUpstream {
   /** The most tools/call requests held open at once. */
   readonly peakHanging: number;
   healthy: UpstreamHandler;
+  /** Answers every call held by "gate" mode, and those that arrive later ("ok" mode from then on). */
+  openGate(): void;
   stop(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export async function startLoadUpstream(options: { era?: "2026" | "2025"; mode?:
   let hanging = 0;
   let peakHanging = 0;
   let flap = 0;
+  let opened = Promise.withResolvers<void>();
   const server: Server<undefined> = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 255, fetch });
   const upstream: LoadUpstream = {
     url: `http://127.0.0.1:${server.port}/mcp`,
@@ -39,6 +43,11 @@ export async function startLoadUpstream(options: { era?: "2026" | "2025"; mode?:
       return peakHanging;
     },
     healthy,
+    openGate() {
+      upstream.mode = { kind: "ok" };
+      opened.resolve();
+      opened = Promise.withResolvers<void>();
+    },
     async stop() {
       await server.stop(true);
       await healthy.close();
@@ -54,6 +63,10 @@ export async function startLoadUpstream(options: { era?: "2026" | "2025"; mode?:
     toolCalls++;
     const mode = upstream.mode;
     if (mode.kind === "hang") return hold(request);
+    if (mode.kind === "gate") {
+      await opened.promise;
+      return healthy.fetch(request);
+    }
     if (mode.kind === "status") {
       const headers: Record<string, string> = { "content-type": "text/plain", ...(mode.retryAfter ? { "retry-after": mode.retryAfter } : {}) };
       return new Response(`HTTP ${mode.status}`, { status: mode.status, headers });
