@@ -12,8 +12,8 @@ export function DefinitionDiff(props: { diffs: FieldDiff[]; id: string; beforeLa
         <thead>
           <tr>
             <th scope="col">Field</th>
-            <th scope="col">{props.beforeLabel ?? "Approved"}</th>
-            <th scope="col">{props.afterLabel ?? "Now upstream"}</th>
+            <th scope="col" safe>{props.beforeLabel ?? "Approved"}</th>
+            <th scope="col" safe>{props.afterLabel ?? "Now upstream"}</th>
           </tr>
         </thead>
         <tbody>
@@ -46,8 +46,20 @@ export function DefinitionDiff(props: { diffs: FieldDiff[]; id: string; beforeLa
 
 function DiffSide(props: { pieces: DiffPiece[] | null; kind: FieldDiff["kind"] }): JSX.Element {
   if (props.pieces === null) return <span class="muted">(not set)</span>;
-  const body = props.pieces.map((p) => <Piece piece={p} />);
-  return props.kind === "json" ? <pre class="diff-text">{body as "safe"}</pre> : <div class="diff-text">{body as "safe"}</div>;
+  const pieces = props.pieces;
+  return props.kind === "json" ? (
+    <pre class="diff-text">
+      {pieces.map((p) => (
+        <Piece piece={p} />
+      ))}
+    </pre>
+  ) : (
+    <div class="diff-text">
+      {pieces.map((p) => (
+        <Piece piece={p} />
+      ))}
+    </div>
+  );
 }
 
 function Piece(props: { piece: DiffPiece }): JSX.Element {
