@@ -46,6 +46,7 @@ export async function addIdJagConnection(deps: ConnectionDeps, principal: Princi
     updatedAt: now,
     sharing: "per_member",
     exposeNewTools: input.expose === "all",
+    heldMode: "hide",
     // Learnt at the first discovery, once a member has connected.
     serverCapabilities: null,
     serverInstructions: null,

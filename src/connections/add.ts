@@ -64,6 +64,7 @@ export async function addConnection(deps: ConnectionDeps, principal: Principal, 
     updatedAt: now,
     sharing,
     exposeNewTools: input.expose === "all",
+    heldMode: "hide",
     serverCapabilities: probed.server?.capabilities ?? null,
     serverInstructions: probed.server?.instructions ?? null,
   };

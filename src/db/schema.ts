@@ -94,10 +94,16 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       /** shared: one credential for the workspace; per_member: each member uses their own (member_credentials). */
       sharing: b.text("sharing", { enum: ["shared", "per_member"] }).notNull().default("shared"),
       /**
-       * Whether tools the upstream lists for the first time are exposed at once. False until an admin
-       * has picked the tools (or chose "expose all" when adding): a new server exposes nothing unpicked.
+       * Whether tools (prompts, resource templates) the upstream lists for the first time are exposed
+       * at once, approved as listed. An admin's explicit setting ("expose all" when adding, or the
+       * connection's setting): picking tools never turns it on. Off, a new tool waits for a pick.
        */
       exposeNewTools: b.boolean("expose_new_tools").notNull().default(false),
+      /**
+       * What the endpoint does with a tool whose definition changed upstream until an admin reviews
+       * it (connections/held.ts): "hide" it, or "serve_approved" (list the approved definition, refuse calls).
+       */
+      heldMode: b.text("held_mode", { enum: ["hide", "serve_approved"] }).notNull().default("hide"),
       /** What the upstream announced at its last discovery (initialize or server/discover): its capabilities and instructions. */
       serverCapabilities: b.json("server_capabilities"),
       serverInstructions: b.text("server_instructions"),
@@ -134,6 +140,15 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       seenAt: b.integer("seen_at").notNull(),
       /** When a re-sync found it new or changed; cleared when an admin turns it on or off (the dashboard's "changed" filter). */
       changedAt: b.integer("changed_at"),
+      /**
+       * The definition an admin approved (a ToolDefinition) and its hash, pinned when a sync finds an
+       * enabled tool changed; null while the stored definition is itself the approved one (turning a
+       * tool on approves what it lists). See connections/held.ts.
+       */
+      approved: b.json("approved"),
+      approvedHash: b.text("approved_hash"),
+      /** Since when the stored definition differs from the approved one; null when not held. */
+      heldAt: b.integer("held_at"),
     },
     (t) => [b.uniqueIndex("tools_connection_name").on(t.connectionId, t.name)],
   );
@@ -153,6 +168,10 @@ export function defineSchema<D extends Dialect>(b: ColumnBuilders<D>) {
       enabled: b.boolean("enabled").notNull(),
       definitionHash: b.text("definition_hash").notNull(),
       seenAt: b.integer("seen_at").notNull(),
+      /** As on tools: the approved definition while a changed one is held (prompts and templates only). */
+      approved: b.json("approved"),
+      approvedHash: b.text("approved_hash"),
+      heldAt: b.integer("held_at"),
     },
     (t) => [b.uniqueIndex("connection_items_connection_kind_name").on(t.connectionId, t.kind, t.name)],
   );
