@@ -11,6 +11,7 @@ import { ssoRoutes } from "./sso/routes.tsx";
 import { scimRoutes } from "./scim/routes.ts";
 import { connectionPages } from "./connections/pages.tsx";
 import { connectionDetailPages } from "./connections/connection-pages.tsx";
+import { reviewPages } from "./connections/review-routes.tsx";
 import { memberAccountRoutes } from "./connections/member-routes.tsx";
 import { toolTestRoutes } from "./connections/tool-test-routes.tsx";
 import { accessLogRoutes } from "./accesslog/routes.tsx";
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): App {
     .use(connectionPages(deps))
     .use(memberAccountRoutes(deps))
     .use(connectionDetailPages(deps))
+    .use(reviewPages(deps))
     .use(toolTestRoutes(deps))
     .use(accessLogRoutes(deps))
     .use(accessLogApi(deps))

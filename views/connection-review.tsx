@@ -1,28 +1,9 @@
 import type { ConnectionMeta } from "../src/connections/types.ts";
-import { changedLabels, type FieldDiff } from "../src/connections/definition-diff.ts";
+import { changedLabels } from "../src/connections/definition-diff.ts";
+import type { HeldEntry, NewEntry, ReviewSettings } from "../src/connections/review-model.ts";
 import { DefinitionDiff } from "./definition-diff.tsx";
 import { RelativeTime } from "./components.tsx";
 import { shorten } from "./connections.tsx";
-
-/** One held tool, prompt, resource or template, with what the admin sees and posts back. */
-export type HeldEntry = {
-  kind: "tool" | "prompt" | "resource" | "resource_template";
-  /** The upstream's name (or URI): shown, never put in a form (see `key`). */
-  name: string;
-  exposedName: string;
-  /** Names it in the forms without its untrusted characters (browsers rewrite line breaks in posted values). */
-  key: string;
-  /** The hash of the definition shown on the right: approving approves exactly that one. */
-  hash: string;
-  approvedHash: string | null;
-  heldAt: number | null;
-  diffs: FieldDiff[];
-};
-
-/** A tool the upstream listed for the first time, not exposed until picked. */
-export type NewEntry = { name: string; exposedName: string; description: string | null };
-
-export type ReviewSettings = { heldMode: "hide" | "serve_approved"; exposeNewTools: boolean };
 
 export type ReviewProps = {
   connection: Pick<ConnectionMeta, "id" | "name">;
@@ -34,7 +15,7 @@ export type ReviewProps = {
   notice?: { text: string; error?: boolean };
 };
 
-const KIND_LABEL: Record<HeldEntry["kind"], string> = { tool: "Tool", prompt: "Prompt", resource: "Resource", resource_template: "Template" };
+const KIND_LABEL: Record<HeldEntry["kind"], string> = { tool: "Tool", prompt: "Prompt", resource_template: "Template" };
 
 export function reviewPath(c: Pick<ConnectionMeta, "id">): string {
   return `/connections/${encodeURIComponent(c.id)}/review`;
@@ -86,12 +67,13 @@ function HeldItem(props: { connection: Pick<ConnectionMeta, "id">; entry: HeldEn
   return (
     <article class="held-item stack" id={`held-${index}`} aria-labelledby={headId}>
       <h3 id={headId}>
-        <span class="badge badge-muted">{KIND_LABEL[entry.kind]}</span> <code safe>{entry.exposedName}</code>
+        <span class="badge badge-muted" safe>{KIND_LABEL[entry.kind]}</span> <code safe>{entry.exposedName}</code>
       </h3>
       <p class="muted">
-        <span safe>{changed.length > 0 ? `Changed upstream: ${changed.join(", ")}.` : "Changed upstream."}</span> Held <RelativeTime ms={entry.heldAt} now={props.now} never="at the last sync" />.
+        Changed upstream{changed.length > 0 ? ": " : ""}
+        <span safe>{changed.join(", ")}</span>. Held <RelativeTime ms={entry.heldAt} now={props.now} />.
       </p>
-      <DefinitionDiff diffs={entry.diffs} id={`held-${index}-diff`} beforeLabel={entry.approvedHash ? "Approved" : "Approved (none yet)"} />
+      <DefinitionDiff diffs={entry.diffs} id={`held-${index}-diff`} />
       <form method="post" action={action} hx-post={action} hx-target="#review" hx-swap="outerHTML" hx-disable="find button" class="actions">
         <input type="hidden" name="item" value={entry.key} />
         <input type="hidden" name="hash" value={entry.hash} />

@@ -23,6 +23,7 @@ import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 import { connectionUsagePanel, readUsageWindow } from "../usage/panels.tsx";
 import type { UsageWindow } from "../usage/usage.ts";
+import { loadReview } from "./review-model.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<Omit<ConnectionPageProps, "now">>, status = 200, window: UsageWindow = "day"): Promise<Response> {
@@ -33,7 +34,8 @@ async function fullPage(deps: AppDeps, principal: Principal, connection: Connect
   const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
   const events = await listStatusEvents(deps.database, principal.workspaceId, id, 10);
   const changed = await listChangedToolNames(deps, id);
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} usage={usage} changed={changed} now={Date.now()} {...extra} />, status);
+  const review = isAdmin(principal) ? await loadReview(deps, principal.workspaceId, connection) : undefined;
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} usage={usage} changed={changed} review={review} now={Date.now()} {...extra} />, status);
 }
 
 const NOT_FOUND = "There is no such connection in this workspace.";
@@ -146,7 +148,9 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
           return htmlResponse(<ConnectionCards connections={await listConnections(deps, principal.workspaceId)} admin now={Date.now()} />);
         }
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ConnectionOverview connection={connection} tools={tools} admin sync={sync} now={Date.now()} changed={await listChangedToolNames(deps, connection.id)} />);
+        // A re-sync may have held changes or found new tools: the review section comes back with them.
+        const review = await loadReview(deps, principal.workspaceId, connection);
+        return htmlResponse(<ConnectionOverview connection={connection} tools={tools} admin sync={sync} now={Date.now()} changed={await listChangedToolNames(deps, connection.id)} review={review} />);
       },
       { admin: true, connection: true },
     )
