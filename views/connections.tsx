@@ -326,8 +326,8 @@ export function PickTools(props: PickToolsProps): JSX.Element {
 
 /** The boxes: every tool is in the form (a hidden one keeps its tick), only the matching ones show. */
 export function PickList(props: PickToolsProps): JSX.Element {
-  // Before the first pick nothing is exposed; every box starts ticked as a suggestion to review.
-  const suggestAll = !props.connection.exposeNewTools;
+  // While nothing is exposed (before the first pick), every box starts ticked as a suggestion to review.
+  const suggestAll = !props.connection.exposeNewTools && !props.tools.some((tool) => tool.enabled);
   const isTicked = (tool: ToolRow, key: string): boolean => (props.ticked ? props.ticked.has(key) : tool.enabled || suggestAll);
   const filter = { q: props.filter?.q ?? "", show: props.filter?.show ?? "all" };
   const shown = props.tools.filter((tool, i) => matchesTool(tool, isTicked(tool, props.keys[i] ?? ""), filter)).length;

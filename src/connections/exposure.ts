@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import type { ToolIndex } from "../gateway/tool-index.ts";
 import { recordAudit } from "../audit/record.ts";
+import { APPROVED_AS_LISTED } from "./held.ts";
 
 /**
  * What a new connection exposes at the endpoint. A tool's definition is an instruction to the
@@ -20,9 +21,10 @@ export function readExposure(value: unknown): Exposure | { invalid: string } {
 export type PickResult = { ok: true; enabled: string[] } | { ok: false; unknown: string[] } | { ok: false; notFound: true };
 
 /**
- * Saves an admin's pick in one transaction: exactly the named tools are on, the others off. A pick
- * made over a non-empty list also lets tools the upstream adds later come in on, as they did
- * before; a pick over no tools at all decides nothing, so later tools still wait for a pick.
+ * Saves an admin's pick in one transaction: exactly the named tools are on, the others off. A tool
+ * turned on is approved as it lists now; one already on keeps its approval, so a held change is
+ * never approved by re-saving a pick (review.ts approves it). Tools the upstream adds later still
+ * wait for a pick unless the connection's "expose new tools" setting is on: a pick never turns it on.
  */
 export async function saveToolPick(
   deps: { database: Database; toolIndex: ToolIndex },
@@ -44,9 +46,10 @@ export async function saveToolPick(
     if (unknown.length > 0) return { ok: false, unknown };
     for (const tool of tools) {
       const enabled = chosen.has(tool.name);
-      if (enabled !== tool.enabled) await tx.update(t.tools).set({ enabled }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, tool.name)));
+      if (enabled === tool.enabled) continue;
+      const approval = enabled ? APPROVED_AS_LISTED : { heldAt: null };
+      await tx.update(t.tools).set({ enabled, ...approval }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, tool.name)));
     }
-    if (tools.length > 0) await tx.update(t.connections).set({ exposeNewTools: true }).where(eq(t.connections.id, connectionId));
     // A pick reviews every tool: none stays "changed".
     await tx.update(t.tools).set({ changedAt: null }).where(eq(t.tools.connectionId, connectionId));
     const enabled = tools.map((tool) => tool.name).filter((name) => chosen.has(name));

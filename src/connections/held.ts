@@ -40,6 +40,29 @@ export function approvalAfterSync(before: StoredBefore, hash: string, now: numbe
 /** Turning an item on approves what it lists now: no pin, no hold. */
 export const APPROVED_AS_LISTED: Approval = { approved: null, approvedHash: null, heldAt: null };
 
+/**
+ * What turning an item on or off (when it was the other way) does to its approval: on approves what
+ * it lists now; off ends a hold (nothing of it is served) and keeps any pin, as a rejection does.
+ */
+export function approvalOnTurning(enabled: boolean): Partial<Approval> {
+  return enabled ? APPROVED_AS_LISTED : { heldAt: null };
+}
+
+/**
+ * What the endpoint lists for a stored item: its definition when it is on and not held; when held,
+ * nothing ("hide") or the approved definition ("serve_approved"); nothing when it is off.
+ */
+export function listedWhileHeld<D>(current: D, row: Approval & { enabled: boolean }, mode: HeldMode): D | null {
+  if (!row.enabled) return null;
+  if (row.heldAt === null) return current;
+  return mode === "serve_approved" && row.approved !== null ? (row.approved as D) : null;
+}
+
+/** Whether the endpoint refuses the item as held (it is on, and changed since approved). */
+export function isHeld(row: { enabled: boolean; heldAt: number | null }): boolean {
+  return row.enabled && row.heldAt !== null;
+}
+
 /** The sentence a client reads when it calls (gets, reads) a held item. */
 export function heldSentence(name: string, connectionName: string): string {
   return `${name} changed upstream and is held until an admin reviews it in the dashboard (Connections → ${connectionName}).`;

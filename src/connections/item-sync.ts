@@ -5,6 +5,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import type { Db, Database } from "../db/client.ts";
 import { formatBytes } from "../net/response-budget.ts";
 import { answerWatchOf, ToolListTooLong } from "../upstream/client.ts";
+import { approvalAfterSync } from "./held.ts";
 import { MAX_TOOL_LIST_BYTES, MAX_TOOL_LIST_PAGES, MAX_TOOLS_PER_CONNECTION, type SyncReport } from "./sync.ts";
 
 /** What connection_items holds: an upstream's prompts, resources and resource templates. */
@@ -86,7 +87,8 @@ export function hashItem(item: ItemDefinition): string {
 /**
  * Makes the stored items match what the upstream listed, as storeTools does for tools: new ones
  * come in as `enabled` says (the connection's rule for new tools), known ones keep their on/off
- * choice, vanished ones go.
+ * choice, vanished ones go. A changed prompt or template that is on is held for review (held.ts);
+ * a resource is data the upstream lists as it likes, stored as listed.
  */
 export async function storeItems(
   tx: Db,
@@ -97,13 +99,10 @@ export async function storeItems(
 ): Promise<SyncReport> {
   const { t } = database;
   const now = options.now ?? Date.now();
-  const existing = await tx
-    .select({ kind: t.connectionItems.kind, name: t.connectionItems.name, hash: t.connectionItems.definitionHash })
-    .from(t.connectionItems)
-    .where(eq(t.connectionItems.connectionId, connectionId));
+  const existing = await tx.select().from(t.connectionItems).where(eq(t.connectionItems.connectionId, connectionId));
   const keyOf = (kind: string, name: string): string => `${kind}\u0000${name}`;
   const before = new Map(existing.map((row) => [keyOf(row.kind, row.name), row]));
-  const report: SyncReport = { added: [], removed: [], changed: [], total: items.length };
+  const report: SyncReport = { added: [], removed: [], changed: [], total: items.length, held: [], exposed: [] };
   const listed = new Set<string>();
   for (const item of items) {
     const key = keyOf(item.kind, item.name);
@@ -113,10 +112,18 @@ export async function storeItems(
     const match = and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, item.kind), eq(t.connectionItems.name, item.name));
     if (!previous) {
       report.added.push(item.name);
+      if (options.enabled && existing.length > 0 && item.kind !== "resource") report.exposed.push({ kind: item.kind, name: item.name, approvedHash: null, listedHash: hash });
       await tx.insert(t.connectionItems).values({ connectionId, kind: item.kind, name: item.name, definition: item.definition, enabled: options.enabled, definitionHash: hash, seenAt: now });
-    } else if (previous.hash !== hash) {
+    } else if (previous.definitionHash !== hash) {
       report.changed.push(item.name);
-      await tx.update(t.connectionItems).set({ definition: item.definition, definitionHash: hash, seenAt: now }).where(match);
+      const kind = item.kind;
+      if (kind === "resource") {
+        await tx.update(t.connectionItems).set({ definition: item.definition, definitionHash: hash, seenAt: now }).where(match);
+        continue;
+      }
+      const approval = approvalAfterSync({ ...previous, hash: previous.definitionHash }, hash, now);
+      if (approval.heldAt !== null) report.held.push({ kind, name: item.name, approvedHash: approval.approvedHash, listedHash: hash });
+      await tx.update(t.connectionItems).set({ definition: item.definition, definitionHash: hash, seenAt: now, ...approval }).where(match);
     }
   }
   for (const [key, row] of before) {

@@ -1,4 +1,5 @@
 import { recordAudit } from "../audit/record.ts";
+import { approvalOnTurning } from "./held.ts";
 import { and, eq } from "drizzle-orm";
 import type { AppDeps } from "../deps.ts";
 import type { ItemKind } from "./item-sync.ts";
@@ -37,10 +38,12 @@ export async function setItemEnabled(deps: ItemDeps, workspaceId: string, connec
   const connection = await getConnection(deps, workspaceId, connectionId);
   if (!connection) return false;
   const updated = await deps.database.transaction(async (tx) => {
+    const match = and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, item.kind), eq(t.connectionItems.name, item.name));
+    await tx.update(t.connectionItems).set(approvalOnTurning(enabled)).where(and(match, eq(t.connectionItems.enabled, !enabled)));
     const rows = await tx
       .update(t.connectionItems)
       .set({ enabled })
-      .where(and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, item.kind), eq(t.connectionItems.name, item.name)))
+      .where(match)
       .returning({ name: t.connectionItems.name });
     if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? `${item.kind}.enabled` : `${item.kind}.disabled`, target: `connection:${connectionId}`, details: { connection: connection.name, name: item.name } });
     return rows;

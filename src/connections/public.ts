@@ -18,6 +18,10 @@ export function publicConnection(c: ConnectionMeta): Record<string, unknown> {
     callTimeoutMs: c.callTimeoutMs,
     tools: c.toolCount,
     enabledTools: c.enabledToolCount,
+    /** Enabled tools, prompts and templates that changed upstream and wait for review; and the connection's review settings. */
+    held: c.held,
+    heldMode: c.heldMode,
+    exposeNewTools: c.exposeNewTools,
     createdAt: c.createdAt,
   };
 }

@@ -9,6 +9,7 @@ import type { UpstreamSecret } from "./secret.ts";
 import { NO_MEMBER_CONNECTED } from "./status.ts";
 import { discoverTools, storeTools, type SyncReport } from "./sync.ts";
 import { discoverItems, storeItems, type ItemDefinition } from "./item-sync.ts";
+import { recordSyncReview } from "./held-record.ts";
 import { describeServer, storeServerProfile, type ServerProfile } from "./server-profile.ts";
 
 export type SyncResult = { ok: true; report: SyncReport } | { ok: false; error: string } | { ok: false; notFound: true };
@@ -78,11 +79,13 @@ export async function resyncConnection(
       const profileChanged = profile !== null && !sameProfile(profile, connection);
       const [report, itemReport] = await deps.database.transaction(async (tx) => {
         if (profile && profileChanged) await storeServerProfile(tx, deps.database, id, profile);
-        return [
+        const stored = [
           await storeTools(tx, deps.database, id, tools, { now, enabled: () => connection.exposeNewTools }),
           // New prompts and resources follow the rule new tools follow (exposure.ts).
           found ? await storeItems(tx, deps.database, id, found, { now, enabled: connection.exposeNewTools }) : null,
         ] as const;
+        await recordSyncReview(deps.database, tx, connection, stored, now);
+        return stored;
       });
       await recordUpstreamSuccess(deps, connection, { lastSyncedAt: now, reason: `${options.why}: tools listed`, now });
       const changes = (r: SyncReport | null): number => (r ? r.added.length + r.removed.length + r.changed.length : 0);

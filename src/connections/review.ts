@@ -3,7 +3,7 @@ import type { Db, Database } from "../db/client.ts";
 import type { ToolIndex } from "../gateway/tool-index.ts";
 import { recordAudit } from "../audit/record.ts";
 import { APPROVED_AS_LISTED, type HeldKind, type HeldMode } from "./held.ts";
-import type { ToolDefinition } from "./tool-defs.ts";
+import { toolDefinitionOf } from "./tool-defs.ts";
 
 /**
  * An admin's review of held changes (held.ts): what is held on a connection, approving a change
@@ -161,21 +161,6 @@ async function connectionInWorkspace(database: Database, tx: Db, workspaceId: st
     .from(t.connections)
     .where(and(eq(t.connections.id, connectionId), eq(t.connections.workspaceId, workspaceId)));
   return row ?? null;
-}
-
-/** The stored columns of a tool as a ToolDefinition (what it lists now). */
-export function toolDefinitionOf(row: Database["t"]["tools"]["$inferSelect"]): ToolDefinition {
-  return {
-    name: row.name,
-    title: row.title,
-    description: row.description,
-    inputSchema: row.inputSchema as Record<string, unknown>,
-    outputSchema: row.outputSchema as Record<string, unknown> | null,
-    annotations: row.annotations as Record<string, unknown> | null,
-    icons: row.icons as unknown[] | null,
-    meta: row.meta as Record<string, unknown> | null,
-    execution: row.execution as Record<string, unknown> | null,
-  };
 }
 
 function compare(a: string, b: string): number {

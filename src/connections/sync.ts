@@ -1,7 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Client, Tool } from "@modelcontextprotocol/client";
 import type { Db, Database } from "../db/client.ts";
-import { hashDefinition, toDefinition, type ToolDefinition } from "./tool-defs.ts";
+import { hashDefinition, toDefinition, toolDefinitionOf, type ToolDefinition } from "./tool-defs.ts";
+import { approvalAfterSync, type HeldKind } from "./held.ts";
 import { formatBytes } from "../net/response-budget.ts";
 import { answerWatchOf, MAX_UPSTREAM_RESPONSE_BYTES, ToolListTooLong } from "../upstream/client.ts";
 
@@ -17,7 +18,13 @@ export const MAX_TOOL_LIST_PAGES = 100;
  */
 export const MAX_TOOL_LIST_BYTES = MAX_UPSTREAM_RESPONSE_BYTES;
 
-export type SyncReport = { added: string[]; removed: string[]; changed: string[]; total: number };
+/**
+ * `held`: what this sync found changed on an enabled item and held for review (held.ts), a new hold
+ * or one that changed again; `exposed`: new items that came in on (the connection's expose_new_tools).
+ */
+export type SyncReport = { added: string[]; removed: string[]; changed: string[]; total: number; held: HeldEntry[]; exposed: HeldEntry[] };
+
+export type HeldEntry = { kind: HeldKind; name: string; approvedHash: string | null; listedHash: string };
 
 type ListPage = { tools: Tool[]; nextCursor?: string };
 
@@ -78,8 +85,9 @@ function excludeInvalidHeaderTools(client: Client, page: ListPage): void {
 }
 
 /**
- * Makes the stored list match what the upstream listed: new tools come in enabled, changed ones
- * keep their on/off choice, vanished ones go.
+ * Makes the stored list match what the upstream listed: new tools come in as `enabled` says (the
+ * connection's expose_new_tools), vanished ones go, and changed ones keep their on/off choice, an
+ * enabled one held for review with its approved definition pinned (held.ts).
  */
 export async function storeTools(
   tx: Db,
@@ -90,9 +98,9 @@ export async function storeTools(
 ): Promise<SyncReport> {
   const { t } = database;
   const now = options.now ?? Date.now();
-  const existing = await tx.select({ name: t.tools.name, hash: t.tools.definitionHash }).from(t.tools).where(eq(t.tools.connectionId, connectionId));
-  const before = new Map(existing.map((row) => [row.name, row.hash]));
-  const report: SyncReport = { added: [], removed: [], changed: [], total: definitions.length };
+  const existing = await tx.select().from(t.tools).where(eq(t.tools.connectionId, connectionId));
+  const before = new Map(existing.map((row) => [row.name, row]));
+  const report: SyncReport = { added: [], removed: [], changed: [], total: definitions.length, held: [], exposed: [] };
   const listed = new Set<string>();
   for (const def of definitions) {
     listed.add(def.name);
@@ -114,13 +122,19 @@ export async function storeTools(
       report.added.push(def.name);
       // New in a list the connection had before: marked for the "changed" filter (not on the first list).
       const changedAt = before.size > 0 ? now : null;
-      await tx.insert(t.tools).values({ connectionId, name: def.name, enabled: options.enabled?.(def.name) ?? true, ...columns, changedAt });
+      const enabled = options.enabled?.(def.name) ?? true;
+      if (enabled && before.size > 0) report.exposed.push({ kind: "tool", name: def.name, approvedHash: null, listedHash: hash });
+      await tx.insert(t.tools).values({ connectionId, name: def.name, enabled, ...columns, changedAt });
     } else {
-      if (previous !== hash) report.changed.push(def.name);
-      await tx
-        .update(t.tools)
-        .set(previous !== hash ? { ...columns, changedAt: now } : columns)
-        .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, def.name)));
+      const match = and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, def.name));
+      if (previous.definitionHash === hash) {
+        await tx.update(t.tools).set(columns).where(match);
+        continue;
+      }
+      report.changed.push(def.name);
+      const approval = approvalAfterSync({ ...previous, hash: previous.definitionHash, definition: toolDefinitionOf(previous) }, hash, now);
+      if (approval.heldAt !== null) report.held.push({ kind: "tool", name: def.name, approvedHash: approval.approvedHash, listedHash: hash });
+      await tx.update(t.tools).set({ ...columns, ...approval, changedAt: now }).where(match);
     }
   }
   report.removed = [...before.keys()].filter((name) => !listed.has(name));

@@ -1,6 +1,7 @@
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import type { Tool } from "@modelcontextprotocol/client";
+import type { Tables } from "../db/client.ts";
 
 /**
  * What we keep of an upstream tool: data only, never interpreted. Every field a client may act on
@@ -52,6 +53,21 @@ export function hashDefinition(definition: ToolDefinition): string {
   const { name: _, icons, meta, execution, ...rest } = definition;
   const hashed = { ...rest, ...(icons ? { icons } : {}), ...(meta ? { meta } : {}), ...(execution ? { execution } : {}) };
   return encodeHexLowerCase(sha256(new TextEncoder().encode(JSON.stringify(hashed))));
+}
+
+/** The stored columns of a tool as a ToolDefinition (what it lists now). */
+export function toolDefinitionOf(row: Tables["tools"]["$inferSelect"]): ToolDefinition {
+  return {
+    name: row.name,
+    title: row.title,
+    description: row.description,
+    inputSchema: row.inputSchema as Record<string, unknown>,
+    outputSchema: row.outputSchema as Record<string, unknown> | null,
+    annotations: row.annotations as Record<string, unknown> | null,
+    icons: row.icons as unknown[] | null,
+    meta: row.meta as Record<string, unknown> | null,
+    execution: row.execution as Record<string, unknown> | null,
+  };
 }
 
 function objectOrNull(value: unknown): Record<string, unknown> | null {

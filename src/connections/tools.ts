@@ -4,6 +4,7 @@ import { getConnection } from "./queries.ts";
 import type { ToolRow } from "./types.ts";
 import { displayTitle } from "./tool-defs.ts";
 import { recordAudit } from "../audit/record.ts";
+import { approvalOnTurning } from "./held.ts";
 
 /** A connection's tools as its page shows them: each with whether it is exposed and the name agents see. */
 export async function listConnectionTools(deps: Pick<ConnectionDeps, "toolIndex">, workspaceId: string, connectionId: string): Promise<ToolRow[]> {
@@ -20,7 +21,9 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   if (!connection) return false;
   // Turning it on or off is the admin's review of a change.
   const updated = await deps.database.transaction(async (tx) => {
-    const rows = await tx.update(t.tools).set({ enabled, changedAt: null }).where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName))).returning({ name: t.tools.name });
+    const match = and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName));
+    await tx.update(t.tools).set(approvalOnTurning(enabled)).where(and(match, eq(t.tools.enabled, !enabled)));
+    const rows = await tx.update(t.tools).set({ enabled, changedAt: null }).where(match).returning({ name: t.tools.name });
     if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tool: toolName } });
     return rows;
   });
@@ -35,10 +38,12 @@ export async function setToolsEnabled(deps: ConnectionDeps, workspaceId: string,
   const connection = await getConnection(deps, workspaceId, connectionId);
   if (!connection || toolNames.length === 0) return 0;
   const updated = await deps.database.transaction(async (tx) => {
+    const match = and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames));
+    await tx.update(t.tools).set(approvalOnTurning(enabled)).where(and(match, eq(t.tools.enabled, !enabled)));
     const rows = await tx
       .update(t.tools)
       .set({ enabled, changedAt: null })
-      .where(and(eq(t.tools.connectionId, connectionId), inArray(t.tools.name, toolNames)))
+      .where(match)
       .returning({ name: t.tools.name });
     if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tools: rows.map((row) => row.name) } });
     return rows;

@@ -14,6 +14,7 @@ import { CREDENTIAL_FOR_OLD_SERVER, relocatePerMember, sameOrigin, type MemberCr
 import type { UpstreamSecret } from "./secret.ts";
 import { OAUTH_NOT_CONNECTED, setConnectionStatus } from "./status.ts";
 import { storeTools, type SyncReport } from "./sync.ts";
+import { recordSyncReview } from "./held-record.ts";
 import { storeItems, type ItemDefinition } from "./item-sync.ts";
 import type { ToolDefinition } from "./tool-defs.ts";
 import { storeServerProfile, type ServerProfile } from "./server-profile.ts";
@@ -103,9 +104,10 @@ export async function updateConnection(
       else await deleteCredential(tx, database, id);
     }
     if (members !== "keep") await deleteMemberCredentials(tx, database, { connectionId: id, workspaceId: principal.workspaceId }, members.drop === "all" ? null : members.drop.except);
-    if (probed?.items) await storeItems(tx, database, id, probed.items, { now, enabled: current.exposeNewTools });
+    const storedItems = probed?.items ? await storeItems(tx, database, id, probed.items, { now, enabled: current.exposeNewTools }) : null;
     if (probed?.server) await storeServerProfile(tx, database, id, probed.server);
     const stored = probed ? await storeTools(tx, database, id, probed.tools, { now, enabled: () => current.exposeNewTools }) : null;
+    await recordSyncReview(database, tx, { id, workspaceId: principal.workspaceId, name: input.name ?? current.name }, [stored, storedItems], now);
     await recordAudit(database, tx, { workspaceId: principal.workspaceId, action: "connection.changed", target: `connection:${id}`, details: { name: input.name, url: input.url === undefined ? undefined : urlForAudit(input.url), authKind: input.auth?.kind, credentialReplaced: secret !== undefined, callTimeoutMs: input.callTimeoutMs, memberCredentialsDropped: members !== "keep" } });
     return stored;
   });

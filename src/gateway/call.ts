@@ -4,6 +4,7 @@ import { errorResult, type CallContext, type CallDeps, type Progress } from "./r
 import { credentialId, type Principal } from "../accounts/principal.ts";
 import type { Outcome } from "../accesslog/recorder.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
+import { heldSentence } from "../connections/held.ts";
 import { loadCredential } from "../connections/credentials.ts";
 import { Redactor, redactorFor } from "../connections/redact.ts";
 import { describeUpstreamError, isRetryableCall, isSessionRefusal, SessionLost, type UpstreamFailure } from "../upstream/client.ts";
@@ -86,6 +87,8 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   target.connectionName = connection.name;
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
+  // Changed upstream since an admin approved it: nothing of the new definition runs before review.
+  if (route.held) return failed(heldSentence(name, connection.name), "denied", heldSentence(name, connection.name));
   const refusal = await refusalBeforeSending(deps, principal, connection);
   // A member who has not connected their account used no credential of theirs.
   if (connection.sharing === "per_member" && !refusal?.noMemberCredential) target.credentialUserId = principal.userId;

@@ -22,12 +22,12 @@ export function registerCompletionHandler(server: Server, deps: CallDeps, princi
     if (ref.type === "ref/prompt") {
       const exposed = resolveInView(view, ref.name, items.promptRoutes, (r) => ({ connectionName: r.connection.name, originalName: r.name }));
       const route = exposed === null ? undefined : items.promptRoutes.get(exposed);
-      if (route?.enabled) target = { connection: route.connection, ref: { ...ref, name: route.name } };
+      if (route?.enabled && !route.held) target = { connection: route.connection, ref: { ...ref, name: route.name } };
     } else {
       const unwrapped = unwrapResourceUri(view.kind === "connection" ? wrapResourceUri(view.connectionName, ref.uri) : ref.uri);
       const own = unwrapped && items.byConnection.get(unwrapped.connectionName);
       const template = own?.templates.find((t) => t.item.name === unwrapped?.uri);
-      if (own && unwrapped && template?.item.enabled) target = { connection: own.connection, ref: { ...ref, uri: unwrapped.uri } };
+      if (own && unwrapped && template?.item.enabled && !template.item.held) target = { connection: own.connection, ref: { ...ref, uri: unwrapped.uri } };
     }
     if (!target) return NOTHING;
     const { connection, ref: upstreamRef } = target;

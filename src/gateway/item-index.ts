@@ -5,6 +5,7 @@ import { withinMs } from "../db/deadline.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
 import type { ItemKind } from "../connections/item-sync.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
+import { isHeld, listedWhileHeld } from "../connections/held.ts";
 import { wrapResourceUri } from "./resource-uris.ts";
 import type { ToolIndex, WorkspaceIndex } from "./tool-index.ts";
 
@@ -18,6 +19,8 @@ export type RoutedItem = {
   connection: ConnectionMeta;
   definition: Record<string, unknown>;
   enabled: boolean;
+  /** Changed upstream since approved (prompts, templates): listed as approved or not at all, never sent (connections/held.ts). */
+  held: boolean;
 };
 
 export type WorkspaceItems = {
@@ -89,20 +92,22 @@ async function buildItems(database: Database, tools: WorkspaceIndex): Promise<Wo
     const own = connection && items.byConnection.get(connection.name);
     if (!connection || !own) continue;
     const definition = row.definition as Record<string, unknown>;
-    const base = { kind: row.kind, name: row.name, connection, definition, enabled: row.enabled };
+    const base = { kind: row.kind, name: row.name, connection, definition, enabled: row.enabled, held: isHeld(row) };
+    // What clients see of it: as listed, as approved while a change is held, or nothing.
+    const shown = listedWhileHeld(definition, row, connection.heldMode);
     if (row.kind === "prompt") {
       const exposedName = uniquePromptName(connection.name, row.name, items.promptRoutes);
       if (exposedName === null) continue;
       items.promptRoutes.set(exposedName, { ...base, exposedName });
-      if (row.enabled) items.prompts.push({ ...definition, name: exposedName } as Prompt);
+      if (shown) items.prompts.push({ ...shown, name: exposedName } as Prompt);
     } else if (row.kind === "resource") {
       const exposedName = wrapResourceUri(connection.name, row.name);
       own.resources.set(row.name, { ...base, exposedName });
-      if (row.enabled) items.resources.push({ ...definition, uri: exposedName } as Resource);
+      if (shown) items.resources.push({ ...shown, uri: exposedName } as Resource);
     } else {
       const exposedName = wrapResourceUri(connection.name, row.name);
       own.templates.push({ item: { ...base, exposedName }, template: parseTemplate(row.name) });
-      if (row.enabled) items.resourceTemplates.push({ ...definition, uriTemplate: exposedName } as ResourceTemplateType);
+      if (shown) items.resourceTemplates.push({ ...shown, uriTemplate: exposedName } as ResourceTemplateType);
     }
   }
   return items;
@@ -130,13 +135,15 @@ function compare(a: string, b: string): number {
 }
 
 /**
- * Whether a read of `uri` (the upstream's own URI) on this connection is refused by an admin's
- * choice: a listed resource that is off, or a URI that only templates that are off describe. A URI
+ * Why a read of `uri` (the upstream's own URI) on this connection is refused by an admin's choice,
+ * or null: a listed resource that is off ("off"), or a URI that only templates describe none of
+ * which is on and approved ("held" when one of them is on but held for review, else "off"). A URI
  * the upstream never listed (a tool result's resource link, say) is read: the upstream decides.
  */
-export function isReadTurnedOff(own: WorkspaceItems["byConnection"] extends Map<string, infer V> ? V : never, uri: string): boolean {
+export function readRefusal(own: WorkspaceItems["byConnection"] extends Map<string, infer V> ? V : never, uri: string): "off" | "held" | null {
   const listed = own.resources.get(uri);
-  if (listed) return !listed.enabled;
+  if (listed) return listed.enabled ? null : "off";
   const matching = own.templates.filter((t) => t.template?.match(uri) != null);
-  return matching.length > 0 && matching.every((t) => !t.item.enabled);
+  if (matching.length === 0 || matching.some((t) => t.item.enabled && !t.item.held)) return null;
+  return matching.some((t) => t.item.held) ? "held" : "off";
 }

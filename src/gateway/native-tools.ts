@@ -2,6 +2,7 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
 import type { Principal } from "../accounts/principal.ts";
 import { NATIVE_PREFIX, SEPARATOR } from "../connections/names.ts";
 import { listStatusEvents, STATUS_LABEL } from "../connections/status.ts";
+import { heldReason, heldTotal } from "../connections/held.ts";
 import { errorResult, type CallDeps } from "./results.ts";
 
 /** Calls any exposed tool by its full name, as the principal (gateway__call_tool's way in: call.ts passes it). */
@@ -12,7 +13,7 @@ export const NATIVE_TOOLS: Tool[] = [
   {
     name: `${NATIVE_PREFIX}${SEPARATOR}list_connections`,
     title: "List connections",
-    description: "Lists the MCP servers connected to this gateway: name (the tool prefix), status, and how many tools each exposes. Tools of a connection that is not Connected are its last known list.",
+    description: "Lists the MCP servers connected to this gateway: name (the tool prefix), status, how many tools each exposes, and how many changed upstream and are held until an admin reviews them (held, heldReason). Tools of a connection that is not Connected are its last known list.",
     inputSchema: { type: "object", properties: {} },
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
@@ -69,6 +70,9 @@ export async function callNativeTool(deps: CallDeps, principal: Principal, tool:
             ...(c.status === "paused" && c.pausedUntil ? { nextCheckAt: new Date(c.pausedUntil).toISOString() } : {}),
             tools: c.enabledToolCount,
             discoveredTools: c.toolCount,
+            // Changed upstream since approved, and what an admin does about it (connections/held.ts).
+            held: heldTotal(c.held),
+            ...(heldTotal(c.held) > 0 ? { heldReason: heldReason(c.held, c.name, c.heldMode) } : {}),
           };
         }),
       );

@@ -5,6 +5,7 @@ import type { CallDeps } from "./results.ts";
 import { wrapContentUri } from "./resource-uris.ts";
 import { recordItemAccess, sendRouted, toProtocolError } from "./routed.ts";
 import type { RoutedItem } from "./item-index.ts";
+import { heldSentence } from "../connections/held.ts";
 import { listInView, resolveInView, WORKSPACE_VIEW, type GatewayView, type ItemOrigin } from "./view.ts";
 
 const promptOrigin = (route: RoutedItem): ItemOrigin => ({ connectionName: route.connection.name, originalName: route.name });
@@ -33,6 +34,11 @@ export function registerPromptHandlers(server: Server, deps: CallDeps, principal
     if (!route.enabled) {
       record("denied", "prompt turned off");
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`);
+    }
+    if (route.held) {
+      const sentence = heldSentence(name, route.connection.name);
+      record("denied", sentence);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, sentence);
     }
     const answer = await sendRouted(
       deps,

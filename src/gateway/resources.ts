@@ -2,7 +2,8 @@ import { ProtocolError, ProtocolErrorCode, type ReadResourceResult, type Server 
 import type { Outcome } from "../accesslog/recorder.ts";
 import type { Principal } from "../accounts/principal.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
-import { isReadTurnedOff } from "./item-index.ts";
+import { readRefusal } from "./item-index.ts";
+import { heldSentence } from "../connections/held.ts";
 import { unwrapResourceUri, wrapResourceUri } from "./resource-uris.ts";
 import type { UpdateListener, WatchTarget } from "./resource-watch.ts";
 import type { CallDeps } from "./results.ts";
@@ -10,7 +11,8 @@ import { recordItemAccess, sendRouted, toProtocolError } from "./routed.ts";
 import { listInView, WORKSPACE_VIEW, type GatewayView, type ItemOrigin } from "./view.ts";
 
 type Resolved = { connection: ConnectionMeta; uri: string };
-type Resolution = ({ ok: true } & Resolved) | { ok: false; refusal: string };
+/** `summary`: what the access log keeps of a refusal. */
+type Resolution = ({ ok: true } & Resolved) | { ok: false; refusal: string; summary: string };
 
 /**
  * resources/list and resources/templates/list from memory; resources/read and
@@ -37,7 +39,7 @@ export function registerResourceHandlers(server: Server, deps: CallDeps, princip
         started,
       });
     if (!resolved.ok) {
-      record("denied", "unknown or turned-off resource");
+      record("denied", resolved.summary);
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, resolved.refusal);
     }
     const { connection, uri } = resolved;
@@ -107,8 +109,13 @@ export function uriInView(view: GatewayView, uri: string): string | null {
 async function resolve(deps: CallDeps, principal: Principal, uri: string): Promise<Resolution> {
   const unwrapped = unwrapResourceUri(uri);
   const own = unwrapped && (await deps.itemIndex.get(principal.workspaceId)).byConnection.get(unwrapped.connectionName);
-  if (!unwrapped || !own) return { ok: false, refusal: `Resource not found: ${uri}. Resource URIs through the gateway look like mcpgw://<connection>/<the server's own URI>; resources/list names them.` };
-  if (isReadTurnedOff(own, unwrapped.uri)) return { ok: false, refusal: `${uri} is turned off in the gateway. A workspace admin can turn it on in the dashboard.` };
+  if (!unwrapped || !own) return { ok: false, refusal: `Resource not found: ${uri}. Resource URIs through the gateway look like mcpgw://<connection>/<the server's own URI>; resources/list names them.`, summary: "unknown or turned-off resource" };
+  const refused = readRefusal(own, unwrapped.uri);
+  if (refused === "off") return { ok: false, refusal: `${uri} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, summary: "unknown or turned-off resource" };
+  if (refused === "held") {
+    const sentence = heldSentence(uri, own.connection.name);
+    return { ok: false, refusal: sentence, summary: sentence };
+  }
   return { ok: true, connection: own.connection, uri: unwrapped.uri };
 }
 

@@ -1,9 +1,10 @@
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { Tool } from "@modelcontextprotocol/server";
 import type { Database } from "../db/client.ts";
 import { withinMs } from "../db/deadline.ts";
 import { checkConnectionName, exposeToolName, HASH_LENGTHS } from "../connections/names.ts";
-import type { ToolDefinition } from "../connections/tool-defs.ts";
+import { toolDefinitionOf, type ToolDefinition } from "../connections/tool-defs.ts";
+import { isHeld, listedWhileHeld, NO_HELD } from "../connections/held.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import { buildGatewayProfile, type GatewayProfile } from "./server-profile.ts";
 import { rewriteToolMeta } from "./resource-uris.ts";
@@ -22,6 +23,8 @@ export type RoutedTool = {
    */
   callDefinition: Tool;
   enabled: boolean;
+  /** Changed upstream since approved: listed as approved or not at all, and never called (connections/held.ts). */
+  held: boolean;
 };
 
 export type WorkspaceIndex = {
@@ -151,7 +154,8 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
   const tools = connections.length === 0
     ? []
     : await database.db.select().from(t.tools).where(inArray(t.tools.connectionId, connections.map((c) => c.id))).orderBy(t.tools.name);
-  const metas = new Map<string, ConnectionMeta>(connections.map((c) => [c.id, { ...c, toolCount: 0, enabledToolCount: 0 }]));
+  const metas = new Map<string, ConnectionMeta>(connections.map((c) => [c.id, { ...c, toolCount: 0, enabledToolCount: 0, held: { ...NO_HELD } }]));
+  await countHeldItems(database, metas);
   const routes = new Map<string, RoutedTool>();
   const listed: Tool[] = [];
   // Code-unit order, the same on every dialect and replica: which of two tools whose shortened
@@ -164,24 +168,33 @@ async function buildIndex(database: Database, workspaceId: string): Promise<Work
     // Only when 130-bit hashes meet: leave the tool out rather than route a name to two tools.
     if (exposedName === null) continue;
     meta.toolCount++;
-    const definition: ToolDefinition = {
-      name: row.name,
-      title: row.title,
-      description: row.description,
-      inputSchema: row.inputSchema as Record<string, unknown>,
-      outputSchema: row.outputSchema as Record<string, unknown> | null,
-      annotations: row.annotations as Record<string, unknown> | null,
-      icons: row.icons as unknown[] | null,
-      meta: row.meta as Record<string, unknown> | null,
-      execution: row.execution as Record<string, unknown> | null,
-    };
+    const definition = toolDefinitionOf(row);
     const callDefinition: Tool = { name: row.name, inputSchema: definition.inputSchema as Tool["inputSchema"] };
-    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled });
+    const held = isHeld(row);
+    routes.set(exposedName, { exposedName, connectionId: meta.id, connectionName: meta.name, definition, callDefinition, enabled: row.enabled, held });
+    if (held) meta.held.tools++;
+    const shown = listedWhileHeld(definition, row, meta.heldMode);
     if (!row.enabled) continue;
     meta.enabledToolCount++;
-    listed.push(toListedTool(exposedName, meta.name, definition));
+    if (shown) listed.push(toListedTool(exposedName, meta.name, { ...shown, name: row.name }));
   }
   return { listed, routes, connections: metas, profile: buildGatewayProfile(connections) };
+}
+
+/** Held prompts and templates per connection, for the counts connections show (the item index lists them). */
+async function countHeldItems(database: Database, metas: Map<string, ConnectionMeta>): Promise<void> {
+  if (metas.size === 0) return;
+  const { t } = database;
+  const rows = await database.db
+    .select({ connectionId: t.connectionItems.connectionId, kind: t.connectionItems.kind })
+    .from(t.connectionItems)
+    .where(and(inArray(t.connectionItems.connectionId, [...metas.keys()]), eq(t.connectionItems.enabled, true), isNotNull(t.connectionItems.heldAt)));
+  for (const row of rows) {
+    const meta = metas.get(row.connectionId);
+    if (!meta) continue;
+    if (row.kind === "prompt") meta.held.prompts++;
+    else if (row.kind === "resource_template") meta.held.resourceTemplates++;
+  }
 }
 
 /**
