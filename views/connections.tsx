@@ -7,10 +7,10 @@ import { OAuthConnectButton } from "./oauth.tsx";
 import { AUTH_KINDS } from "../src/connections/auth-kinds/registry.ts";
 import { ClientSetupList } from "./client-setup.tsx";
 import { matchesTool, type ToolFilter } from "../src/connections/tool-filter.ts";
-import { describeHeld, heldTotal, type HeldCounts } from "../src/connections/held.ts";
+import { describeHeld, heldTotal } from "../src/connections/held.ts";
 
 
-export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string; now: number; flash?: string | null; usage?: (c: ConnectionMeta) => JSX.Element; held?: ReadonlyMap<string, HeldCounts> }): JSX.Element {
+export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string; now: number; flash?: string | null; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
   return (
     <Layout title="Connections" user={props.user} active="connections" flash={props.flash}>
       <div class="page-head">
@@ -23,12 +23,12 @@ export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMe
           ""
         )}
       </div>
-      {props.user.admin ? <HeldBanner connections={props.connections} held={props.held} /> : ""}
+      {props.user.admin ? <HeldBanner connections={props.connections} /> : ""}
       <EndpointCard mcpUrl={props.mcpUrl} />
       {props.connections.length === 0 ? (
         <EmptyState admin={props.user.admin} />
       ) : (
-        <ConnectionCards connections={props.connections} admin={props.user.admin} now={props.now} usage={props.usage} held={props.held} />
+        <ConnectionCards connections={props.connections} admin={props.user.admin} now={props.now} usage={props.usage} />
       )}
     </Layout>
   );
@@ -52,10 +52,10 @@ export function EndpointCard(props: { mcpUrl: string }): JSX.Element {
 }
 
 /** Above everything when any connection has changes held: which ones, each a link to its review. */
-function HeldBanner(props: { connections: ConnectionMeta[]; held?: ReadonlyMap<string, HeldCounts> }): JSX.Element {
-  const waiting = props.connections.filter((c) => heldTotal(props.held?.get(c.id) ?? NONE) > 0);
+function HeldBanner(props: { connections: ConnectionMeta[] }): JSX.Element {
+  const waiting = props.connections.filter((c) => heldTotal(c.held) > 0);
   if (waiting.length === 0) return "";
-  const total = waiting.reduce((sum, c) => sum + heldTotal(props.held?.get(c.id) ?? NONE), 0);
+  const total = waiting.reduce((sum, c) => sum + heldTotal(c.held), 0);
   return (
     <section class="card stack review-banner" id="held-banner" role="status" aria-labelledby="held-banner-title">
       <h2 id="held-banner-title" safe>{`${total} ${total === 1 ? "change" : "changes"} held for review`}</h2>
@@ -64,7 +64,7 @@ function HeldBanner(props: { connections: ConnectionMeta[]; held?: ReadonlyMap<s
         {waiting.map((c) => (
           <li>
             <a href={`/connections/${encodeURIComponent(c.id)}#review`} safe>
-              {`${c.name}: ${describeHeld(props.held?.get(c.id) ?? NONE) ?? ""}`}
+              {`${c.name}: ${describeHeld(c.held) ?? ""}`}
             </a>
           </li>
         ))}
@@ -72,8 +72,6 @@ function HeldBanner(props: { connections: ConnectionMeta[]; held?: ReadonlyMap<s
     </section>
   );
 }
-
-const NONE: HeldCounts = { tools: 0, prompts: 0, resourceTemplates: 0 };
 
 function EmptyState(props: { admin: boolean }): JSX.Element {
   return (
@@ -106,17 +104,17 @@ export function sortForAttention(connections: ConnectionMeta[]): ConnectionMeta[
  * The cards, refreshed every few seconds by htmx (status, counts, times) without a reload; without
  * JavaScript a reload shows the same.
  */
-export function ConnectionCards(props: { connections: ConnectionMeta[]; admin: boolean; now: number; usage?: (c: ConnectionMeta) => JSX.Element; held?: ReadonlyMap<string, HeldCounts> }): JSX.Element {
+export function ConnectionCards(props: { connections: ConnectionMeta[]; admin: boolean; now: number; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
   return (
     <ul class="cards" id="connection-cards" aria-label="Connected servers" hx-get="/connections/cards" hx-trigger="every 5s" hx-swap="outerHTML">
       {sortForAttention(props.connections).map((c) => (
-        <ConnectionCard connection={c} admin={props.admin} now={props.now} usage={props.usage?.(c)} held={props.held?.get(c.id)} />
+        <ConnectionCard connection={c} admin={props.admin} now={props.now} usage={props.usage?.(c)} />
       ))}
     </ul>
   );
 }
 
-export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean; now: number; usage?: JSX.Element; held?: HeldCounts }): JSX.Element {
+export function ConnectionCard(props: { connection: ConnectionMeta; admin?: boolean; now: number; usage?: JSX.Element }): JSX.Element {
   const c = props.connection;
   const failing = c.status === "error" || c.status === "paused" || (c.status === "needs_reauth" && c.authKind !== "oauth");
   const sync = `/connections/${encodeURIComponent(c.id)}/sync?from=list`;
@@ -139,7 +137,7 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
       <p class="muted">
         Last sync: <RelativeTime ms={c.lastSyncedAt} now={props.now} />
       </p>
-      <HeldNote connection={c} held={props.held} admin={props.admin === true} />
+      <HeldNote connection={c} admin={props.admin === true} />
       {(props.usage ?? "") as "safe"}
       {c.statusDetail && c.status !== "connected" ? (
         <p class="status-detail" safe>
@@ -163,8 +161,8 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
 }
 
 /** "2 tools changed upstream — review": admins follow it to the review; members read that it waits for one. */
-function HeldNote(props: { connection: ConnectionMeta; held?: HeldCounts; admin: boolean }): JSX.Element {
-  const what = props.held ? describeHeld(props.held) : null;
+function HeldNote(props: { connection: ConnectionMeta; admin: boolean }): JSX.Element {
+  const what = describeHeld(props.connection.held);
   if (what === null) return "";
   return (
     <p class="held-note">

@@ -23,7 +23,7 @@ import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 import { connectionUsagePanel, readUsageWindow } from "../usage/panels.tsx";
 import type { UsageWindow } from "../usage/usage.ts";
-import { countHeldByConnection, loadReview } from "./review-model.ts";
+import { loadReview } from "./review-model.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<Omit<ConnectionPageProps, "now">>, status = 200, window: UsageWindow = "day"): Promise<Response> {
@@ -145,9 +145,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         if (!isHtmx(request)) return fullPage(deps, principal, connection, { sync });
         // Retry on a card of the connections page: the cards come back, with this one's new status.
         if (new URL(request.url).searchParams.get("from") === "list") {
-          const connections = await listConnections(deps, principal.workspaceId);
-          const held = await countHeldByConnection(deps.database, connections.map((c) => c.id));
-          return htmlResponse(<ConnectionCards connections={connections} admin now={Date.now()} held={held} />);
+          return htmlResponse(<ConnectionCards connections={await listConnections(deps, principal.workspaceId)} admin now={Date.now()} />);
         }
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
         // A re-sync may have held changes or found new tools: the review section comes back with them.

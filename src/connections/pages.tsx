@@ -19,7 +19,6 @@ import { getConnection, listConnections } from "./queries.ts";
 import { listConnectionTools } from "./tools.ts";
 import { saveToolPick } from "./exposure.ts";
 import { cardUsagePanels } from "../usage/panels.tsx";
-import { countHeldByConnection } from "./review-model.ts";
 
 /** Identifies a tool in the pick form without putting its (untrusted, any-character) name there. */
 export function toolKey(name: string): string {
@@ -68,16 +67,14 @@ export function connectionPages(deps: AppDeps): AnyElysia {
       if (!principal) return redirect(request, "/sign-in");
       const connections = await listConnections(deps, principal.workspaceId);
       const usage = await cardUsagePanels(deps.database, principal, deps.clock());
-      const held = await countHeldByConnection(deps.database, connections.map((c) => c.id));
-      return htmlResponse(<ConnectionsPage user={toViewer(principal)} connections={connections} mcpUrl={mcpUrl} usage={usage} held={held} now={Date.now()} flash={flashMessage(request)} />);
+      return htmlResponse(<ConnectionsPage user={toViewer(principal)} connections={connections} mcpUrl={mcpUrl} usage={usage} now={Date.now()} flash={flashMessage(request)} />);
     })
     // The connections page's cards, polled by htmx; without htmx, the page.
     .get("/connections/cards", async ({ request, principal }) => {
       if (!isHtmx(request)) return redirect(request, "/");
       const connections = await listConnections(deps, principal.workspaceId);
       const usage = await cardUsagePanels(deps.database, principal, deps.clock());
-      const held = await countHeldByConnection(deps.database, connections.map((c) => c.id));
-      return htmlResponse(<ConnectionCards connections={connections} admin={isAdmin(principal)} now={Date.now()} usage={usage} held={held} />);
+      return htmlResponse(<ConnectionCards connections={connections} admin={isAdmin(principal)} now={Date.now()} usage={usage} />);
     }, { member: true })
     .get("/connections/new", ({ principal }) => htmlResponse(<AddServerPage user={toViewer(principal)} />), { admin: true })
     .post("/connections", async ({ request, principal }) => {

@@ -1,8 +1,8 @@
-import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import type { AppDeps } from "../deps.ts";
 import { diffDefinitions, ITEM_FIELDS, TOOL_FIELDS, type FieldDiff } from "./definition-diff.ts";
-import { HELD_KINDS, NO_HELD, type HeldCounts, type HeldKind, type HeldMode } from "./held.ts";
+import { HELD_KINDS, type HeldKind, type HeldMode } from "./held.ts";
 import { listHeld, type HeldItem } from "./review.ts";
 import { listConnectionTools } from "./tools.ts";
 import { listConnectionItems } from "./items.ts";
@@ -88,32 +88,6 @@ async function newToolNames(database: Database, connectionId: string): Promise<S
     .from(t.tools)
     .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.enabled, false), isNotNull(t.tools.changedAt), isNull(t.tools.approvedHash)));
   return new Set(rows.map((row) => row.name));
-}
-
-/** Held items per connection of the workspace, for the cards and the connections page's banner. */
-export async function countHeldByConnection(database: Database, connectionIds: string[]): Promise<Map<string, HeldCounts>> {
-  const counts = new Map<string, HeldCounts>();
-  if (connectionIds.length === 0) return counts;
-  const { t } = database;
-  const bump = (id: string, field: keyof HeldCounts): void => {
-    const current = counts.get(id) ?? { ...NO_HELD };
-    current[field]++;
-    counts.set(id, current);
-  };
-  const tools = await database.db
-    .select({ id: t.tools.connectionId })
-    .from(t.tools)
-    .where(and(inArray(t.tools.connectionId, connectionIds), eq(t.tools.enabled, true), isNotNull(t.tools.heldAt), isNotNull(t.tools.approvedHash)));
-  for (const row of tools) bump(row.id, "tools");
-  const items = await database.db
-    .select({ id: t.connectionItems.connectionId, kind: t.connectionItems.kind })
-    .from(t.connectionItems)
-    .where(and(inArray(t.connectionItems.connectionId, connectionIds), eq(t.connectionItems.enabled, true), isNotNull(t.connectionItems.heldAt), isNotNull(t.connectionItems.approvedHash)));
-  for (const row of items) {
-    if (row.kind === "prompt") bump(row.id, "prompts");
-    if (row.kind === "resource_template") bump(row.id, "resourceTemplates");
-  }
-  return counts;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {
