@@ -61,7 +61,7 @@ export function reviewPages(deps: AppDeps): AnyElysia {
       async ({ request, principal, connection }) => {
         const form = await readForm(request);
         const heldMode = HELD_MODES.find((mode): mode is HeldMode => mode === form.heldMode);
-        if (!heldMode) return refuse(deps, request, principal, connection, 422, 'Choose what happens when a tool changes upstream: "hide" or "serve_approved".');
+        if (!heldMode) return refuse(deps, request, principal, connection, 422, "Choose what happens when a tool changes upstream: hide it, or keep serving the approved version.");
         // An unticked checkbox is not posted at all: absent means off.
         const exposeNewTools = form.exposeNewTools === "true";
         const result = await setReviewSettings(deps, actorOf(principal), principal.workspaceId, connection.id, { heldMode, exposeNewTools });
