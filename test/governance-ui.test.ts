@@ -178,6 +178,9 @@ for (const dialect of dialects) {
       const nonsense = await post(`/connections/${id}/review`, ownerCookie, { ...fields, decision: "maybe" }, { "hx-request": "true" });
       expect(nonsense.status).toBe(422);
       expect(await nonsense.text()).toContain("Choose Approve or Reject.");
+      const hashless = await post(`/connections/${id}/review`, ownerCookie, { item: fields.item, decision: "approve" }, { "hx-request": "true" });
+      expect(hashless.status).toBe(422);
+      expect(await hashless.text()).toContain("Approving needs the hash of the definition you reviewed");
       const unknown = await post(`/connections/${id}/review`, ownerCookie, { item: "tool:0000", hash: fields.hash, decision: "approve" }, { "hx-request": "true" });
       expect(unknown.status).toBe(409);
 

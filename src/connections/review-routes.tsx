@@ -14,6 +14,7 @@ import { ReviewSection, type ReviewProps } from "../../views/connection-review.t
 
 const NOT_HELD = "That change is no longer held for review (someone decided, or the upstream changed it back): the section below shows what is held now.";
 const CHOOSE = "Choose Approve or Reject.";
+const NO_HASH = "Approving needs the hash of the definition you reviewed, which this form did not carry: reload the connection's page and approve from there.";
 
 /**
  * Held for review, on a connection's page: approve or reject a held change (the form posts the
@@ -38,6 +39,7 @@ export function reviewPages(deps: AppDeps): AnyElysia {
         const form = await readForm(request);
         const decision = form.decision;
         if (decision !== "approve" && decision !== "reject") return refuse(deps, request, principal, connection, 422, CHOOSE);
+        if (decision === "approve" && !/^[0-9a-f]{64}$/.test(form.hash ?? "")) return refuse(deps, request, principal, connection, 422, NO_HASH);
         const item = await findHeld(deps.database, principal.workspaceId, connection.id, form.item ?? "");
         if (!item) return refuse(deps, request, principal, connection, 409, NOT_HELD);
         const actor = actorOf(principal);
