@@ -55,7 +55,7 @@ for (const dialect of dialects) {
       t = await startTestGateway({ dialect });
       ({ key, workspaceId } = await seedOwner(t));
       call = api(t.url, key);
-    });
+    }, 30_000);
     afterAll(async () => {
       for (const client of clients) await client.close().catch(() => undefined);
       await t?.stop();
@@ -280,6 +280,24 @@ for (const dialect of dialects) {
       expect((await toolsOf(c, "picked__")).map((tool) => tool.name)).toEqual(["picked__alpha", "picked__beta", "picked__gamma"]);
       const connection = await call("GET", `/api/v1/connections/${id}`);
       expect((connection.json.connection as { exposeNewTools: boolean }).exposeNewTools).toBe(false);
+    });
+
+    test("hostile review input names nothing and changes nothing", async () => {
+      const { upstream, id } = await setUp("hostile");
+      upstream.change(V2);
+      await resync(id);
+      const deps = t.gateway.deps;
+      const before = await listHeld(deps.database, workspaceId, id);
+      const alpha = before.find((h) => h.name === "alpha")!;
+      expect(await approveChange(deps, ADMIN, workspaceId, id, "resource" as never, "alpha", alpha.currentHash)).toEqual({ ok: false, notFound: true });
+      expect(await approveChange(deps, ADMIN, workspaceId, id, "tool", "nope", alpha.currentHash)).toEqual({ ok: false, notFound: true });
+      expect(await approveChange(deps, ADMIN, "another-workspace", id, "tool", "alpha", alpha.currentHash)).toEqual({ ok: false, notFound: true });
+      expect(await rejectChange(deps, ADMIN, workspaceId, id, "tool", "delta")).toMatchObject({ ok: false, reason: "not_held" });
+      expect(await listHeld(deps.database, "another-workspace", id)).toEqual([]);
+      expect(await setReviewSettings(deps, ADMIN, workspaceId, id, { heldMode: "show_everything" as never })).toEqual({ ok: false, invalid: 'heldMode must be "hide" or "serve_approved"' });
+      expect(await listHeld(deps.database, workspaceId, id)).toEqual(before);
+      const connection = await call("GET", `/api/v1/connections/${id}`);
+      expect((connection.json.connection as { heldMode: string }).heldMode).toBe("hide");
     });
 
     async function auditOf(connectionId: string): Promise<{ action: string; actor: string; details: unknown }[]> {

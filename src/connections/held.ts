@@ -18,6 +18,15 @@ export const HELD_MODES: readonly HeldMode[] = ["hide", "serve_approved"];
 export type HeldKind = "tool" | "prompt" | "resource_template";
 export const HELD_KINDS: readonly HeldKind[] = ["tool", "prompt", "resource_template"];
 
+export function isHeldKind(value: unknown): value is HeldKind {
+  return typeof value === "string" && (HELD_KINDS as readonly string[]).includes(value);
+}
+
+/** A held mode from a form or a JSON body, or the sentence saying what to send instead. */
+export function readHeldMode(value: unknown): HeldMode | { invalid: string } {
+  return typeof value === "string" && (HELD_MODES as readonly string[]).includes(value) ? (value as HeldMode) : { invalid: 'heldMode must be "hide" or "serve_approved"' };
+}
+
 /** The approval columns of a stored row. */
 export type Approval = { approved: unknown; approvedHash: string | null; heldAt: number | null };
 

@@ -112,7 +112,7 @@ export async function storeItems(
     const match = and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, item.kind), eq(t.connectionItems.name, item.name));
     if (!previous) {
       report.added.push(item.name);
-      if (options.enabled && existing.length > 0 && item.kind !== "resource") report.exposed.push({ kind: item.kind, name: item.name, approvedHash: null, listedHash: hash });
+      if (options.enabled && item.kind !== "resource") report.exposed.push({ kind: item.kind, name: item.name, approvedHash: null, listedHash: hash });
       await tx.insert(t.connectionItems).values({ connectionId, kind: item.kind, name: item.name, definition: item.definition, enabled: options.enabled, definitionHash: hash, seenAt: now });
     } else if (previous.definitionHash !== hash) {
       report.changed.push(item.name);

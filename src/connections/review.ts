@@ -1,8 +1,8 @@
-import { and, eq, isNotNull } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { Db, Database } from "../db/client.ts";
 import type { ToolIndex } from "../gateway/tool-index.ts";
 import { recordAudit } from "../audit/record.ts";
-import { APPROVED_AS_LISTED, type HeldKind, type HeldMode } from "./held.ts";
+import { APPROVED_AS_LISTED, isHeldKind, readHeldMode, type HeldKind, type HeldMode } from "./held.ts";
 import { toolDefinitionOf } from "./tool-defs.ts";
 
 /**
@@ -30,7 +30,7 @@ export type HeldItem = {
 /** `error`: a sentence for the admin; `reason` for code that branches on it. */
 export type ReviewResult = { ok: true } | { ok: false; notFound: true } | { ok: false; reason: "not_held" | "changed_again"; error: string };
 
-export type SettingsResult = { ok: true } | { ok: false; notFound: true };
+export type SettingsResult = { ok: true } | { ok: false; notFound: true } | { ok: false; invalid: string };
 
 /** The connection's held items, tools first, each kind by name; empty for a connection of another workspace. */
 export async function listHeld(database: Database, workspaceId: string, connectionId: string): Promise<HeldItem[]> {
@@ -88,6 +88,8 @@ export async function setReviewSettings(
   const result = await database.transaction(async (tx): Promise<SettingsResult> => {
     const connection = await connectionInWorkspace(database, tx, workspaceId, connectionId);
     if (!connection) return { ok: false, notFound: true };
+    if (settings.heldMode !== undefined && typeof readHeldMode(settings.heldMode) !== "string") return { ok: false, invalid: 'heldMode must be "hide" or "serve_approved"' };
+    if (settings.exposeNewTools !== undefined && typeof settings.exposeNewTools !== "boolean") return { ok: false, invalid: "exposeNewTools must be true or false" };
     const changes = {
       ...(settings.heldMode !== undefined ? { heldMode: settings.heldMode } : {}),
       ...(settings.exposeNewTools !== undefined ? { exposeNewTools: settings.exposeNewTools } : {}),
@@ -106,6 +108,8 @@ type Verdict = { verdict: "approved"; expectedHash: string } | { verdict: "rejec
 async function review(deps: ReviewDeps, actor: string, workspaceId: string, connectionId: string, kind: HeldKind, name: string, verdict: Verdict): Promise<ReviewResult> {
   const { database } = deps;
   const { t } = database;
+  // A kind that cannot be held (from a hand-made request) names nothing to review.
+  if (!isHeldKind(kind)) return { ok: false, notFound: true };
   const result = await database.transaction(async (tx): Promise<ReviewResult> => {
     const connection = await connectionInWorkspace(database, tx, workspaceId, connectionId);
     if (!connection) return { ok: false, notFound: true };
@@ -138,19 +142,26 @@ async function review(deps: ReviewDeps, actor: string, workspaceId: string, conn
 
 type HeldRow = { enabled: boolean; heldAt: number | null; approvedHash: string | null; definitionHash: string };
 
+/**
+ * The row, locked until the transaction ends: the first statement is an UPDATE (as status.ts's
+ * transitionConnection does), so on Postgres a sync storing a newer definition waits for this
+ * review, or this review sees the newer hash — an approval never lands on a definition nobody saw.
+ */
 async function heldRow(database: Database, tx: Db, connectionId: string, kind: HeldKind, name: string): Promise<HeldRow | null> {
   const { t } = database;
   if (kind === "tool") {
     const [row] = await tx
-      .select({ enabled: t.tools.enabled, heldAt: t.tools.heldAt, approvedHash: t.tools.approvedHash, definitionHash: t.tools.definitionHash })
-      .from(t.tools)
-      .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, name)));
+      .update(t.tools)
+      .set({ heldAt: sql`${t.tools.heldAt}` })
+      .where(and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, name)))
+      .returning({ enabled: t.tools.enabled, heldAt: t.tools.heldAt, approvedHash: t.tools.approvedHash, definitionHash: t.tools.definitionHash });
     return row ?? null;
   }
   const [row] = await tx
-    .select({ enabled: t.connectionItems.enabled, heldAt: t.connectionItems.heldAt, approvedHash: t.connectionItems.approvedHash, definitionHash: t.connectionItems.definitionHash })
-    .from(t.connectionItems)
-    .where(and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, kind), eq(t.connectionItems.name, name)));
+    .update(t.connectionItems)
+    .set({ heldAt: sql`${t.connectionItems.heldAt}` })
+    .where(and(eq(t.connectionItems.connectionId, connectionId), eq(t.connectionItems.kind, kind), eq(t.connectionItems.name, name)))
+    .returning({ enabled: t.connectionItems.enabled, heldAt: t.connectionItems.heldAt, approvedHash: t.connectionItems.approvedHash, definitionHash: t.connectionItems.definitionHash });
   return row ?? null;
 }
 

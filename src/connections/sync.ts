@@ -20,7 +20,8 @@ export const MAX_TOOL_LIST_BYTES = MAX_UPSTREAM_RESPONSE_BYTES;
 
 /**
  * `held`: what this sync found changed on an enabled item and held for review (held.ts), a new hold
- * or one that changed again; `exposed`: new items that came in on (the connection's expose_new_tools).
+ * or one that changed again; `exposed`: new items that came in on (the connection's expose_new_tools;
+ * a re-sync records them in the audit trail, held-record.ts; adding a connection records its choice itself).
  */
 export type SyncReport = { added: string[]; removed: string[]; changed: string[]; total: number; held: HeldEntry[]; exposed: HeldEntry[] };
 
@@ -123,7 +124,7 @@ export async function storeTools(
       // New in a list the connection had before: marked for the "changed" filter (not on the first list).
       const changedAt = before.size > 0 ? now : null;
       const enabled = options.enabled?.(def.name) ?? true;
-      if (enabled && before.size > 0) report.exposed.push({ kind: "tool", name: def.name, approvedHash: null, listedHash: hash });
+      if (enabled) report.exposed.push({ kind: "tool", name: def.name, approvedHash: null, listedHash: hash });
       await tx.insert(t.tools).values({ connectionId, name: def.name, enabled, ...columns, changedAt });
     } else {
       const match = and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, def.name));
