@@ -67,6 +67,7 @@ export function reviewPages(deps: AppDeps): AnyElysia {
         // An unticked checkbox is not posted at all: absent means off.
         const exposeNewTools = form.exposeNewTools === "true";
         const result = await setReviewSettings(deps, actorOf(principal), principal.workspaceId, connection.id, { heldMode, exposeNewTools });
+        if (!result.ok && "invalid" in result) return refuse(deps, request, principal, connection, 422, result.invalid);
         if (!result.ok) throw new HttpError(404, "There is no such connection in this workspace.");
         if (!isHtmx(request)) return redirect(request, `${withFlash(pagePath(connection), "saved")}#review`);
         const fresh = await loadOwnConnection(deps, principal, connection.id);
