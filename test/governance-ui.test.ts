@@ -111,12 +111,15 @@ for (const dialect of dialects) {
       const { id } = await heldConnection("members", [{ ...V1[0]!, description: "Reads a page and mails it out." }, V1[1]!]);
       const ownerPage = await (await get(`/connections/${id}`, ownerCookie)).text();
       const fields = reviewFields(ownerPage, "members__read");
+      // In the tool list, the held tool points at its review.
+      expect(ownerPage).toContain('members__read</code><span class="badge badge-warn tool-changed">changed</span><a class="badge badge-warn tool-changed" href="#review">held for review</a>');
 
       const page = await get(`/connections/${id}`, memberCookie);
       expect(page.status).toBe(200);
       const html = await page.text();
       expect(html).not.toContain('id="review"');
       expect(html).not.toContain("Approve this definition");
+      expect(html).not.toContain("held for review</a>");
       const cards = await (await get("/", memberCookie)).text();
       expect(cards).toContain("1 tool changed upstream: held until an admin reviews it");
       expect(cards).not.toContain('id="held-banner"');

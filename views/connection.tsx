@@ -139,9 +139,14 @@ export function ConnectionOverview(props: { connection: ConnectionMeta; tools: T
         )}
       </section>
       {props.review && !waiting ? <ReviewSection connection={c} {...props.review} now={props.now} /> : ""}
-      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} changed={props.changed} />}
+      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} changed={props.changed} held={heldToolNames(props.review)} />}
     </div>
   );
+}
+
+/** The held tools' names, for their badge in the tool list (admins: the review has the diff). */
+function heldToolNames(review: ReviewModel | undefined): ReadonlySet<string> | undefined {
+  return review ? new Set(review.held.filter((entry) => entry.kind === "tool").map((entry) => entry.name)) : undefined;
 }
 
 /**

@@ -16,6 +16,8 @@ export type ToolsSectionProps = {
   notice?: string;
   /** Tools a re-sync found new or changed, not reviewed since. */
   changed?: ReadonlySet<string>;
+  /** Tools whose change upstream is held for review (the review section above has the diff). */
+  held?: ReadonlySet<string>;
 };
 
 /**
@@ -84,13 +86,13 @@ export function ToolsSection(props: ToolsSectionProps): JSX.Element {
       ) : (
         ""
       )}
-      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} /> : ""}
+      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} held={props.held} /> : ""}
     </section>
   );
 }
 
 /** What the filter finds: bulk buttons, one page of tools, and the pager. The type-ahead swaps only this. */
-export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string> }): JSX.Element {
+export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string>; held?: ReadonlySet<string> }): JSX.Element {
   const c = props.connection;
   const { filter } = props;
   const changed = props.changed ?? new Set<string>();
@@ -144,6 +146,13 @@ export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[
                   ""
                 )}
                 {changed.has(tool.name) ? <span class="badge badge-warn tool-changed">changed</span> : ""}
+                {props.held?.has(tool.name) ? (
+                  <a class="badge badge-warn tool-changed" href="#review">
+                    held for review
+                  </a>
+                ) : (
+                  ""
+                )}
                 {tool.description ? (
                   <p class="muted tool-desc" safe>
                     {shorten(tool.description, 300)}

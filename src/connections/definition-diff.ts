@@ -26,6 +26,7 @@ type FieldSpec = { key: string; label: string; kind: "text" | "json" };
 
 /** A tool's fields, in the order a person reads them (the keys of ToolDefinition). */
 export const TOOL_FIELDS: readonly FieldSpec[] = [
+  { key: "name", label: "Name", kind: "text" },
   { key: "title", label: "Title", kind: "text" },
   { key: "description", label: "Description", kind: "text" },
   { key: "inputSchema", label: "Input schema", kind: "json" },
