@@ -120,6 +120,12 @@ for (const dialect of dialects) {
       expect(html).not.toContain('id="review"');
       expect(html).not.toContain("Approve this definition");
       expect(html).not.toContain("held for review</a>");
+      // The list's type-ahead fragment too: marked for the admin, not for the member.
+      const adminFragment = await (await get(`/connections/${id}/tools?q=read`, ownerCookie, { "hx-request": "true" })).text();
+      expect(adminFragment).toContain('href="#review">held for review</a>');
+      const memberFragment = await (await get(`/connections/${id}/tools?q=read`, memberCookie, { "hx-request": "true" })).text();
+      expect(memberFragment).toContain("members__read");
+      expect(memberFragment).not.toContain("held for review</a>");
       const cards = await (await get("/", memberCookie)).text();
       expect(cards).toContain("1 tool changed upstream: held until an admin reviews it");
       expect(cards).not.toContain('id="held-banner"');

@@ -23,7 +23,7 @@ import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 import { connectionUsagePanel, readUsageWindow } from "../usage/panels.tsx";
 import type { UsageWindow } from "../usage/usage.ts";
-import { loadReview } from "./review-model.ts";
+import { listHeldToolNames, loadReview } from "./review-model.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<Omit<ConnectionPageProps, "now">>, status = 200, window: UsageWindow = "day"): Promise<Response> {
@@ -80,7 +80,8 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const filter = queryFilter(request);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolResults connection={connection} tools={tools} admin={isAdmin(principal)} filter={filter} changed={await listChangedToolNames(deps, connection.id)} />);
+        const held = isAdmin(principal) ? await listHeldToolNames(deps.database, principal.workspaceId, connection.id) : undefined;
+        return htmlResponse(<ToolResults connection={connection} tools={tools} admin={isAdmin(principal)} filter={filter} changed={await listChangedToolNames(deps, connection.id)} held={held} />);
       },
       { member: true, connection: true },
     )
@@ -101,7 +102,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const fresh = await loadOwnConnection(deps, principal, connection.id);
         const tools2 = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolsSection connection={fresh} tools={tools2} admin filter={filter} notice={notice} changed={await listChangedToolNames(deps, connection.id)} />);
+        return htmlResponse(<ToolsSection connection={fresh} tools={tools2} admin filter={filter} notice={notice} changed={await listChangedToolNames(deps, connection.id)} held={await listHeldToolNames(deps.database, principal.workspaceId, connection.id)} />);
       },
       { admin: true, connection: true },
     )
@@ -116,7 +117,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const filter = formFilter(form);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={await listChangedToolNames(deps, connection.id)} />);
+        return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={await listChangedToolNames(deps, connection.id)} held={await listHeldToolNames(deps.database, principal.workspaceId, connection.id)} />);
       },
       { admin: true, connection: true },
     )

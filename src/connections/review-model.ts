@@ -69,6 +69,11 @@ export async function loadReview(deps: ModelDeps, workspaceId: string, connectio
   };
 }
 
+/** The names of the connection's held tools, for their badge in the tool list's fragments. */
+export async function listHeldToolNames(database: Database, workspaceId: string, connectionId: string): Promise<Set<string>> {
+  return new Set((await listHeld(database, workspaceId, connectionId)).filter((item) => item.kind === "tool").map((item) => item.name));
+}
+
 /** The held item a review form named, found among those held now; null when it is not held any more. */
 export async function findHeld(database: Database, workspaceId: string, connectionId: string, key: string): Promise<HeldItem | null> {
   const kind = HELD_KINDS.find((k) => key.startsWith(`${k}:`));
