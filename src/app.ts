@@ -12,6 +12,7 @@ import { ssoRoutes } from "./sso/routes.tsx";
 import { scimRoutes } from "./scim/routes.ts";
 import { connectionPages } from "./connections/pages.tsx";
 import { connectionDetailPages } from "./connections/connection-pages.tsx";
+import { reviewPages } from "./connections/review-routes.tsx";
 import { memberAccountRoutes } from "./connections/member-routes.tsx";
 import { toolTestRoutes } from "./connections/tool-test-routes.tsx";
 import { toolOverrideRoutes } from "./connections/override-routes.tsx";
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): App {
     .use(connectionPages(deps))
     .use(memberAccountRoutes(deps))
     .use(connectionDetailPages(deps))
+    .use(reviewPages(deps))
     .use(toolTestRoutes(deps))
     .use(toolOverrideRoutes(deps))
     .use(accessLogRoutes(deps))

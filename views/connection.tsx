@@ -13,6 +13,8 @@ import type { ToolFilter } from "../src/connections/tool-filter.ts";
 import { OAuthConnectButton, OAuthSection } from "./oauth.tsx";
 import { pastedAuthKinds } from "../src/connections/auth-kinds/registry.ts";
 import { STATUS_LABEL, type StatusEvent } from "../src/connections/status.ts";
+import type { ReviewModel } from "../src/connections/review-model.ts";
+import { ReviewSection } from "./connection-review.tsx";
 
 export type SyncOutcome = { report: SyncReport } | { error: string };
 
@@ -39,6 +41,8 @@ export type ConnectionPageProps = {
   now: number;
   /** Tools a re-sync found new or changed, not reviewed since. */
   changed?: ReadonlySet<string>;
+  /** Held changes, new tools and the review settings: admins only. */
+  review?: ReviewModel;
 };
 
 export function connectionPath(c: Pick<ConnectionMeta, "id">): string {
@@ -56,7 +60,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
       <p>
         <a href="/">← Connections</a>
       </p>
-      <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} filter={props.filter} now={props.now} changed={props.changed} />
+      <ConnectionOverview connection={c} tools={props.tools} admin={admin} sync={props.sync} filter={props.filter} now={props.now} changed={props.changed} review={admin ? props.review : undefined} />
       <ItemsSection connection={c} items={props.items ?? []} admin={admin} />
       <StatusHistory connection={c} events={props.events ?? []} now={props.now} />
       {(props.usage ?? "") as "safe"}
@@ -82,7 +86,7 @@ export function ConnectionPage(props: ConnectionPageProps): JSX.Element {
 }
 
 /** Status, sync and tools: what Re-sync and Retry now replace. */
-export function ConnectionOverview(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; sync?: SyncOutcome; filter?: ToolFilter; now: number; changed?: ReadonlySet<string> }): JSX.Element {
+export function ConnectionOverview(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; sync?: SyncOutcome; filter?: ToolFilter; now: number; changed?: ReadonlySet<string>; review?: ReviewModel }): JSX.Element {
   const c = props.connection;
   const retry = c.status === "error" || c.status === "paused" || c.status === "needs_reauth";
   const waiting = isWaitingForOAuth(c);
@@ -93,6 +97,7 @@ export function ConnectionOverview(props: { connection: ConnectionMeta; tools: T
       </div>
       <LiveStatus connection={c} now={props.now} />
       <nav class="jump" aria-label="On this page">
+        {props.review ? <a href="#review">{props.review.held.length > 0 ? `Held for review (${props.review.held.length})` : "Review"}</a> : ""}
         <a href="#tools">Tools</a>
         <a href="#history-title">History</a>
         {props.admin ? (
@@ -133,9 +138,15 @@ export function ConnectionOverview(props: { connection: ConnectionMeta; tools: T
           ""
         )}
       </section>
-      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} changed={props.changed} />}
+      {props.review && !waiting ? <ReviewSection connection={c} {...props.review} now={props.now} /> : ""}
+      {waiting ? "" : <ToolsSection connection={c} tools={props.tools} admin={props.admin} filter={props.filter} changed={props.changed} held={heldToolNames(props.review)} />}
     </div>
   );
+}
+
+/** The held tools' names, for their badge in the tool list (admins: the review has the diff). */
+function heldToolNames(review: ReviewModel | undefined): ReadonlySet<string> | undefined {
+  return review ? new Set(review.held.filter((entry) => entry.kind === "tool").map((entry) => entry.name)) : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { OAuthConnectButton } from "./oauth.tsx";
 import { AUTH_KINDS } from "../src/connections/auth-kinds/registry.ts";
 import { ClientSetupList } from "./client-setup.tsx";
 import { matchesTool, type ToolFilter } from "../src/connections/tool-filter.ts";
+import { describeHeld, heldTotal } from "../src/connections/held.ts";
 
 
 export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMeta[]; mcpUrl: string; now: number; flash?: string | null; usage?: (c: ConnectionMeta) => JSX.Element }): JSX.Element {
@@ -22,6 +23,7 @@ export function ConnectionsPage(props: { user: Viewer; connections: ConnectionMe
           ""
         )}
       </div>
+      {props.user.admin ? <HeldBanner connections={props.connections} /> : ""}
       <EndpointCard mcpUrl={props.mcpUrl} />
       {props.connections.length === 0 ? (
         <EmptyState admin={props.user.admin} />
@@ -45,6 +47,28 @@ export function EndpointCard(props: { mcpUrl: string }): JSX.Element {
         Set up your client (make a key on <a href="/keys">API keys</a>; its setup is shown there with the key filled in):
       </p>
       <ClientSetupList mcpUrl={props.mcpUrl} apiKey={null} idPrefix="endpoint" />
+    </section>
+  );
+}
+
+/** Above everything when any connection has changes held: which ones, each a link to its review. */
+function HeldBanner(props: { connections: ConnectionMeta[] }): JSX.Element {
+  const waiting = props.connections.filter((c) => heldTotal(c.held) > 0);
+  if (waiting.length === 0) return "";
+  const total = waiting.reduce((sum, c) => sum + heldTotal(c.held), 0);
+  return (
+    <section class="card stack review-banner" id="held-banner" role="status" aria-labelledby="held-banner-title">
+      <h2 id="held-banner-title" safe>{`${total} ${total === 1 ? "change" : "changes"} held for review`}</h2>
+      <p>Upstream servers changed tools you exposed. Until you review them, clients do not get the new definitions.</p>
+      <ul>
+        {waiting.map((c) => (
+          <li>
+            <a href={`/connections/${encodeURIComponent(c.id)}#review`} safe>
+              {`${c.name}: ${describeHeld(c.held) ?? ""}`}
+            </a>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
@@ -113,6 +137,7 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
       <p class="muted">
         Last sync: <RelativeTime ms={c.lastSyncedAt} now={props.now} />
       </p>
+      <HeldNote connection={c} admin={props.admin === true} />
       {(props.usage ?? "") as "safe"}
       {c.statusDetail && c.status !== "connected" ? (
         <p class="status-detail" safe>
@@ -132,6 +157,24 @@ export function ConnectionCard(props: { connection: ConnectionMeta; admin?: bool
         ""
       )}
     </li>
+  );
+}
+
+/** "2 tools changed upstream — review": admins follow it to the review; members read that it waits for one. */
+function HeldNote(props: { connection: ConnectionMeta; admin: boolean }): JSX.Element {
+  const what = describeHeld(props.connection.held);
+  if (what === null) return "";
+  return (
+    <p class="held-note">
+      <span class="badge badge-warn">Held</span>{" "}
+      {props.admin ? (
+        <a href={`/connections/${encodeURIComponent(props.connection.id)}#review`} safe>
+          {`${what} — review`}
+        </a>
+      ) : (
+        <span safe>{`${what}: held until an admin reviews it`}</span>
+      )}
+    </p>
   );
 }
 

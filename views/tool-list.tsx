@@ -19,6 +19,8 @@ export type ToolsSectionProps = {
   changed?: ReadonlySet<string>;
   /** A refused alias or description, shown open under its tool. */
   overrideForm?: OverrideFormState;
+  /** Tools whose change upstream is held for review (the review section above has the diff). */
+  held?: ReadonlySet<string>;
 };
 
 /**
@@ -87,13 +89,13 @@ export function ToolsSection(props: ToolsSectionProps): JSX.Element {
       ) : (
         ""
       )}
-      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} overrideForm={props.overrideForm} /> : ""}
+      {props.tools.length > 0 ? <ToolResults connection={c} tools={props.tools} admin={props.admin} filter={filter} changed={props.changed} overrideForm={props.overrideForm} held={props.held} /> : ""}
     </section>
   );
 }
 
 /** What the filter finds: bulk buttons, one page of tools, and the pager. The type-ahead swaps only this. */
-export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string>; overrideForm?: OverrideFormState }): JSX.Element {
+export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[]; admin: boolean; filter: ToolFilter; changed?: ReadonlySet<string>; overrideForm?: OverrideFormState; held?: ReadonlySet<string> }): JSX.Element {
   const c = props.connection;
   const { filter } = props;
   const changed = props.changed ?? new Set<string>();
@@ -147,6 +149,13 @@ export function ToolResults(props: { connection: ConnectionMeta; tools: ToolRow[
                   ""
                 )}
                 {changed.has(tool.name) ? <span class="badge badge-warn tool-changed">changed</span> : ""}
+                {props.held?.has(tool.name) ? (
+                  <a class="badge badge-warn tool-changed" href="#review">
+                    held for review
+                  </a>
+                ) : (
+                  ""
+                )}
                 {tool.override?.alias ? (
                   <span class="muted tool-upstream-name">
                     alias of <code safe>{tool.name}</code>

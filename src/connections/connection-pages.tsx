@@ -23,6 +23,7 @@ import { retryConnectionNow, syncConnection } from "./resync.ts";
 import { updateConnection, type UpdateConnectionInput } from "./update.ts";
 import { connectionUsagePanel, readUsageWindow } from "../usage/panels.tsx";
 import type { UsageWindow } from "../usage/usage.ts";
+import { listHeldToolNames, loadReview } from "./review-model.ts";
 
 /** The whole page, for plain (no-JS) posts that show a result or field errors in place. */
 async function fullPage(deps: AppDeps, principal: Principal, connection: ConnectionMeta, extra: Partial<Omit<ConnectionPageProps, "now">>, status = 200, window: UsageWindow = "day"): Promise<Response> {
@@ -33,7 +34,8 @@ async function fullPage(deps: AppDeps, principal: Principal, connection: Connect
   const account = connection.sharing === "per_member" ? { status: await memberStatus(deps, principal, id) } : undefined;
   const events = await listStatusEvents(deps.database, principal.workspaceId, id, 10);
   const changed = await listChangedToolNames(deps, id);
-  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} usage={usage} changed={changed} now={Date.now()} {...extra} />, status);
+  const review = isAdmin(principal) ? await loadReview(deps, principal.workspaceId, connection) : undefined;
+  return htmlResponse(<ConnectionPage user={toViewer(principal)} connection={connection} tools={tools} items={items} account={account} events={events} usage={usage} changed={changed} review={review} now={Date.now()} {...extra} />, status);
 }
 
 const NOT_FOUND = "There is no such connection in this workspace.";
@@ -78,7 +80,8 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const filter = queryFilter(request);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolResults connection={connection} tools={tools} admin={isAdmin(principal)} filter={filter} changed={await listChangedToolNames(deps, connection.id)} />);
+        const held = isAdmin(principal) ? await listHeldToolNames(deps.database, principal.workspaceId, connection.id) : undefined;
+        return htmlResponse(<ToolResults connection={connection} tools={tools} admin={isAdmin(principal)} filter={filter} changed={await listChangedToolNames(deps, connection.id)} held={held} />);
       },
       { member: true, connection: true },
     )
@@ -99,7 +102,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const fresh = await loadOwnConnection(deps, principal, connection.id);
         const tools2 = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolsSection connection={fresh} tools={tools2} admin filter={filter} notice={notice} changed={await listChangedToolNames(deps, connection.id)} />);
+        return htmlResponse(<ToolsSection connection={fresh} tools={tools2} admin filter={filter} notice={notice} changed={await listChangedToolNames(deps, connection.id)} held={await listHeldToolNames(deps.database, principal.workspaceId, connection.id)} />);
       },
       { admin: true, connection: true },
     )
@@ -114,7 +117,7 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
         const filter = formFilter(form);
         if (!isHtmx(request)) return redirect(request, `${path(connection.id)}${filterQuery(filter)}#tools`);
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={await listChangedToolNames(deps, connection.id)} />);
+        return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={await listChangedToolNames(deps, connection.id)} held={await listHeldToolNames(deps.database, principal.workspaceId, connection.id)} />);
       },
       { admin: true, connection: true },
     )
@@ -146,7 +149,9 @@ export function connectionDetailPages(deps: AppDeps): AnyElysia {
           return htmlResponse(<ConnectionCards connections={await listConnections(deps, principal.workspaceId)} admin now={Date.now()} />);
         }
         const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
-        return htmlResponse(<ConnectionOverview connection={connection} tools={tools} admin sync={sync} now={Date.now()} changed={await listChangedToolNames(deps, connection.id)} />);
+        // A re-sync may have held changes or found new tools: the review section comes back with them.
+        const review = await loadReview(deps, principal.workspaceId, connection);
+        return htmlResponse(<ConnectionOverview connection={connection} tools={tools} admin sync={sync} now={Date.now()} changed={await listChangedToolNames(deps, connection.id)} review={review} />);
       },
       { admin: true, connection: true },
     )

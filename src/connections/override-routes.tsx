@@ -10,6 +10,7 @@ import type { ConnectionMeta, ToolRow } from "./types.ts";
 import { listChangedToolNames, listConnectionTools } from "./tools.ts";
 import { filterQuery, readToolFilter } from "./tool-filter.ts";
 import { setToolOverride } from "./tool-override-set.ts";
+import { listHeldToolNames } from "./review-model.ts";
 
 const NO_TOOL = "There is no such tool on this connection. It may have gone at the last sync.";
 
@@ -48,7 +49,7 @@ export function toolOverrideRoutes(deps: AppDeps): AnyElysia {
       const tools = await listConnectionTools(deps, principal.workspaceId, connection.id);
       const notice = result.ok ? savedNotice(tools.find((t) => t.name === tool.name) ?? tool, result.displaced) : undefined;
       const changed = await listChangedToolNames(deps, connection.id);
-      return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={changed} notice={notice} overrideForm={state} />, state ? 422 : 200);
+      return htmlResponse(<ToolsSection connection={connection} tools={tools} admin filter={filter} changed={changed} held={await listHeldToolNames(deps.database, principal.workspaceId, connection.id)} notice={notice} overrideForm={state} />, state ? 422 : 200);
     }, { admin: true, connection: true });
 }
 

@@ -8,6 +8,8 @@ const FLASH_MESSAGES = {
   added: "Server added.",
   picked: "Saved: the tools you picked are exposed at your endpoint.",
   saved: "Settings saved.",
+  approved: "Approved: clients see the new definition now.",
+  rejected: "Rejected: it is turned off, and clients never see the change.",
   reauthorized: "New credential saved: the server accepted it.",
   removed: "Connection removed: its tools are gone from the gateway and its stored credential is deleted.",
   "key-revoked": "Key revoked: clients using it stop working at once.",
