@@ -5,16 +5,14 @@ import sqlite2 from "../../drizzle/sqlite/0002_chief_landau.sql" with { type: "t
 import sqlite3 from "../../drizzle/sqlite/0003_daffy_firestar.sql" with { type: "text" };
 import sqlite4 from "../../drizzle/sqlite/0004_flowery_bruce_banner.sql" with { type: "text" };
 import sqlite5 from "../../drizzle/sqlite/0005_naive_wallow.sql" with { type: "text" };
-import sqlite6 from "../../drizzle/sqlite/0006_flaky_mole_man.sql" with { type: "text" };
-import sqlite7 from "../../drizzle/sqlite/0007_wooden_captain_universe.sql" with { type: "text" };
+import sqlite6 from "../../drizzle/sqlite/0006_sad_thunderbolt.sql" with { type: "text" };
 import pg0 from "../../drizzle/pg/0000_init.sql" with { type: "text" };
 import pg1 from "../../drizzle/pg/0001_mushy_the_twelve.sql" with { type: "text" };
 import pg2 from "../../drizzle/pg/0002_empty_mystique.sql" with { type: "text" };
 import pg3 from "../../drizzle/pg/0003_even_next_avengers.sql" with { type: "text" };
 import pg4 from "../../drizzle/pg/0004_peaceful_maestro.sql" with { type: "text" };
 import pg5 from "../../drizzle/pg/0005_steep_harpoon.sql" with { type: "text" };
-import pg6 from "../../drizzle/pg/0006_mixed_big_bertha.sql" with { type: "text" };
-import pg7 from "../../drizzle/pg/0007_chubby_mockingbird.sql" with { type: "text" };
+import pg6 from "../../drizzle/pg/0006_eager_bullseye.sql" with { type: "text" };
 
 export type EmbeddedMigration = { tag: string; when: number; breakpoints: boolean; sql: string };
 export const sqliteMigrations: EmbeddedMigration[] = [
@@ -24,8 +22,7 @@ export const sqliteMigrations: EmbeddedMigration[] = [
   { tag: "0003_daffy_firestar", when: 1796525513141, breakpoints: true, sql: sqlite3 },
   { tag: "0004_flowery_bruce_banner", when: 1796525547682, breakpoints: true, sql: sqlite4 },
   { tag: "0005_naive_wallow", when: 1796525598261, breakpoints: true, sql: sqlite5 },
-  { tag: "0006_flaky_mole_man", when: 1796531638430, breakpoints: true, sql: sqlite6 },
-  { tag: "0007_wooden_captain_universe", when: 1796535314649, breakpoints: true, sql: sqlite7 },
+  { tag: "0006_sad_thunderbolt", when: 1796535617642, breakpoints: true, sql: sqlite6 },
 ];
 export const pgMigrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1796512844663, breakpoints: true, sql: pg0 },
@@ -34,6 +31,5 @@ export const pgMigrations: EmbeddedMigration[] = [
   { tag: "0003_even_next_avengers", when: 1796525513862, breakpoints: true, sql: pg3 },
   { tag: "0004_peaceful_maestro", when: 1796525548554, breakpoints: true, sql: pg4 },
   { tag: "0005_steep_harpoon", when: 1796525598998, breakpoints: true, sql: pg5 },
-  { tag: "0006_mixed_big_bertha", when: 1796531640631, breakpoints: true, sql: pg6 },
-  { tag: "0007_chubby_mockingbird", when: 1796535316706, breakpoints: true, sql: pg7 },
+  { tag: "0006_eager_bullseye", when: 1796535618427, breakpoints: true, sql: pg6 },
 ];
