@@ -10,6 +10,7 @@ import { approveChange, listHeld, rejectChange, setReviewSettings } from "../src
 import { setItemEnabled } from "../src/connections/items.ts";
 import { syncConnection } from "../src/connections/resync.ts";
 import { listStatusEvents } from "../src/connections/status.ts";
+import { setToolEnabled } from "../src/connections/tools.ts";
 
 // Issue 17 items 1–3: what agents see is what an admin approved. A changed definition is held
 // (hidden, or served as approved with calls refused) until reviewed; new tools wait for a pick.
@@ -228,6 +229,12 @@ for (const dialect of dialects) {
       // Re-saving the pick with the held tool ticked does not approve it.
       expect((await call("PUT", `/api/v1/connections/${id}/tools`, { enabled: ["alpha", "gamma"] })).status).toBe(200);
       expect((await listHeld(deps.database, workspaceId, id)).filter((h) => h.kind === "tool").map((h) => h.name)).toEqual(["gamma"]);
+      // Turning the rejected tool on again approves what it lists now, and the trail names that definition's hash.
+      const beta = heldNow.find((h) => h.name === "beta")!;
+      expect(await setToolEnabled(deps, workspaceId, id, "beta", true)).toBe(true);
+      const enabled = (await auditOf(id)).filter((e) => e.action === "tool.enabled").at(-1);
+      expect(enabled).toMatchObject({ details: { tool: "beta", approvedHash: beta.currentHash } });
+      expect(textOf(await (await client("2026-07-28")).callTool({ name: "reviewed__beta", arguments: { q: "x" } }))).toBe("ran beta");
     });
 
     test("an upstream that changes back to the approved definition clears the hold by itself", async () => {

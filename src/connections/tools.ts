@@ -23,8 +23,10 @@ export async function setToolEnabled(deps: ConnectionDeps, workspaceId: string, 
   const updated = await deps.database.transaction(async (tx) => {
     const match = and(eq(t.tools.connectionId, connectionId), eq(t.tools.name, toolName));
     await tx.update(t.tools).set(approvalOnTurning(enabled)).where(and(match, eq(t.tools.enabled, !enabled)));
-    const rows = await tx.update(t.tools).set({ enabled, changedAt: null }).where(match).returning({ name: t.tools.name });
-    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tool: toolName } });
+    const rows = await tx.update(t.tools).set({ enabled, changedAt: null }).where(match).returning({ name: t.tools.name, hash: t.tools.definitionHash });
+    // Turning a tool on approves the definition it lists now: the trail says which one.
+    const approved = enabled && rows[0] ? { approvedHash: rows[0].hash } : {};
+    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tool: toolName, ...approved } });
     return rows;
   });
   if (updated.length === 0) return false;
@@ -44,8 +46,10 @@ export async function setToolsEnabled(deps: ConnectionDeps, workspaceId: string,
       .update(t.tools)
       .set({ enabled, changedAt: null })
       .where(match)
-      .returning({ name: t.tools.name });
-    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tools: rows.map((row) => row.name) } });
+      .returning({ name: t.tools.name, hash: t.tools.definitionHash });
+    // Turning tools on approves the definitions they list now: the trail says which ones.
+    const approved = enabled ? { approvedHashes: Object.fromEntries(rows.map((row) => [row.name, row.hash])) } : {};
+    if (rows.length > 0) await recordAudit(deps.database, tx, { workspaceId, action: enabled ? "tool.enabled" : "tool.disabled", target: `connection:${connectionId}`, details: { connection: connection.name, tools: rows.map((row) => row.name), ...approved } });
     return rows;
   });
   deps.toolIndex.changed(workspaceId);
