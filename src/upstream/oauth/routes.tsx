@@ -79,10 +79,18 @@ export function oauthRoutes(deps: AppDeps): AnyElysia {
       const query = new URL(request.url).searchParams;
       const result = await finishAuthorization(deps, query, { userId: principal.userId, workspaceId: principal.workspaceId });
       // An admin whose connection's tools nobody has picked yet lands on the pick step: nothing is exposed before.
-      const pick = result.ok && !result.connection.exposeNewTools && isAdmin(principal);
+      // A pick leaves "expose new tools" as it was (off by default), so "picked" is "some tool is on".
+      const pick = result.ok && !result.connection.exposeNewTools && isAdmin(principal) && !(await anyToolExposed(deps, result.connection));
       const target = result.connection ? `/connections/${encodeURIComponent(result.connection.id)}${pick ? "/expose" : ""}` : "/";
       if (result.display === "page" && result.ok) return new Response(null, { status: 303, headers: { location: target } });
       const message = result.ok ? `${result.connection.name} is connected with ${result.tools} tools. You can close this window.` : result.reason;
       return htmlResponse(<OAuthResultPage user={toViewer(principal)} ok={result.ok} message={message} connection={result.connection} />, result.ok ? 200 : 400);
     });
+}
+
+/** Whether any of the connection's tools is exposed: an admin has picked them before. */
+async function anyToolExposed(deps: AppDeps, connection: { id: string; workspaceId: string }): Promise<boolean> {
+  const index = await deps.toolIndex.get(connection.workspaceId);
+  for (const route of index.routes.values()) if (route.connectionId === connection.id && route.enabled) return true;
+  return false;
 }
