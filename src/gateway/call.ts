@@ -46,7 +46,7 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
       latencyMs: Math.round(performance.now() - started),
       errorSummary: answer.errorSummary,
       credentialUserId: target.credentialUserId,
-    });
+    }, ctx.timing);
   }
 }
 
@@ -74,7 +74,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   target.connectionName = connection.name;
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
-  const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name });
+  const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name, timing: ctx.timing });
   target.credentialUserId = routed.credentialUserId;
   if (routed.ok) return answered(routed.value);
   const answer = failed(routed.message, routed.outcome, routed.summary);

@@ -94,7 +94,9 @@ export async function callToolInView(
   options: Omit<RelayedCallOptions, "meta">,
 ): Promise<CallToolResult | InputRequiredResult> {
   const name = await toolToCall(deps, principal, view, request.params.name);
-  return inCallSpan(name, request.params._meta, () => relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, { ...options, meta: forwardedMeta(request.params._meta) }));
+  // The call's tally of upstream time (metrics: the gateway's share of its latency is the rest).
+  const timing = { upstreamSeconds: 0 };
+  return inCallSpan(name, request.params._meta, () => relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, { ...options, meta: forwardedMeta(request.params._meta), timing }));
 }
 
 /**
