@@ -23,7 +23,7 @@ export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
  * never see them.
  */
 const LIST_TTL_MS = 0;
-const PRIVATE_LIST: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: "private" };
+export const PRIVATE_LIST: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: "private" };
 const CACHE_HINTS = {
   "tools/list": PRIVATE_LIST,
   "prompts/list": PRIVATE_LIST,

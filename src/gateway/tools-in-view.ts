@@ -14,10 +14,22 @@ export function toolOrigin(route: RoutedTool): ItemOrigin {
 /** tools/list as the view shows it: the gateway's own tools are the workspace view's alone. */
 export async function listToolsInView(deps: Pick<CallDeps, "toolIndex">, principal: Principal, view: GatewayView): Promise<Tool[]> {
   const index = await deps.toolIndex.get(principal.workspaceId);
-  if (view.kind === "workspace") return [...NATIVE_TOOLS, ...index.listed];
+  if (view.kind === "workspace") return once(index.listed, () => [...NATIVE_TOOLS, ...index.listed]);
   const shown = listInView(view, index.listed, index.routes, toolOrigin);
   // The upstream's own URIs there, an MCP App's resource included.
-  return shown.some((tool) => tool._meta) ? shown.map((tool) => (tool._meta ? { ...tool, _meta: unwrapToolMeta(tool._meta) } : tool)) : shown;
+  return shown.some((tool) => tool._meta) ? once(shown, () => shown.map((tool) => (tool._meta ? { ...tool, _meta: unwrapToolMeta(tool._meta) } : tool))) : shown;
+}
+
+// The same list for the same index (and view): never copied per request, and one array the fast
+// relay can keep its serialized answer for (fast-call.ts). Lists are never changed once made.
+const lists = new WeakMap<readonly Tool[], Tool[]>();
+function once(from: readonly Tool[], make: () => Tool[]): Tool[] {
+  let list = lists.get(from);
+  if (!list) {
+    list = make();
+    lists.set(from, list);
+  }
+  return list;
 }
 
 /**
