@@ -3,7 +3,7 @@ import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpe
 import { api } from "./helpers/client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { startFaithfulUpstream, type FaithfulUpstream } from "./helpers/faithful-upstream.ts";
-import { fastCallOf } from "../src/gateway/fast-call.ts";
+import { fastCallOf, fastListOf } from "../src/gateway/fast-call.ts";
 
 /**
  * The fast relay (src/gateway/fast-call.ts) answers plain 2026-07-28 tools/calls without the SDK's
@@ -29,6 +29,22 @@ function callRequest(url: string, key: string, name: string, args: unknown, opti
       "mcp-protocol-version": "2026-07-28",
       "mcp-method": "tools/call",
       "mcp-name": name,
+      ...options.headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+function listRequest(url: string, key: string, options: { id?: string | number; params?: Record<string, unknown>; meta?: Record<string, unknown>; headers?: Record<string, string> } = {}): Request {
+  const body = { jsonrpc: "2.0", id: options.id ?? 8, method: "tools/list", params: { ...options.params, _meta: { ...ENVELOPE, ...options.meta } } };
+  return new Request(url, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": "tools/list",
       ...options.headers,
     },
     body: JSON.stringify(body),
@@ -69,6 +85,65 @@ for (const dialect of dialects) {
       const taken = fastCallOf(request.clone(), JSON.parse(await request.clone().text())) !== null;
       return { fast: await send(request), sdk: await send(callRequest(`${sdk.url}${path}`, keys.sdk, name, args, options)), taken };
     }
+
+    /** The same tools/list to both gateways. */
+    async function bothLists(path: string, options: Parameters<typeof listRequest>[2] = {}): Promise<{ fast: Raw; sdk: Raw; taken: boolean }> {
+      const request = listRequest(`${fast.url}${path}`, keys.fast, options);
+      const taken = fastListOf(request.clone(), JSON.parse(await request.clone().text())) !== null;
+      return { fast: await send(request), sdk: await send(listRequest(`${sdk.url}${path}`, keys.sdk, options)), taken };
+    }
+
+    test("tools/list is answered as the SDK answers it, in the workspace and in one connection's view, and follows changes", async () => {
+      for (const path of ["/api/v1/mcp", "/api/v1/mcp/fixture", "/api/v1/mcp/faithful"]) {
+        for (const id of [1, "list-a"]) {
+          const answer = await bothLists(path, { id });
+          expect(answer.taken).toBe(true);
+          expect(answer.fast).toEqual(answer.sdk);
+          expect(answer.fast.status).toBe(200);
+          expect(answer.fast.body).toMatchObject({ jsonrpc: "2.0", id, result: { resultType: "complete" } });
+        }
+      }
+      const names = (raw: Raw): string[] => ((raw.body as { result: { tools: { name: string }[] } }).result.tools).map((tool) => tool.name);
+      const before = await bothLists("/api/v1/mcp");
+      expect(names(before.fast)).toContain("fixture__add");
+      // A tool turned off leaves the list at once (a new index, so a new answer), on both paths.
+      const toggle = async (enabled: boolean): Promise<void> => {
+        for (const [t, key] of [[fast, keys.fast], [sdk, keys.sdk]] as const) {
+          const call = api(t.url, key);
+          const id = ((await call("GET", "/api/v1/connections")).json.connections as { id: string; name: string }[]).find((c) => c.name === "fixture")!.id;
+          expect((await call("PATCH", `/api/v1/connections/${id}/tools/add`, { enabled })).status).toBe(200);
+        }
+      };
+      await toggle(false);
+      try {
+        for (const path of ["/api/v1/mcp", "/api/v1/mcp/fixture"]) {
+          const off = await bothLists(path);
+          expect(off.taken).toBe(true);
+          expect(off.fast).toEqual(off.sdk);
+          expect(names(off.fast)).not.toContain(path === "/api/v1/mcp" ? "fixture__add" : "add");
+        }
+      } finally {
+        await toggle(true);
+      }
+      const again = await bothLists("/api/v1/mcp");
+      expect(again.fast).toEqual(again.sdk);
+      expect(names(again.fast)).toContain("fixture__add");
+    });
+
+    test("a tools/list with a cursor, another _meta key or headers that disagree goes to the SDK", async () => {
+      const cases: Parameters<typeof listRequest>[2][] = [
+        { params: { cursor: "abc" } },
+        { meta: { progressToken: 3 } },
+        { meta: { "io.modelcontextprotocol/clientInfo": "me" } },
+        { headers: { "mcp-method": "tools/call" } },
+        { headers: { "mcp-name": "x" } },
+      ];
+      for (const options of cases) {
+        const answer = await bothLists("/api/v1/mcp", options);
+        expect(answer.taken).toBe(false);
+        expect(answer.fast).toEqual(answer.sdk);
+      }
+    });
 
     test("a plain call, a tool error, an upstream's JSON-RPC error and an unknown tool are answered as the SDK answers them", async () => {
       const cases: [string, unknown][] = [

@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { appendAuditEvents, type AuditInput } from "../audit/record.ts";
 import { currentAuditOrigin } from "../audit/context.ts";
+import type { CallTiming } from "../upstream/call-signals.ts";
 
 export type AccessLogEntry = Omit<Tables["accessLog"]["$inferInsert"], "id"> & { id?: string };
 export type Outcome = Tables["accessLog"]["$inferSelect"]["outcome"];
@@ -51,7 +52,7 @@ export type RecorderOptions = {
   /** How long one write may wait for the database before it counts as failed (0: as long as the driver does). */
   waitMs: number;
   /** Hears every call as it is recorded (metrics, observe/observability.ts); must not throw. */
-  onRecord?: (entry: AccessLogEntry) => void;
+  onRecord?: (entry: AccessLogEntry, timing?: CallTiming) => void;
   /** Hears how long each batch took to write, and whether it was written. */
   onWrite?: (seconds: number, ok: boolean) => void;
 };
@@ -82,8 +83,9 @@ export class AccessLogRecorder {
     this.timer ??= setInterval(() => void this.flush(), FLUSH_EVERY_MS);
   }
 
-  record(entry: AccessLogEntry): void {
-    this.options.onRecord?.(entry);
+  /** `timing`: the call's tally of upstream time, for the metrics (not written). */
+  record(entry: AccessLogEntry, timing?: CallTiming): void {
+    this.options.onRecord?.(entry, timing);
     const origin = currentAuditOrigin();
     this.queue.push({
       ...entry,

@@ -50,7 +50,7 @@ export async function callTool(deps: CallDeps, principal: Principal, name: strin
       latencyMs: Math.round(performance.now() - started),
       errorSummary: answer.errorSummary,
       credentialUserId: target.credentialUserId,
-    });
+    }, ctx.timing);
   }
 }
 
@@ -101,7 +101,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
   // Changed upstream since an admin approved it: nothing of the new definition runs before review.
   if (route.held) return failed(heldSentence(name, connection.name), "denied", heldSentence(name, connection.name));
-  const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name });
+  const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name, timing: ctx.timing });
   target.credentialUserId = routed.credentialUserId;
   if (routed.ok) return answered(routed.value);
   const answer = failed(routed.message, routed.outcome, routed.summary);

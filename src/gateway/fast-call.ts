@@ -9,12 +9,14 @@ import {
   type CallToolResult,
   type ClientCapabilities,
   type InputRequiredResult,
+  type Tool,
 } from "@modelcontextprotocol/server";
 import type { Principal } from "../accounts/principal.ts";
 import { callerLogLevel } from "./logging.ts";
-import { callToolInView, SERVER_INFO } from "./mcp-server.ts";
+import { callToolInView, PRIVATE_LIST, SERVER_INFO } from "./mcp-server.ts";
 import type { CallRequest } from "./relayed-call.ts";
 import type { CallDeps } from "./results.ts";
+import { listToolsInView } from "./tools-in-view.ts";
 import type { GatewayView } from "./view.ts";
 
 const MODERN = "2026-07-28";
@@ -113,6 +115,56 @@ function encodeResult(result: CallToolResult | InputRequiredResult): Record<stri
   if (meta === undefined) return { ...encoded, _meta: { [SERVER_INFO_META_KEY]: SERVER_INFO } };
   if (!isPlain(meta) || meta[SERVER_INFO_META_KEY] !== undefined) return encoded;
   return { ...encoded, _meta: { ...meta, [SERVER_INFO_META_KEY]: SERVER_INFO } };
+}
+
+/** A 2026-07-28 tools/list the fast relay answers: only its id matters, the rest being the envelope. */
+export type FastList = { id: string | number };
+
+/**
+ * A tools/list whose answer is the list as it is, in one JSON body: a single request whose headers
+ * and body say 2026-07-28 and tools/list, with nothing but the envelope in its params (no cursor:
+ * the gateway lists in one page, and a cursor would be the SDK's to refuse; no other `_meta`).
+ */
+export function fastListOf(request: Request, body: unknown): FastList | null {
+  if (!isPlain(body) || body.jsonrpc !== "2.0" || body.method !== "tools/list") return null;
+  const id = body.id;
+  if (!(typeof id === "string" || Number.isSafeInteger(id))) return null;
+  const headers = request.headers;
+  if (headers.get("mcp-protocol-version") !== MODERN || headers.get("mcp-method") !== "tools/list" || headers.has("mcp-name")) return null;
+  if (!isJsonContentType(headers.get("content-type")) || !headers.get("accept")?.includes("application/json")) return null;
+  for (const key of Object.keys(body)) if (key !== "jsonrpc" && key !== "id" && key !== "method" && key !== "params") return null;
+  const params = body.params;
+  if (!isPlain(params)) return null;
+  for (const key of Object.keys(params)) if (key !== "_meta") return null;
+  const meta = params._meta;
+  if (!isPlain(meta) || meta[PROTOCOL_VERSION_META_KEY] !== MODERN) return null;
+  for (const key of Object.keys(meta)) if (key !== PROTOCOL_VERSION_META_KEY && key !== CLIENT_CAPABILITIES_META_KEY && key !== CLIENT_INFO_META_KEY) return null;
+  const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
+  const info = meta[CLIENT_INFO_META_KEY];
+  if (!isPlain(capabilities) || !Object.values(capabilities).every(isPlain)) return null;
+  if (info !== undefined && !(isPlain(info) && typeof info.name === "string" && typeof info.version === "string")) return null;
+  return { id: id as string | number };
+}
+
+// The serialized result of each list, kept by the list itself: listToolsInView hands back the same
+// array for as long as the index (and what the view shows of it) is unchanged, and a new one after,
+// so whatever decides what a list holds, its answer is never stale. Gone with the list.
+const listAnswers = new WeakMap<readonly Tool[], string>();
+
+/**
+ * Answers a fast tools/list with the list listToolsInView gives (the SDK's handler asks the same
+ * function), written as the SDK's 2026-07-28 codec writes it: the cache hint the gateway sets for
+ * lists (mcp-server.ts), `resultType`, and the server named in `_meta`. The result is serialized
+ * once per list, not per request: a 2,000-tool list is most of the answer's cost.
+ */
+export async function serveFastList(deps: Pick<CallDeps, "toolIndex">, principal: Principal, view: GatewayView, list: FastList): Promise<Response> {
+  const tools = await listToolsInView(deps, principal, view);
+  let result = listAnswers.get(tools);
+  if (result === undefined) {
+    result = JSON.stringify({ tools, ...PRIVATE_LIST, resultType: "complete", _meta: { [SERVER_INFO_META_KEY]: SERVER_INFO } });
+    listAnswers.set(tools, result);
+  }
+  return new Response(`{"result":${result},"jsonrpc":"2.0","id":${JSON.stringify(list.id)}}`, { headers: { "content-type": "application/json" } });
 }
 
 function answer(body: unknown): Response {

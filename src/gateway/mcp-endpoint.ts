@@ -14,7 +14,7 @@ import { isOwnOrigin } from "../web/host-check.ts";
 import type { CallDeps } from "./results.ts";
 import type { McpEndpoint } from "../deps.ts";
 import { createGatewayServer } from "./mcp-server.ts";
-import { fastCallOf, serveFastCall } from "./fast-call.ts";
+import { fastCallOf, fastListOf, serveFastCall, serveFastList } from "./fast-call.ts";
 import { holderOf, releaseWhenClosed, StreamSlots, tooMany } from "./open-limits.ts";
 import { mintSessionId, verifySessionId, type SessionBinding } from "./session-ids.ts";
 import { openAtOnce } from "./sse-open.ts";
@@ -322,9 +322,13 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
       if (parsedBody === undefined) request = new Request(request.url, { method: "POST", headers: request.headers, body: bytes, signal: request.signal });
     }
 
-    // A plain 2026-07-28 tools/call, the hot path, is answered without the SDK's server (fast-call.ts).
-    const fast = config.fastRelay && parsedBody !== undefined ? fastCallOf(request, parsedBody) : null;
-    if (fast) return withHeaders(await serveFastCall(deps, principal, view, fast, request.signal), cors);
+    // A plain 2026-07-28 tools/call, the hot path, and tools/list are answered without the SDK's server (fast-call.ts).
+    if (config.fastRelay && parsedBody !== undefined) {
+      const fast = fastCallOf(request, parsedBody);
+      if (fast) return withHeaders(await serveFastCall(deps, principal, view, fast, request.signal), cors);
+      const list = fastListOf(request, parsedBody);
+      if (list) return withHeaders(await serveFastList(deps, principal, view, list), cors);
+    }
 
     const credential = credentialId(principal.credential);
     const authInfo: AuthInfo = { token: credential ?? "", clientId: credential ?? principal.userId, scopes: [], extra: { principal, view } };

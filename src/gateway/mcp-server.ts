@@ -25,7 +25,7 @@ export const SERVER_INFO = { name: "mcp-gateway", version: "0.1.0" };
  * never see them.
  */
 const LIST_TTL_MS = 0;
-const PRIVATE_LIST: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: "private" };
+export const PRIVATE_LIST: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: "private" };
 const CACHE_HINTS = {
   "tools/list": PRIVATE_LIST,
   "prompts/list": PRIVATE_LIST,
@@ -96,7 +96,9 @@ export async function callToolInView(
   options: Omit<RelayedCallOptions, "meta">,
 ): Promise<CallToolResult | InputRequiredResult> {
   const name = await toolToCall(deps, principal, view, request.params.name);
-  return inCallSpan(name, request.params._meta, () => relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, { ...options, meta: forwardedMeta(request.params._meta) }));
+  // The call's tally of upstream time (metrics: the gateway's share of its latency is the rest).
+  const timing = { upstreamSeconds: 0 };
+  return inCallSpan(name, request.params._meta, () => relayedCall(deps, principal, { ...request, params: { ...request.params, name } }, ctx, { ...options, meta: forwardedMeta(request.params._meta), timing }));
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import { credentialId, type Principal } from "../accounts/principal.ts";
+import type { CallTiming } from "../upstream/call-signals.ts";
 import type { UpstreamAsk } from "../upstream/server-requests.ts";
 import { callTool } from "./call.ts";
 import { HeldCall, type RoundSink } from "./held-call.ts";
@@ -37,6 +38,8 @@ export type RelayedCallOptions = {
   meta?: Record<string, unknown>;
   /** The call asked for a task (tasks.ts). */
   task?: TaskCall;
+  /** The call's tally of upstream time, for the gateway-added latency metric. */
+  timing?: CallTiming;
 };
 
 /**
@@ -64,6 +67,7 @@ export async function relayedCall(deps: CallDeps, principal: Principal, request:
           relay,
           ...(options.meta ? { meta: options.meta } : {}),
           ...(options.task ? { task: options.task } : {}),
+          ...(options.timing ? { timing: options.timing } : {}),
         }),
       params || logMeta ? { ...logMeta, ...params } : undefined,
     );

@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { AppDeps } from "../deps.ts";
 import type { Redactor } from "../connections/redact.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
+import type { CallTiming } from "../upstream/call-signals.ts";
 
 export type Progress = { progress: number; total?: number; message?: string };
 export type TaskTarget = { connection: ConnectionMeta; memberId: string | null };
@@ -17,7 +18,8 @@ export type TaskCall = {
  * gateway maps itself). `task`: the call asked for a task. `relay`: how the upstream reaches back
  * to this call's client while it runs.
  */
-export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void; meta?: Record<string, unknown>; task?: TaskCall; relay?: CallRelay };
+/** `timing`: the call's tally of upstream time (metrics), made where a call enters through the MCP endpoint. */
+export type CallContext = { signal?: AbortSignal; onProgress?: (progress: Progress) => void; meta?: Record<string, unknown>; task?: TaskCall; relay?: CallRelay; timing?: CallTiming };
 
 /**
  * How an upstream call reaches back to the client that made it (see held-calls.ts): what the

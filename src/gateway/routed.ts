@@ -11,6 +11,7 @@ import { recordUpstreamFailure, recordUpstreamSuccess, unavailableReason } from 
 import type { SlotRefusal } from "../upstream/in-flight.ts";
 import { movingDeadline, type MovingDeadline } from "../upstream/moving-deadline.ts";
 import type { PooledClient } from "../upstream/pool.ts";
+import type { CallTiming } from "../upstream/call-signals.ts";
 import { withRetries } from "../upstream/retry.ts";
 import type { CallDeps } from "./results.ts";
 import { timeoutSentence } from "./timeout-sentence.ts";
@@ -50,6 +51,8 @@ export type RoutedOptions = {
   signal?: AbortSignal;
   /** What the request names (a tool, a prompt), for the retry's debug line. */
   label?: string;
+  /** The call's tally of upstream time (metrics), handed to the outbound fetch with the call's tag. */
+  timing?: CallTiming;
 };
 
 export async function sendRouted<T>(deps: CallDeps, principal: Principal, connection: ConnectionMeta, work: RoutedWork<T>, ctx: RoutedOptions = {}): Promise<Routed<T>> {
@@ -61,10 +64,11 @@ export async function sendRouted<T>(deps: CallDeps, principal: Principal, connec
   const slot = await deps.pool.calls.acquire(connection.id, { signal: ctx.signal });
   if ("refused" in slot) return { ok: false, credentialUserId, ...refusedSlot(deps, connection.name, slot) };
   const timeoutMs = connection.callTimeoutMs ?? deps.config.callTimeoutMs;
-  const deadline = movingDeadline(timeoutMs, deps.config.callMaxTotalMs);
+  // The deadline's signal is the call's: it also ends with the slot (a shutdown) and the client's cancel.
+  const deadline = movingDeadline(timeoutMs, deps.config.callMaxTotalMs, Date.now, [slot.signal, ctx.signal]);
   // Retries happen only before anything was sent, so before any progress could move the deadline.
   const deadlineAt = Date.now() + timeoutMs;
-  const signal = AbortSignal.any([deadline.signal, slot.signal, ...(ctx.signal ? [ctx.signal] : [])]);
+  const signal = deadline.signal;
   let redactor: Redactor | null = null;
   let sent = false;
   try {
@@ -73,22 +77,27 @@ export async function sendRouted<T>(deps: CallDeps, principal: Principal, connec
         deps.pool.use(connection, { signal, userId: credentialUserId }, async (pooled) => {
           redactor = pooled.redactor;
           sent = true;
-          const cutOff = new AbortController();
-          const watch = pooled.answers.watch((error) => cutOff.abort(error));
-          // However the request ends (answer, deadline, the client's cancel, a cut-off answer), its
-          // HTTP request to the upstream ends with it: the SDK alone would leave a 2025 one open.
-          const ended = new AbortController();
-          const tag = deps.pool.callSignals.register(AbortSignal.any([signal, cutOff.signal, ended.signal]));
+          // One signal for this attempt: the call's (deadline, shutdown, the client's cancel), a cut-off
+          // answer, and the request ending. However the request ends, its HTTP request to the upstream
+          // ends with it: the SDK alone would leave a 2025 one open. The SDK stops listening to it
+          // when its request settles, before the "ended" abort below.
+          const attempt = new AbortController();
+          const onCall = (): void => attempt.abort(signal.reason);
+          if (signal.aborted) onCall();
+          else signal.addEventListener("abort", onCall, { once: true });
+          const watch = pooled.answers.watch((error) => attempt.abort(error));
+          const tag = deps.pool.callSignals.register(attempt.signal, ctx.timing);
           // The SDK's own timeout only backs the moving deadline up, a moment after it.
           const timeout = deadline.totalRemainingMs() + 1000;
           try {
-            return await work(pooled, { options: { signal: AbortSignal.any([signal, cutOff.signal]), timeout, headers: { ...watch.headers, ...tag.headers } }, deadline, credentialUserId });
+            return await work(pooled, { options: { signal: attempt.signal, timeout, headers: { ...watch.headers, ...tag.headers } }, deadline, credentialUserId });
           } catch (error) {
             // An upstream that restarted refuses our old session before running anything: send again on a new one.
             throw isSessionRefusal(error, pooled.client) ? new SessionLost() : error;
           } finally {
             watch.stop();
-            ended.abort(new Error("the request ended"));
+            signal.removeEventListener("abort", onCall);
+            attempt.abort(new Error("the request ended"));
             tag.stop();
           }
         }),

@@ -6,6 +6,8 @@ const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const DATABASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 
+type ConnectionSeries = { gateway: { observe(value: number): void }; upstream: { observe(value: number): void } };
+
 /** `connection` for a call that named no known tool: connection names are lowercase, so this is no name. */
 export const UNKNOWN_CONNECTION = "(unknown)";
 
@@ -33,6 +35,9 @@ export class GatewayMetrics {
   private readonly accessLogWriteSeconds: Histogram<"result">;
   private readonly databaseSeconds: Histogram<"operation">;
   private readonly refreshers: (() => Promise<void>)[] = [];
+  // Label children by their values (as many as the series themselves; tool labels are capped).
+  private readonly callSeries = new Map<string, { calls: { inc(): void }; seconds: { observe(value: number): void } }>();
+  private readonly connectionSeries = new Map<string, ConnectionSeries>();
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
@@ -97,15 +102,35 @@ export class GatewayMetrics {
   recordCall(entry: AccessLogEntry, upstreamSeconds: number | null): void {
     const connection = entry.connectionName ?? UNKNOWN_CONNECTION;
     const exposed = entry.connectionName !== null && entry.outcome !== "denied" && (entry.connectionName !== "gateway" || this.native.has(entry.tool));
-    this.calls.inc({ connection, tool: this.tools.label(connection, exposed ? entry.tool : null), outcome: entry.outcome });
+    const tool = this.tools.label(connection, exposed ? entry.tool : null);
+    const key = `${connection}\u0000${tool}\u0000${entry.outcome}`;
+    let series = this.callSeries.get(key);
+    if (!series) {
+      series = { calls: this.calls.labels({ connection, tool, outcome: entry.outcome }), seconds: this.callSeconds.labels({ connection, outcome: entry.outcome }) };
+      this.callSeries.set(key, series);
+    }
+    series.calls.inc();
     const seconds = entry.latencyMs / 1000;
-    this.callSeconds.observe({ connection, outcome: entry.outcome }, seconds);
+    series.seconds.observe(seconds);
     // Known for calls made through the MCP endpoint; a dashboard's "Test a tool" is not split.
-    if (upstreamSeconds !== null) this.gatewaySeconds.observe({ connection }, Math.max(0, seconds - upstreamSeconds));
+    if (upstreamSeconds !== null) this.byConnection(connection).gateway.observe(Math.max(0, seconds - upstreamSeconds));
   }
 
   observeUpstream(connection: string, seconds: number): void {
-    this.upstreamSeconds.observe({ connection }, seconds);
+    this.byConnection(connection).upstream.observe(seconds);
+  }
+
+  /**
+   * A connection's series, looked up once: the hot path makes no label objects for prom-client
+   * to check on each of a call's updates.
+   */
+  private byConnection(connection: string): ConnectionSeries {
+    let series = this.connectionSeries.get(connection);
+    if (!series) {
+      series = { gateway: this.gatewaySeconds.labels({ connection }), upstream: this.upstreamSeconds.labels({ connection }) };
+      this.connectionSeries.set(connection, series);
+    }
+    return series;
   }
 
   observeAccessLogWrite(seconds: number, ok: boolean): void {

@@ -1,10 +1,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
 /**
- * What one MCP request carries through the gateway for metrics and traces: the span it is in (when
- * tracing is on), and the time its upstream requests took, so that a call's gateway-added latency
- * is its whole latency less that. Kept in an AsyncLocalStorage so that the hot path passes nothing
- * new through the SDK; with metrics and tracing both off, no request ever enters one.
+ * What one MCP request carries through the gateway for traces: the span it is in, and the time its
+ * upstream requests took (for a call that carries no tally of its own: see call-signals.ts
+ * CallTiming, which metrics use). Kept in an AsyncLocalStorage so that spans pass nothing new
+ * through the SDK; only with tracing on does a request enter one.
  */
 export type Observation = {
   tracing: Tracing | null;

@@ -8,20 +8,29 @@ export const CALL_HEADER = "x-mcp-gateway-call";
  * the transport's fetch (see outbound-fetch.ts) strips the header and aborts the request with the call.
  */
 export class CallSignals {
-  private readonly signals = new Map<string, AbortSignal>();
+  private readonly calls = new Map<string, TaggedCall>();
   private next = 0;
 
-  register(signal: AbortSignal): { headers: Record<string, string>; stop(): void } {
+  /**
+   * `timing`, when the call is observed (metrics): its upstream requests add the time they took
+   * to it, passed along this way rather than in an AsyncLocalStorage (see observe/request-context.ts).
+   */
+  register(signal: AbortSignal, timing?: CallTiming): { headers: Record<string, string>; stop(): void } {
     const id = String(++this.next);
-    this.signals.set(id, signal);
-    return { headers: { [CALL_HEADER]: id }, stop: () => this.signals.delete(id) };
+    this.calls.set(id, { signal, timing });
+    return { headers: { [CALL_HEADER]: id }, stop: () => this.calls.delete(id) };
   }
 
-  /** The signal of the call `headers` names (removing the header), if any. */
-  take(headers: Headers): AbortSignal | undefined {
+  /** The call `headers` names (removing the header), if any. */
+  take(headers: Headers): TaggedCall | undefined {
     const id = headers.get(CALL_HEADER);
     if (id === null) return undefined;
     headers.delete(CALL_HEADER);
-    return this.signals.get(id);
+    return this.calls.get(id);
   }
 }
+
+/** A call's running tally of the seconds its upstream HTTP requests took (the gateway's share is the rest). */
+export type CallTiming = { upstreamSeconds: number };
+
+export type TaggedCall = { signal: AbortSignal; timing: CallTiming | undefined };

@@ -1,4 +1,4 @@
-import type { CallSignals } from "./call-signals.ts";
+import type { CallSignals, CallTiming } from "./call-signals.ts";
 import type { OpenRequests } from "./open-requests.ts";
 import { retryAfterUntil, type RetryAfterWindows } from "./retry-after.ts";
 import { onBodyEnd } from "../net/body-end.ts";
@@ -25,10 +25,18 @@ export class TooManyOpenRequests extends Error {
 }
 
 /**
- * Sees each upstream POST (an MCP message) before it is sent — it may add headers, such as a
- * `traceparent` — and hears how it ended: the answer read to its end, or the error. Metrics and traces.
+ * Hears how each upstream POST (an MCP message) ended — the answer read to its end, or the error —
+ * and how long it took, for metrics; with tracing on, sees it before it is sent (a span, whose
+ * `traceparent` goes into the headers). An object, not a closure made per request: the hot path.
  */
-export type OutboundObserver = (request: { method: string; url: URL; headers: Headers }) => (outcome: { status?: number; error?: unknown }) => void;
+export type OutboundObserver = {
+  /** Tracing only: a span for the request, and the tally of the MCP request it is part of (when no call names one). */
+  start?(request: { method: string; url: URL; headers: Headers }): { span: OutboundSpanEnd; timing: CallTiming | undefined };
+  /** The request ended after `seconds`; `timing`: the tally of the call (or MCP request) it was part of. */
+  ended(seconds: number, timing: CallTiming | undefined): void;
+};
+
+type OutboundSpanEnd = { end(outcome: { status?: number; error?: unknown }): void };
 
 export type OutboundLimits = { connectionId: string; calls: CallSignals; open: OpenRequests; waits: RetryAfterWindows; now?: () => number; observe?: OutboundObserver };
 
@@ -44,13 +52,26 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
     const waiting = limits.waits.active(limits.connectionId, now());
     if (waiting) throw new UpstreamAsksToWait(waiting.at, waiting.status);
     let signal = init?.signal ?? undefined;
-    let observed: ReturnType<OutboundObserver> | undefined;
-    if (init?.headers !== undefined || limits.observe) {
+    const observe = limits.observe;
+    let observed = false;
+    let started = 0;
+    let timing: CallTiming | undefined;
+    let span: OutboundSpanEnd | undefined;
+    if (init?.headers !== undefined || observe) {
       const headers = new Headers(init?.headers);
       const call = limits.calls.take(headers);
-      if (call) signal = signal ? AbortSignal.any([signal, call]) : call;
+      if (call) signal = signal ? AbortSignal.any([signal, call.signal]) : call.signal;
       const method = (init?.method ?? "GET").toUpperCase();
-      if (limits.observe && method === "POST") observed = limits.observe({ method, url: new URL(input instanceof Request ? input.url : input), headers });
+      if (observe && method === "POST") {
+        observed = true;
+        timing = call?.timing;
+        if (observe.start) {
+          const start = observe.start({ method, url: new URL(input instanceof Request ? input.url : input), headers });
+          span = start.span;
+          timing ??= start.timing;
+        }
+        started = performance.now();
+      }
       init = { ...init, headers, ...(signal ? { signal } : {}) };
     }
     signal?.throwIfAborted();
@@ -62,21 +83,28 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
       response = await inner(input, init);
     } catch (error) {
       release();
-      observed?.({ error });
+      if (observed) {
+        observe?.ended((performance.now() - started) / 1000, timing);
+        span?.end({ error });
+      }
       throw error;
     }
     const until = retryAfterUntil(response.status, response.headers.get("retry-after"), now());
     if (until !== null) limits.waits.note(limits.connectionId, until, response.status);
     if (response.body === null) {
       release();
-      observed?.({ status: response.status });
+      if (observed) {
+        observe?.ended((performance.now() - started) / 1000, timing);
+        span?.end({ status: response.status });
+      }
       return response;
     }
     const status = response.status;
     const ended = observed
       ? (): void => {
           release();
-          observed({ status });
+          observe?.ended((performance.now() - started) / 1000, timing);
+          span?.end({ status });
         }
       : release;
     // A new Response has no URL: keep the one the SDK would have seen.
