@@ -18,6 +18,10 @@ export function Layout(props: LayoutProps): JSX.Element {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {/* No settle step: it copies each swapped element's old `style` attribute onto the new one
+            (Chromium leaves `style=""` on inputs), and under our CSP (style-src 'self') every copy is a
+            blocked inline style and a console error. The dashboard has no settle transitions. */}
+        <meta name="htmx-config" content='{"defaultSettleDelay":0}' />
         {props.refreshTo ? <meta http-equiv="refresh" content={`0;url=${props.refreshTo}`} /> : ""}
         <title safe>{props.title} · MCP Gateway</title>
         <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
