@@ -100,7 +100,10 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
   target.tool = route.definition.name;
   if (!route.enabled) return failed(`${name} is turned off in the gateway. A workspace admin can turn it on in the dashboard.`, "denied", "tool turned off");
   // Changed upstream since an admin approved it: nothing of the new definition runs before review.
-  if (route.held) return failed(heldSentence(name, connection.name), "denied", heldSentence(name, connection.name));
+  if (route.held) {
+    const sentence = heldSentence(name, connection.name);
+    return failed(sentence, "denied", sentence);
+  }
   const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name, timing: ctx.timing });
   target.credentialUserId = routed.credentialUserId;
   if (routed.ok) return answered(routed.value);

@@ -18,18 +18,17 @@ export async function listToolsInView(deps: Pick<CallDeps, "toolIndex">, princip
   // A profile is served at the workspace's names only (the endpoint refuses a connection's URL to a limited request).
   const limit = limitOf(index, principal);
   // A profile's limit is rebuilt with its index: one list per limit, as per index below.
-  if (limit) return onceFor(limit, () => toolsInProfile(index, limit, NATIVE_TOOLS));
+  if (limit) return once(limit, () => toolsInProfile(index, limit, NATIVE_TOOLS));
   if (view.kind === "workspace") return once(index.listed, () => [...NATIVE_TOOLS, ...index.listed]);
   const shown = listInView(view, index.listed, index.routes, toolOrigin);
   // The upstream's own URIs there, an MCP App's resource included.
   return shown.some((tool) => tool._meta) ? once(shown, () => shown.map((tool) => (tool._meta ? { ...tool, _meta: unwrapToolMeta(tool._meta) } : tool))) : shown;
 }
 
-// The same list for the same index (and view): never copied per request, and one array the fast
+// The same list for the same index (and view, or profile limit): never copied per request, and one array the fast
 // relay can keep its serialized answer for (fast-call.ts). Lists are never changed once made.
 const lists = new WeakMap<object, Tool[]>();
-const once = (from: readonly Tool[], make: () => Tool[]): Tool[] => onceFor(from, make);
-function onceFor(from: object, make: () => Tool[]): Tool[] {
+function once(from: object, make: () => Tool[]): Tool[] {
   let list = lists.get(from);
   if (!list) {
     list = make();
