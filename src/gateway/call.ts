@@ -13,6 +13,7 @@ import { sendRouted, SHUTTING_DOWN, toProtocolError, type RoutedSend } from "./r
 import { traceMeta } from "../observe/request-context.ts";
 import { renamedSentence } from "../connections/tool-overrides.ts";
 import { limitOf, notInProfile, toolCallAllowed } from "./profile-limit.ts";
+import { callDirect, directRouteOf, SendThroughClient } from "../upstream/direct-call.ts";
 
 
 /** `rpcError`: the upstream's own JSON-RPC error, which reaches the client as that error. */
@@ -104,7 +105,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
     const sentence = heldSentence(name, connection.name);
     return failed(sentence, "denied", sentence);
   }
-  const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name, timing: ctx.timing });
+  const routed = await sendRouted(deps, principal, connection, (pooled, send) => sendCall(deps, pooled, send, connection, route, args, ctx), { signal: ctx.signal, label: route.definition.name, timing: ctx.timing });
   target.credentialUserId = routed.credentialUserId;
   if (routed.ok) return answered(routed.value);
   const answer = failed(routed.message, routed.outcome, routed.summary);
@@ -115,7 +116,7 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
  * The tools/call itself, on the upstream the routed path chose (routed.ts). Progress is always
  * asked for: it is what moves the deadline, whether or not the client listens.
  */
-async function sendCall(pooled: PooledClient, send: RoutedSend, connection: ConnectionMeta, route: RoutedTool, args: Record<string, unknown> | undefined, ctx: CallContext): Promise<CallToolResult> {
+async function sendCall(deps: CallDeps, pooled: PooledClient, send: RoutedSend, connection: ConnectionMeta, route: RoutedTool, args: Record<string, unknown> | undefined, ctx: CallContext): Promise<CallToolResult> {
   // The client's request _meta, and what the relay adds (answers, requestState, the caller's log level, in _meta too).
   const { _meta: relayMeta, ...relayParams } = (ctx.relay?.params ?? {}) as { _meta?: Record<string, unknown> };
   // The gateway's own trace context (tracing on) names this hop's span as the upstream's parent.
@@ -124,17 +125,28 @@ async function sendCall(pooled: PooledClient, send: RoutedSend, connection: Conn
   if (ctx.task) {
     return ctx.task.created(await sendTaskCall(pooled, { ...params, task: ctx.task.params }, send.options), { connection, memberId: send.credentialUserId });
   }
-  const call = () =>
+  const direct = ctx.relay && deps.config.fastRelay ? directRouteOf(pooled.client, route.callDefinition) : undefined;
+  const onprogress = (p: Progress): void => {
+    send.deadline.move();
+    ctx.onProgress?.(pooled.redactor.redactValue(p));
+  };
+  const viaClient = () =>
     pooled.client.callTool(params, {
       ...send.options,
       // A 2026-07-28 upstream's input_required result goes back to the caller (held-calls.ts).
       ...(ctx.relay ? { allowInputRequired: true } : {}),
       toolDefinition: route.callDefinition,
-      onprogress: (p: Progress) => {
-        send.deadline.move();
-        ctx.onProgress?.(pooled.redactor.redactValue(p));
-      },
+      onprogress,
     });
+  // A plain call to a 2026-07-28 upstream skips the SDK client (direct-call.ts), unless the upstream
+  // turns it back before running it (a redirect, an auth challenge), which the SDK client follows.
+  const call = direct
+    ? () =>
+        callDirect(pooled.client, direct, params, { signal: send.options.signal, headers: send.options.headers, onprogress, toolDefinition: route.callDefinition }).catch((error: unknown) => {
+          if (error instanceof SendThroughClient) return viaClient();
+          throw error;
+        })
+    : viaClient;
   return (await (ctx.relay ? ctx.relay.run({ connection: connection.name, redactor: pooled.redactor }, call) : call())) as CallToolResult;
 }
 

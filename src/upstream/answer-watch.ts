@@ -1,4 +1,5 @@
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
+import { AnswersInFlightFull, formatBytes, type ResponseTooLarge } from "../net/response-budget.ts";
 
 /** Tags one outbound request so that its answer stream can be watched; stripped before sending. */
 export const WATCH_HEADER = "x-mcp-gateway-watch";
@@ -46,4 +47,10 @@ export class AnswerWatch {
     this.watchers.delete(id);
     watcher?.(error);
   }
+}
+
+/** Why an answer that outgrew its budget was cut off, in words. */
+export function tooLargeMessage(error: ResponseTooLarge): string {
+  if (error instanceof AnswersInFlightFull) return `the upstream answer was cut off: the gateway was already reading ${formatBytes(error.limit)} of answers at once; try again`;
+  return `the upstream answer was larger than ${formatBytes(error.maxBytes)} and was cut off`;
 }

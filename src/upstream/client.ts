@@ -1,16 +1,16 @@
 import { Client, SdkError, SdkErrorCode, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, ProtocolError, InsufficientScopeError, type AuthProvider, type OAuthClientProvider } from "@modelcontextprotocol/client";
 import { createGuardedFetch, ResponseTooLarge, UpstreamUrlRefused, type ResponseBudget } from "../net/guarded-fetch.ts";
-import { AnswersInFlightFull, formatBytes } from "../net/response-budget.ts";
 import { BytesInFlight } from "../net/bytes-in-flight.ts";
 import type { UpstreamAllowList } from "../net/url-policy.ts";
 import { DecryptionError } from "../crypto/encryption.ts";
 import type { UpstreamSecret } from "../connections/secret.ts";
 import { credentialHeaders, upstreamUrl } from "../connections/auth-kinds/upstream.ts";
 import { NeedsReauthorization } from "./oauth/errors.ts";
-import { AnswerCutOff, AnswerWatch, WATCH_HEADER } from "./answer-watch.ts";
+import { AnswerCutOff, AnswerWatch, tooLargeMessage, WATCH_HEADER } from "./answer-watch.ts";
 import type { Redactor } from "../connections/redact.ts";
 import { limitOutbound, TooManyOpenRequests, UpstreamAsksToWait, type OutboundLimits } from "./outbound-fetch.ts";
 import { handleServerRequests, outsideCalls, UPSTREAM_CLIENT_CAPABILITIES } from "./server-requests.ts";
+import { allowDirectCalls } from "./direct-call.ts";
 
 /** A larger upstream answer is cut off and the call fails, rather than holding it in memory. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -55,6 +55,9 @@ export type ConnectOptions = {
 
 const watches = new WeakMap<Client, AnswerWatch>();
 
+/** How the gateway names itself to upstreams. */
+const GATEWAY_CLIENT_INFO = { name: "mcp-gateway", version: "0.1.0" };
+
 /** The watch over a connected client's answer streams (see answer-watch.ts). */
 export function answerWatchOf(client: Client): AnswerWatch | undefined {
   return watches.get(client);
@@ -64,13 +67,16 @@ export function answerWatchOf(client: Client): AnswerWatch | undefined {
 export async function connectUpstream(options: ConnectOptions): Promise<Client> {
   const answers = options.answers ?? new AnswerWatch();
   const guarded = createGuardedFetch({ allow: options.allow, budget: upstreamBudget });
-  const transport = new StreamableHTTPClientTransport(new URL(upstreamUrl(options.url, options.secret)), {
-    fetch: watchAnswers(options.outbound ? limitOutbound(guarded, options.outbound) : guarded, answers),
-    requestInit: { headers: credentialHeaders(options.secret) },
+  const limited = options.outbound ? limitOutbound(guarded, options.outbound) : guarded;
+  const url = upstreamUrl(options.url, options.secret);
+  const headers = credentialHeaders(options.secret);
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: watchAnswers(limited, answers),
+    requestInit: { headers },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   });
   const client = new Client(
-    { name: "mcp-gateway", version: "0.1.0" },
+    GATEWAY_CLIENT_INFO,
     {
       versionNegotiation: { mode: "auto" },
       capabilities: UPSTREAM_CLIENT_CAPABILITIES,
@@ -83,6 +89,9 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
     },
   );
   watches.set(client, answers);
+  // Plain tools/calls may skip the SDK client (direct-call.ts) through the same fetch; an OAuth
+  // connection's tokens and their refresh stay the SDK transport's.
+  if (!options.authProvider) allowDirectCalls(client, { url, headers: { ...headers }, fetch: limited, clientInfo: GATEWAY_CLIENT_INFO, capabilities: UPSTREAM_CLIENT_CAPABILITIES });
   handleServerRequests(client);
   const onResourceUpdated = options.onResourceUpdated;
   if (onResourceUpdated) client.setNotificationHandler("notifications/resources/updated", (n) => onResourceUpdated(n.params.uri));
@@ -150,10 +159,6 @@ function watchAnswers(inner: typeof fetch, answers: AnswerWatch): typeof fetch {
   return Object.assign(watching, { preconnect: () => undefined }) as typeof fetch;
 }
 
-function tooLargeMessage(error: ResponseTooLarge): string {
-  if (error instanceof AnswersInFlightFull) return `the upstream answer was cut off: the gateway was already reading ${formatBytes(error.limit)} of answers at once; try again`;
-  return `the upstream answer was larger than ${formatBytes(error.maxBytes)} and was cut off`;
-}
 
 // Event ids make a stream resumable: the SDK then reconnects for the answer itself.
 const EVENT_ID = /\nid:/;

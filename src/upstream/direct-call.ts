@@ -1,0 +1,322 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  isJsonContentType,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  specTypeSchemas,
+  type CallToolResult,
+  type Client,
+  type ClientCapabilities,
+  type JsonSchemaType,
+  type Tool,
+} from "@modelcontextprotocol/client";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv";
+import { ResponseTooLarge } from "../net/response-budget.ts";
+import { AnswerCutOff, tooLargeMessage, WATCH_HEADER } from "./answer-watch.ts";
+
+const MODERN = "2026-07-28";
+
+/**
+ * What a connected upstream client needs to send a tools/call itself: where, with which headers
+ * (the stored credential), through which fetch (the transport's own: the URL guard, size caps,
+ * bytes in flight, open-request bounds, Retry-After, the call tag's abort), and how it describes
+ * itself in the 2026-07-28 envelope.
+ */
+export type DirectRoute = { url: string; headers: Record<string, string>; fetch: typeof fetch; clientInfo: { name: string; version: string }; capabilities: ClientCapabilities };
+
+const routes = new WeakMap<Client, DirectRoute>();
+
+/** Lets `client`'s plain tools/calls be sent without it (see callDirect). Not for OAuth connections: token refresh is the SDK transport's. */
+export function allowDirectCalls(client: Client, route: DirectRoute): void {
+  routes.set(client, route);
+}
+
+/**
+ * The route for a direct tools/call on `client`, when one is allowed: a 2026-07-28 upstream (one
+ * JSON message in, one answer out, no session) whose tool needs nothing of what only the SDK
+ * client does (`x-mcp-header` arguments mirrored into headers; a name the headers must encode).
+ */
+export function directRouteOf(client: Client, tool: Tool): DirectRoute | undefined {
+  const route = routes.get(client);
+  if (route === undefined || client.getNegotiatedProtocolVersion() !== MODERN) return undefined;
+  if (!PLAIN_NAME.test(tool.name) || declaresHeaders(tool)) return undefined;
+  return route;
+}
+
+// What goes into Mcp-Name as it is (the SDK Base64-encodes anything else).
+const PLAIN_NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
+
+const headerScans = new WeakMap<Tool, boolean>();
+
+/** Whether the tool's input schema asks for arguments mirrored into headers (SEP-2243), which the SDK client does. */
+function declaresHeaders(tool: Tool): boolean {
+  let found = headerScans.get(tool);
+  if (found === undefined) {
+    found = JSON.stringify(tool.inputSchema ?? {}).includes('"x-mcp-header"');
+    headerScans.set(tool, found);
+  }
+  return found;
+}
+
+/** The call must go through the SDK client after all: the upstream refused it before running it (a redirect, an auth challenge). */
+export class SendThroughClient extends Error {
+  constructor(readonly status: number) {
+    super(`the upstream answered HTTP ${status}`);
+    this.name = "SendThroughClient";
+  }
+}
+
+export type DirectCallOptions = {
+  signal: AbortSignal;
+  headers: Record<string, string>;
+  onprogress: (progress: { progress: number; total?: number; message?: string }) => void;
+  toolDefinition: Tool;
+};
+
+export type InputRequiredValue = { resultType: "input_required"; inputRequests: Record<string, unknown>; requestState?: string; _meta?: Record<string, unknown> };
+
+let nextId = 0;
+
+/**
+ * One tools/call sent to a 2026-07-28 upstream without the SDK client, answered as the SDK client
+ * would answer it (`callTool` with `allowInputRequired`): the same request on the wire (envelope,
+ * progress token, Mcp-* headers), the same result (resultType lifted, the result schema's parse,
+ * structured content checked against the tool's output schema), the same errors (the upstream's
+ * JSON-RPC error as a ProtocolError, an HTTP failure as an SdkHttpError, a cancel as a
+ * RequestTimeout, a broken stream as an AnswerCutOff). What it skips is the SDK client's own
+ * machinery around one message: its validation of every message it sends and receives, its
+ * per-request timer and bookkeeping. Notifications other than this call's progress (log
+ * messages, list changes) go to the client as if its transport had read them.
+ *
+ * Throws SendThroughClient when the upstream answered with a redirect or an auth challenge:
+ * nothing ran, and the SDK client knows how to follow those.
+ */
+export async function callDirect(client: Client, route: DirectRoute, params: { name: string; arguments: Record<string, unknown>; _meta?: Record<string, unknown> }, options: DirectCallOptions): Promise<CallToolResult | InputRequiredValue> {
+  const validate = outputValidatorOf(options.toolDefinition);
+  const id = ++nextId;
+  const meta = { [PROTOCOL_VERSION_META_KEY]: MODERN, [CLIENT_INFO_META_KEY]: route.clientInfo, [CLIENT_CAPABILITIES_META_KEY]: route.capabilities, ...params._meta, progressToken: id };
+  const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: params.name, arguments: params.arguments, _meta: meta } });
+  const headers: Record<string, string> = { ...route.headers };
+  for (const [name, value] of Object.entries(options.headers)) if (name !== WATCH_HEADER) headers[name] = value;
+  headers["content-type"] = "application/json";
+  headers.accept = "application/json, text/event-stream";
+  headers["mcp-protocol-version"] = MODERN;
+  headers["mcp-method"] = "tools/call";
+  headers["mcp-name"] = params.name;
+  const signal = options.signal;
+  let response: Response;
+  try {
+    response = await route.fetch(route.url, { method: "POST", headers, body, redirect: "manual", signal });
+  } catch (error) {
+    throw signal.aborted ? cancelled(signal) : error;
+  }
+  const message = await answerOf(client, response, id, signal, options.onprogress);
+  if (message.error !== undefined) throw ProtocolError.fromError(message.error.code, message.error.message, message.error.data);
+  return decodeResult(params.name, message.result, validate);
+}
+
+type Answer = { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+
+/** Reads the answer to request `id` from the response, whatever its form, or throws as the SDK's transport would. */
+async function answerOf(client: Client, response: Response, id: number, signal: AbortSignal, onprogress: DirectCallOptions["onprogress"]): Promise<Answer> {
+  if (response.status >= 300 && response.status < 400) {
+    await discard(response);
+    throw new SendThroughClient(response.status);
+  }
+  if (!response.ok) {
+    const text = await response.text().catch(() => null);
+    if (response.status === 401 || response.status === 403) throw new SendThroughClient(response.status);
+    // A 2026-07-28 server may answer a request it refuses with its JSON-RPC error and a 400.
+    if (response.status === 400 && typeof text === "string") {
+      const error = errorFor(parseMessage(text), id);
+      if (error) return error;
+    }
+    throw new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, { status: response.status, statusText: response.statusText, text });
+  }
+  const type = response.headers.get("content-type");
+  if (response.status === 202 || response.body === null) {
+    await discard(response);
+    throw new AnswerCutOff("the server accepted the call but sent no answer");
+  }
+  if (isEventStream(type)) return readEventStream(client, response.body, id, signal, onprogress);
+  if (!isJsonContentType(type)) {
+    await discard(response);
+    throw new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${type}`, { contentType: type });
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    throw signal.aborted ? cancelled(signal) : error;
+  }
+  // Not JSON: a SyntaxError, as the SDK's `response.json()` throws.
+  const data: unknown = JSON.parse(text);
+  let answer: Answer | undefined;
+  for (const message of Array.isArray(data) ? data : [data]) {
+    if (!isPlain(message)) throw new SdkError(SdkErrorCode.InvalidResult, "the server's answer is not a JSON-RPC message");
+    const mine = answerFor(message, id);
+    if (mine) answer ??= mine;
+    else if (typeof message.method === "string") deliver(client, message, id, onprogress);
+  }
+  if (answer === undefined) throw new AnswerCutOff("the server answered without the call's result");
+  return answer;
+}
+
+/** An event stream: this call's progress to `onprogress`, other messages to the client, until the answer. */
+async function readEventStream(client: Client, body: ReadableStream<Uint8Array>, id: number, signal: AbortSignal, onprogress: DirectCallOptions["onprogress"]): Promise<Answer> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let data: string[] = [];
+  let event = "";
+  try {
+    for (;;) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal.aborted) throw cancelled(signal);
+        if (error instanceof ResponseTooLarge) throw new AnswerCutOff(tooLargeMessage(error), true);
+        throw new AnswerCutOff("the server dropped the connection in the middle of its answer");
+      }
+      if (chunk.done) throw new AnswerCutOff("the server ended its answer stream without answering");
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let end = buffer.search(/\r\n|\r|\n/);
+      while (end !== -1) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(buffer[end] === "\r" && buffer[end + 1] === "\n" ? end + 2 : end + 1);
+        end = buffer.search(/\r\n|\r|\n/);
+        if (line === "") {
+          // An event: a message when it has data and is unnamed or named "message".
+          if (data.length > 0 && (event === "" || event === "message")) {
+            const message = parseMessage(data.join("\n"));
+            if (message) {
+              const mine = answerFor(message, id);
+              if (mine) return mine;
+              if (typeof message.method === "string") deliver(client, message, id, onprogress);
+            }
+          }
+          data = [];
+          event = "";
+          continue;
+        }
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? "" : line.slice(line[colon + 1] === " " ? colon + 2 : colon + 1);
+        if (field === "data") data.push(value);
+        else if (field === "event") event = value;
+      }
+    }
+  } finally {
+    // The answer is in (or the call is over): the rest of the stream is not read.
+    void reader.cancel().catch(() => undefined);
+  }
+}
+
+/** A notification (or request) that is not this call's answer, delivered as the SDK client's transport would. */
+function deliver(client: Client, message: Record<string, unknown>, id: number, onprogress: DirectCallOptions["onprogress"]): void {
+  if (message.method === "notifications/progress" && isPlain(message.params)) {
+    const { progressToken, ...progress } = message.params;
+    if (progressToken === id && typeof progress.progress === "number") onprogress(progress as { progress: number });
+    return;
+  }
+  client.transport?.onmessage?.(message as never);
+}
+
+/** `message` when it is the answer to request `id`. */
+function answerFor(message: Record<string, unknown>, id: number): Answer | null {
+  if (message.id !== id || typeof message.method === "string") return null;
+  if ("result" in message) return { result: message.result };
+  return errorFor(message, id);
+}
+
+function errorFor(message: Record<string, unknown> | null, id: number): Answer | null {
+  if (!message || message.id !== id || !isPlain(message.error)) return null;
+  const { code, message: text, data } = message.error;
+  if (typeof code !== "number" || typeof text !== "string") return null;
+  return { error: { code, message: text, ...(data !== undefined ? { data } : {}) } };
+}
+
+/**
+ * The SDK client's 2026-07-28 decoding of a tools/call result: `resultType` says complete (lifted
+ * off) or input_required (returned as its value); a complete result is parsed with the SDK's own
+ * schema (which drops what a content block may not carry) and its structured content checked
+ * against the tool's output schema.
+ */
+function decodeResult(name: string, raw: unknown, validate: OutputValidator | undefined): CallToolResult | InputRequiredValue {
+  if (!isPlain(raw)) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call: not an object", { method: "tools/call" });
+  const resultType = raw.resultType;
+  if (resultType === undefined) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call: missing required resultType — servers implementing protocol revision 2026-07-28 MUST include it", { method: "tools/call" });
+  if (resultType === "input_required") {
+    const inputRequests = isPlain(raw.inputRequests) ? raw.inputRequests : {};
+    const requestState = raw.requestState;
+    if (Object.keys(inputRequests).length === 0 && typeof requestState !== "string") {
+      throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call: input_required carries neither inputRequests nor requestState", { method: "tools/call" });
+    }
+    return { resultType: "input_required", inputRequests, ...(typeof requestState === "string" ? { requestState } : {}), ...(isPlain(raw._meta) ? { _meta: raw._meta } : {}) };
+  }
+  if (resultType !== "complete") throw new SdkError(SdkErrorCode.UnsupportedResultType, `Unsupported result type '${String(resultType)}' for tools/call`, { resultType, method: "tools/call" });
+  const { resultType: _, ...lifted } = raw;
+  const parsed = specTypeSchemas.CallToolResult["~standard"].validate(lifted);
+  if (parsed instanceof Promise) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call");
+  if (parsed.issues) throw new SdkError(SdkErrorCode.InvalidResult, `Invalid result for tools/call: ${parsed.issues.map((issue) => issue.message).join("; ")}`);
+  const result = parsed.value as CallToolResult;
+  if (validate && !result.isError) {
+    if (result.structuredContent === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `Tool ${name} has an output schema but did not return structured content`);
+    const checked = validate(result.structuredContent);
+    if (!checked.valid) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Structured content does not match the tool's output schema: ${checked.errorMessage}`);
+  }
+  return result;
+}
+
+type OutputValidator = (input: unknown) => { valid: boolean; errorMessage?: string };
+
+// The SDK client's default validator, one for every direct call; each tool's compiled once (by its definition).
+const schemas = new AjvJsonSchemaValidator();
+const validators = new WeakMap<Tool, { validator?: OutputValidator; error?: string }>();
+
+/** The tool's output-schema check, or why its schema cannot be one (the SDK refuses such a call before sending it). */
+function outputValidatorOf(tool: Tool): OutputValidator | undefined {
+  let compiled = validators.get(tool);
+  if (compiled === undefined) {
+    try {
+      compiled = tool.outputSchema ? { validator: schemas.getValidator(tool.outputSchema as JsonSchemaType) as OutputValidator } : {};
+    } catch (error) {
+      compiled = { error: (error instanceof Error ? error.message : String(error)).slice(0, 200) };
+    }
+    validators.set(tool, compiled);
+  }
+  if (compiled.error !== undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool '${tool.name}' has an invalid outputSchema: ${compiled.error}`);
+  return compiled.validator;
+}
+
+function cancelled(signal: AbortSignal): SdkError {
+  const reason = signal.reason;
+  return reason instanceof SdkError ? reason : new SdkError(SdkErrorCode.RequestTimeout, String(reason));
+}
+
+function parseMessage(text: string): Record<string, unknown> | null {
+  try {
+    const message: unknown = JSON.parse(text);
+    return isPlain(message) ? message : null;
+  } catch {
+    return null;
+  }
+}
+
+function isEventStream(type: string | null): boolean {
+  return type !== null && type.split(";")[0]!.trim().toLowerCase() === "text/event-stream";
+}
+
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => undefined);
+}
+
+function isPlain(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
