@@ -80,7 +80,8 @@ export type DirectCallOptions = {
 
 export type InputRequiredValue = { resultType: "input_required"; inputRequests: Record<string, unknown>; requestState?: string; _meta?: Record<string, unknown> };
 
-let nextId = 0;
+// Request ids per client, from 0 as the SDK client counts its own: an upstream sees the same kind of ids either way.
+const nextIds = new WeakMap<Client, number>();
 
 /**
  * One tools/call sent to a 2026-07-28 upstream without the SDK client, answered as the SDK client
@@ -96,11 +97,13 @@ let nextId = 0;
  * Throws SendThroughClient when the upstream answered with a redirect or an auth challenge:
  * nothing ran, and the SDK client knows how to follow those.
  */
-export async function callDirect(client: Client, route: DirectRoute, params: { name: string; arguments: Record<string, unknown>; _meta?: Record<string, unknown> }, options: DirectCallOptions): Promise<CallToolResult | InputRequiredValue> {
+export async function callDirect(client: Client, route: DirectRoute, params: { name: string; _meta?: Record<string, unknown> } & Record<string, unknown>, options: DirectCallOptions): Promise<CallToolResult | InputRequiredValue> {
   const validate = outputValidatorOf(options.toolDefinition);
-  const id = ++nextId;
+  const id = nextIds.get(client) ?? 0;
+  nextIds.set(client, id + 1);
+  // The params as given (a retry round's inputResponses and requestState included), the envelope in _meta.
   const meta = { [PROTOCOL_VERSION_META_KEY]: MODERN, [CLIENT_INFO_META_KEY]: route.clientInfo, [CLIENT_CAPABILITIES_META_KEY]: route.capabilities, ...params._meta, progressToken: id };
-  const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: params.name, arguments: params.arguments, _meta: meta } });
+  const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { ...params, _meta: meta } });
   const headers: Record<string, string> = { ...route.headers };
   for (const [name, value] of Object.entries(options.headers)) if (name !== WATCH_HEADER) headers[name] = value;
   headers["content-type"] = "application/json";
@@ -158,7 +161,7 @@ async function answerOf(client: Client, response: Response, id: number, signal: 
   const data: unknown = JSON.parse(text);
   let answer: Answer | undefined;
   for (const message of Array.isArray(data) ? data : [data]) {
-    if (!isPlain(message)) throw new SdkError(SdkErrorCode.InvalidResult, "the server's answer is not a JSON-RPC message");
+    if (!isJsonRpc(message)) throw new SdkError(SdkErrorCode.InvalidResult, "the server's answer is not a JSON-RPC message");
     const mine = answerFor(message, id);
     if (mine) answer ??= mine;
     else if (typeof message.method === "string") deliver(client, message, id, onprogress);
@@ -194,8 +197,9 @@ async function readEventStream(client: Client, body: ReadableStream<Uint8Array>,
         if (line === "") {
           // An event: a message when it has data and is unnamed or named "message".
           if (data.length > 0 && (event === "" || event === "message")) {
+            // What is not a JSON-RPC message is passed over, as the SDK's transport does.
             const message = parseMessage(data.join("\n"));
-            if (message) {
+            if (isJsonRpc(message)) {
               const mine = answerFor(message, id);
               if (mine) return mine;
               if (typeof message.method === "string") deliver(client, message, id, onprogress);
@@ -307,6 +311,13 @@ function parseMessage(text: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/** A JSON-RPC 2.0 request, notification or response, by its shape. */
+function isJsonRpc(message: unknown): message is Record<string, unknown> {
+  if (!isPlain(message) || message.jsonrpc !== "2.0") return false;
+  if (typeof message.method === "string") return message.params === undefined || isPlain(message.params);
+  return (typeof message.id === "string" || typeof message.id === "number") && ("result" in message || isPlain(message.error));
 }
 
 function isEventStream(type: string | null): boolean {
