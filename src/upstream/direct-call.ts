@@ -189,11 +189,12 @@ async function readEventStream(client: Client, body: ReadableStream<Uint8Array>,
       }
       if (chunk.done) throw new AnswerCutOff("the server ended its answer stream without answering");
       buffer += decoder.decode(chunk.value, { stream: true });
-      let end = buffer.search(/\r\n|\r|\n/);
-      while (end !== -1) {
+      for (;;) {
+        const end = buffer.search(/[\r\n]/);
+        // A CR that ends the chunk may be the first half of a CRLF: wait for the next chunk.
+        if (end === -1 || (buffer[end] === "\r" && end === buffer.length - 1)) break;
         const line = buffer.slice(0, end);
         buffer = buffer.slice(buffer[end] === "\r" && buffer[end + 1] === "\n" ? end + 2 : end + 1);
-        end = buffer.search(/\r\n|\r|\n/);
         if (line === "") {
           // An event: a message when it has data and is unnamed or named "message".
           if (data.length > 0 && (event === "" || event === "message")) {
@@ -255,7 +256,7 @@ function errorFor(message: Record<string, unknown> | null, id: number): Answer |
 function decodeResult(name: string, raw: unknown, validate: OutputValidator | undefined): CallToolResult | InputRequiredValue {
   if (!isPlain(raw)) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call: not an object", { method: "tools/call" });
   const resultType = raw.resultType;
-  if (resultType === undefined) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call: missing required resultType — servers implementing protocol revision 2026-07-28 MUST include it", { method: "tools/call" });
+  if (resultType === undefined) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call: missing required resultType — servers implementing protocol revision 2026-07-28 MUST include it (the absent-means-complete bridge applies only to earlier-revision servers)", { method: "tools/call" });
   if (resultType === "input_required") {
     const inputRequests = isPlain(raw.inputRequests) ? raw.inputRequests : {};
     const requestState = raw.requestState;
