@@ -140,14 +140,18 @@ async function sendCall(deps: CallDeps, pooled: PooledClient, send: RoutedSend, 
     });
   // A plain call to a 2026-07-28 upstream skips the SDK client (direct-call.ts), unless the upstream
   // turns it back before running it (a redirect, an auth challenge), which the SDK client follows.
-  const call = direct
-    ? () =>
-        callDirect(pooled.client, direct, params, { signal: send.options.signal, headers: send.options.headers, onprogress, toolDefinition: route.callDefinition }).catch((error: unknown) => {
-          if (error instanceof SendThroughClient) return viaClient();
-          throw error;
-        })
-    : viaClient;
-  return (await (ctx.relay ? ctx.relay.run({ connection: connection.name, redactor: pooled.redactor }, call) : call())) as CallToolResult;
+  const upstream = { connection: connection.name, redactor: pooled.redactor };
+  const relay = ctx.relay;
+  if (direct && relay) {
+    // Its log messages are read here and handed to the call's channel: no async context needed.
+    const channel = relay.channel(upstream);
+    try {
+      return (await callDirect(pooled.client, direct, params, { signal: send.options.signal, headers: send.options.headers, onprogress, onlog: (p) => channel.log(p), toolDefinition: route.callDefinition })) as CallToolResult;
+    } catch (error) {
+      if (!(error instanceof SendThroughClient)) throw error;
+    }
+  }
+  return (await (relay ? relay.run(upstream, viaClient) : viaClient())) as CallToolResult;
 }
 
 /** The access log keeps the gateway's own words about a call, never text the upstream wrote. */

@@ -44,7 +44,7 @@ export class HeldCall implements Holdable {
 
   /** Starts the call; `params` go into the upstream's tools/call (a 2026 upstream's resume). */
   start(run: (relay: CallRelay) => Promise<CallToolResult>, params?: Record<string, unknown>): this {
-    const relay: CallRelay = { ...(params ? { params } : {}), run: (upstream, send) => runAsCall(this.channel(upstream), send) };
+    const relay: CallRelay = { ...(params ? { params } : {}), run: (upstream, send) => runAsCall(this.channel(upstream), send), channel: (upstream) => this.channel(upstream) };
     run(relay).then(
       (result) => this.settle({ result }),
       (error: unknown) => this.settle({ error }),
@@ -113,7 +113,7 @@ export class HeldCall implements Holdable {
   }
 
   /** What the upstream sends during this call, redacted, named after its connection. */
-  private channel(upstream: { connection: string; redactor: Redactor }): UpstreamCallChannel {
+  channel(upstream: { connection: string; redactor: Redactor }): UpstreamCallChannel {
     this.connection = upstream.connection;
     return {
       ask: (request, signal) => {

@@ -3,6 +3,7 @@ import type { AppDeps } from "../deps.ts";
 import type { Redactor } from "../connections/redact.ts";
 import type { ConnectionMeta } from "../connections/types.ts";
 import type { CallTiming } from "../upstream/call-signals.ts";
+import type { UpstreamCallChannel } from "../upstream/server-requests.ts";
 
 export type Progress = { progress: number; total?: number; message?: string };
 export type TaskTarget = { connection: ConnectionMeta; memberId: string | null };
@@ -31,6 +32,8 @@ export type CallRelay = {
   params?: Record<string, unknown>;
   /** Sends the upstream request; what the upstream asks or logs meanwhile goes to this call's client. */
   run<T>(upstream: { connection: string; redactor: Redactor }, send: () => Promise<T>): Promise<T>;
+  /** Where the upstream's log messages for this call go, for a request that reads its own answer (upstream/direct-call.ts). */
+  channel(upstream: { connection: string; redactor: Redactor }): UpstreamCallChannel;
 };
 export type CallDeps = Pick<AppDeps, "database" | "keyring" | "config" | "log" | "pool" | "toolIndex" | "itemIndex" | "resourceWatch" | "accessLog" | "oauth" | "tasks">;
 

@@ -13,6 +13,7 @@ import {
   type Client,
   type ClientCapabilities,
   type JsonSchemaType,
+  type LoggingMessageNotification,
   type Tool,
 } from "@modelcontextprotocol/client";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv";
@@ -75,6 +76,8 @@ export type DirectCallOptions = {
   signal: AbortSignal;
   headers: Record<string, string>;
   onprogress: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** The upstream's log messages during the call (notifications/message). */
+  onlog: (params: LoggingMessageNotification["params"]) => void;
   toolDefinition: Tool;
 };
 
@@ -118,7 +121,7 @@ export async function callDirect(client: Client, route: DirectRoute, params: { n
   } catch (error) {
     throw signal.aborted ? cancelled(signal) : error;
   }
-  const message = await answerOf(client, response, id, signal, options.onprogress);
+  const message = await answerOf(client, response, id, signal, options);
   if (message.error !== undefined) throw ProtocolError.fromError(message.error.code, message.error.message, message.error.data);
   return decodeResult(params.name, message.result, validate);
 }
@@ -126,7 +129,7 @@ export async function callDirect(client: Client, route: DirectRoute, params: { n
 type Answer = { result?: unknown; error?: { code: number; message: string; data?: unknown } };
 
 /** Reads the answer to request `id` from the response, whatever its form, or throws as the SDK's transport would. */
-async function answerOf(client: Client, response: Response, id: number, signal: AbortSignal, onprogress: DirectCallOptions["onprogress"]): Promise<Answer> {
+async function answerOf(client: Client, response: Response, id: number, signal: AbortSignal, listen: Listeners): Promise<Answer> {
   if (response.status >= 300 && response.status < 400) {
     await discard(response);
     throw new SendThroughClient(response.status);
@@ -146,7 +149,7 @@ async function answerOf(client: Client, response: Response, id: number, signal: 
     await discard(response);
     throw new AnswerCutOff("the server accepted the call but sent no answer");
   }
-  if (isEventStream(type)) return readEventStream(client, response.body, id, signal, onprogress);
+  if (isEventStream(type)) return readEventStream(client, response.body, id, signal, listen);
   if (!isJsonContentType(type)) {
     await discard(response);
     throw new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${type}`, { contentType: type });
@@ -164,14 +167,14 @@ async function answerOf(client: Client, response: Response, id: number, signal: 
     if (!isJsonRpc(message)) throw new SdkError(SdkErrorCode.InvalidResult, "the server's answer is not a JSON-RPC message");
     const mine = answerFor(message, id);
     if (mine) answer ??= mine;
-    else if (typeof message.method === "string") deliver(client, message, id, onprogress);
+    else if (typeof message.method === "string") deliver(client, message, id, listen);
   }
   if (answer === undefined) throw new AnswerCutOff("the server answered without the call's result");
   return answer;
 }
 
 /** An event stream: this call's progress to `onprogress`, other messages to the client, until the answer. */
-async function readEventStream(client: Client, body: ReadableStream<Uint8Array>, id: number, signal: AbortSignal, onprogress: DirectCallOptions["onprogress"]): Promise<Answer> {
+async function readEventStream(client: Client, body: ReadableStream<Uint8Array>, id: number, signal: AbortSignal, listen: Listeners): Promise<Answer> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -203,7 +206,7 @@ async function readEventStream(client: Client, body: ReadableStream<Uint8Array>,
             if (isJsonRpc(message)) {
               const mine = answerFor(message, id);
               if (mine) return mine;
-              if (typeof message.method === "string") deliver(client, message, id, onprogress);
+              if (typeof message.method === "string") deliver(client, message, id, listen);
             }
           }
           data = [];
@@ -224,14 +227,20 @@ async function readEventStream(client: Client, body: ReadableStream<Uint8Array>,
 }
 
 /** A notification (or request) that is not this call's answer, delivered as the SDK client's transport would. */
-function deliver(client: Client, message: Record<string, unknown>, id: number, onprogress: DirectCallOptions["onprogress"]): void {
+function deliver(client: Client, message: Record<string, unknown>, id: number, listen: Listeners): void {
   if (message.method === "notifications/progress" && isPlain(message.params)) {
     const { progressToken, ...progress } = message.params;
-    if (progressToken === id && typeof progress.progress === "number") onprogress(progress as { progress: number });
+    if (progressToken === id && typeof progress.progress === "number") listen.onprogress(progress as { progress: number });
+    return;
+  }
+  if (message.method === "notifications/message") {
+    if (isPlain(message.params) && typeof message.params.level === "string") listen.onlog(message.params as LoggingMessageNotification["params"]);
     return;
   }
   client.transport?.onmessage?.(message as never);
 }
+
+type Listeners = Pick<DirectCallOptions, "onprogress" | "onlog">;
 
 /** `message` when it is the answer to request `id`. */
 function answerFor(message: Record<string, unknown>, id: number): Answer | null {
