@@ -1,5 +1,6 @@
 import { getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Tables } from "../db/client.ts";
+import { RowStatement } from "../db/row-statement.ts";
 import type { Logger } from "../log.ts";
 import { newId } from "../crypto/tokens.ts";
 import { withinMs } from "../db/deadline.ts";
@@ -21,24 +22,25 @@ const POSTGRES_BATCH = 500;
 
 /** `origin`: the client's address and user agent, for the audit entry only (the access log has no column for them). */
 type Row = AccessLogEntry & { id: string; origin?: { ip: string | null; userAgent: string | null } };
-type StoredRow = Omit<Row, "origin">;
 
 // A placeholder sends null where a plain insert would leave the column to its default: these
 // columns have one (tool calls leave `kind` out, and rows queued on disk before it existed lack it).
 const COLUMN_DEFAULTS: Partial<Row> = { kind: "tool" };
 
 // One row, prepared once: a multi-row insert would be built and prepared anew for every batch size.
-// Every column of the table is a placeholder, and `run` fills each (null where the entry has none).
+// Every column of the table is a placeholder, bound by position (null where the entry has none).
+// No RETURNING: the count of rows changed says whether it was stored, at about half of SQLite's own cost of the insert.
 const insertOne = preparedOnce((database: Database) => {
-  const columns = Object.keys(getTableColumns(database.t.accessLog)) as (keyof Row)[];
-  const statement = database.db
-    .insert(database.t.accessLog)
-    .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
-    .onConflictDoNothing()
-    .returning({ id: database.t.accessLog.id })
-    .prepare();
+  const columns = Object.keys(getTableColumns(database.t.accessLog));
+  const statement = RowStatement.prepare(
+    database,
+    database.db
+      .insert(database.t.accessLog)
+      .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
+      .onConflictDoNothing(),
+  );
   /** True when the row was stored now (not already there from an earlier attempt). */
-  return { run: async (row: Row) => (await statement.execute(Object.fromEntries(columns.map((column) => [column, row[column as keyof StoredRow] ?? COLUMN_DEFAULTS[column as keyof StoredRow] ?? null])))).length > 0 };
+  return { run: async (row: Row) => (await statement.run(row, COLUMN_DEFAULTS)) > 0 };
 });
 
 /** Where rows wait on disk while the database cannot take them: JSON lines in the data folder. */

@@ -1,5 +1,6 @@
 import { desc, getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Db } from "../db/client.ts";
+import { RowStatement } from "../db/row-statement.ts";
 import { canonicalJson, GENESIS_HASH, hashEntry } from "./chain.ts";
 import { currentAuditOrigin } from "./context.ts";
 
@@ -50,7 +51,7 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
   await lockAuditChain(database, tx);
   // On Postgres the read must be `tx`'s own, to see what this transaction appended already.
   let [last] = database.dialect === "sqlite"
-    ? ((await statements(database).last.execute()) as { seq: number; hash: string }[])
+    ? await sqliteLast(database)
     : await tx.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1);
   // Retention may have removed every entry: the chain goes on from its anchor.
   if (!last) [last] = await tx.select({ seq: t.auditAnchors.seq, hash: t.auditAnchors.hash }).from(t.auditAnchors).limit(1);
@@ -78,7 +79,7 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
     // One prepared row at a time: on SQLite a multi-row insert is built and prepared anew per batch
     // size, which cost more than the rows (bench/audit-accesslog.ts).
     const insert = statements(database).insertOne;
-    for (const row of rows) await insert.execute(row);
+    for (const row of rows) await insert.run(row);
     return;
   }
   for (let i = 0; i < rows.length; i += 500) await tx.insert(t.auditEvents).values(rows.slice(i, i + 500));
@@ -87,18 +88,22 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
 type AuditRow = Database["t"]["auditEvents"]["$inferInsert"] & { seq: number };
 
 // SQLite only: there a transaction is the connection's own (db/client.ts), so a statement prepared
-// on `database.db` runs inside it. On Postgres one would run on another pooled connection.
+// on the connection runs inside it. On Postgres one would run on another pooled connection.
+// Bound by position (db/row-statement.ts): a call's entry is written per call, in bulk.
 const statements = preparedOnce((database: Database) => {
   const { t } = database;
   const columns = Object.keys(getTableColumns(t.auditEvents));
   return {
-    last: database.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1).prepare(),
-    insertOne: database.db
-      .insert(t.auditEvents)
-      .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
-      .prepare(),
+    last: RowStatement.prepare(database, database.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1)),
+    insertOne: RowStatement.prepare(database, database.db.insert(t.auditEvents).values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)),
   };
 });
+
+/** The chain's last entry on SQLite, as a list of none or one (the shape Postgres's select has). */
+async function sqliteLast(database: Database): Promise<{ seq: number; hash: string }[]> {
+  const last = (await statements(database).last.get()) as { seq: number; hash: string } | null;
+  return last ? [last] : [];
+}
 
 /** Names that would hold a secret. A service passing one is a bug; the trail keeps the fact, not the value. */
 const SECRET_NAMES = /secret|token|password|passphrase|ciphertext|authorization|credential|cookie|^(key|value|auth|header_value|headerValue)$/i;
