@@ -39,8 +39,8 @@ const insertOne = preparedOnce((database: Database) => {
       .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
       .onConflictDoNothing(),
   );
-  /** True when the row was stored now (not already there from an earlier attempt). */
-  return { run: async (row: Row) => (await statement.run(row, COLUMN_DEFAULTS)) > 0 };
+  /** Rows changed: 1 when the row was stored now, 0 when an earlier attempt had stored it. */
+  return { run: (row: Row) => statement.run(row, COLUMN_DEFAULTS) };
 });
 
 /** Where rows wait on disk while the database cannot take them: JSON lines in the data folder. */
@@ -139,7 +139,11 @@ export class AccessLogRecorder {
       } else {
         const insert = insertOne(this.database);
         stored = [];
-        for (const row of batch) if (await insert.run(row)) stored.push(row);
+        for (const row of batch) {
+          // A number at once inside the transaction; a promise only if the gate held it back.
+          const changed = insert.run(row);
+          if ((typeof changed === "number" ? changed : await changed) > 0) stored.push(row);
+        }
       }
       await appendAuditEvents(this.database, tx, stored.map(callAuditEntry));
     });
