@@ -137,12 +137,18 @@ export function canonicalDetails(details: Record<string, unknown>): string {
     if (value !== null && typeof value === "object") return canonicalJson(withholdSecrets(details));
   }
   const sorted: Record<string, unknown> = {};
-  for (const key of keys.sort()) {
+  for (const key of inOrder(keys)) {
     const value = details[key];
     if (SECRET_NAMES.test(key) && typeof value !== "boolean" && typeof value !== "number" && value !== null) sorted[key] = "[withheld]";
     else if (value !== undefined) sorted[key] = value;
   }
   return JSON.stringify(sorted);
+}
+
+/** `keys` sorted; as they are when already in order (a call's entry is written so), without sorting. */
+function inOrder(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
 }
 
 /** A URL for the trail: scheme, host and path; never userinfo, query or fragment, where keys hide. */
