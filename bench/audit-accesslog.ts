@@ -1,10 +1,11 @@
 // `bun bench/audit-accesslog.ts [--baseline /work/main] [--rows 20000] [--rounds 5] [--database-url postgres://…]`:
-// what adding every call to the audit trail costs the access log. The same workload runs against
-// this checkout's recorder (access-log rows and their audit entries, in one transaction per batch)
-// and against a baseline checkout's (access-log rows only), rounds alternating, each on a fresh
-// database: N `record()` calls (the call's hot path) and then the batched write (`flush()`, off the
-// hot path). CPU time (user + system, this process) is reported besides wall time, because the
-// machine is shared: CPU per row is what the audit adds, wall time also shows the neighbours. The
+// what the access log costs per call. The same workload runs against this checkout's recorder
+// (printed as "audit": access-log rows and their audit entries, in one transaction per batch) and
+// against a baseline checkout's (first written against one that wrote access-log rows only; any
+// checkout will do), rounds alternating, each on a fresh database: N `record()` calls (the call's
+// hot path) and then the batched write (`flush()`, off the hot path). CPU time (user + system, this
+// process) is reported besides wall time, because the machine is shared: CPU per row is the
+// comparison, wall time also shows the neighbours. The
 // median batch's transaction (wall time, from `onWrite`) is how long one batch holds SQLite's
 // connection — and, there, the event loop.
 import { mkdtempSync, rmSync } from "node:fs";
