@@ -1,6 +1,7 @@
 import { getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Tables } from "../db/client.ts";
 import { RowStatement } from "../db/row-statement.ts";
+import { unnestInsert } from "../db/unnest-insert.ts";
 import type { Logger } from "../log.ts";
 import { newId } from "../crypto/tokens.ts";
 import { withinMs } from "../db/deadline.ts";
@@ -25,7 +26,7 @@ const POSTGRES_BATCH = 500;
 /** `origin`: the client's address and user agent, for the audit entry only (the access log has no column for them). */
 type Row = AccessLogEntry & { id: string; origin?: { ip: string | null; userAgent: string | null } };
 
-// A placeholder sends null where a plain insert would leave the column to its default: these
+// Both dialects' inserts send null where a plain insert would leave the column to its default: these
 // columns have one (tool calls leave `kind` out, and rows queued on disk before it existed lack it).
 const COLUMN_DEFAULTS: Partial<Row> = { kind: "tool" };
 
@@ -135,8 +136,8 @@ export class AccessLogRecorder {
     const written = this.database.transaction(async (tx) => {
       let stored: Row[];
       if (!sqlite) {
-        const ids = await tx.insert(this.database.t.accessLog).values(batch.map(({ origin: _, ...row }) => row)).onConflictDoNothing().returning({ id: this.database.t.accessLog.id });
-        const storedIds = new Set(ids.map((row) => row.id));
+        const ids = await unnestInsert(tx, this.database.t.accessLog, batch, { defaults: COLUMN_DEFAULTS, onConflictDoNothing: true, returning: "id" });
+        const storedIds = new Set(ids);
         stored = batch.filter((row) => storedIds.has(row.id));
       } else {
         const insert = insertOne(this.database);

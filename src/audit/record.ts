@@ -1,6 +1,7 @@
 import { desc, getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Db } from "../db/client.ts";
 import { RowStatement } from "../db/row-statement.ts";
+import { unnestInsert } from "../db/unnest-insert.ts";
 import { canonicalJson, type ChainedFields, GENESIS_HASH, hashEntry } from "./chain.ts";
 import { currentAuditOrigin } from "./context.ts";
 
@@ -88,7 +89,7 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
     }
     return;
   }
-  for (let i = 0; i < rows.length; i += 500) await tx.insert(t.auditEvents).values(rows.slice(i, i + 500));
+  await unnestInsert(tx, t.auditEvents, rows);
 }
 
 /** A stored entry: the hashed fields, its place in the chain and its hash. */
