@@ -19,7 +19,7 @@ const FLUSH_EVERY_MS = 200;
 // loop between transactions, so that a busy second's entries never hold calls up for long. 64 rows
 // (with their audit entries) hold it ~0.6 ms, less than 32 did before the statements were bound by
 // position (~1.1 ms), and each commit's fixed cost is shared by twice the rows (bench/README.md).
-// Postgres works on its own connection: one multi-row insert per batch.
+// Postgres works on its own connection: one insert of the whole batch (db/unnest-insert.ts).
 const SQLITE_BATCH = 64;
 const POSTGRES_BATCH = 500;
 
