@@ -10,9 +10,9 @@ type Slot = { name: string; toDriver: (value: unknown) => unknown } | { constant
  * SQLite only: the statement drizzle would run for `query` (its own SQL text, so columns and
  * quoting follow the schema), prepared once on the connection and bound by position from a row
  * object. Drizzle's prepared statement builds an object of every placeholder per row and checks each
- * parameter's class (`fillPlaceholders`); on the access log's hot write that was a third of the
- * JavaScript per row (bench/audit-accesslog.ts). Values pass through their column's
- * `mapToDriverValue`, as drizzle's would.
+ * parameter's class (`fillPlaceholders`): on the access log's write, a large share of the
+ * JavaScript per row (bench/README.md, issue 15). Values pass through their column's
+ * `mapToDriverValue`, as in drizzle's `fillPlaceholders`.
  */
 export class RowStatement {
   private constructor(
