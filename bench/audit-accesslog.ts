@@ -1,10 +1,13 @@
 // `bun bench/audit-accesslog.ts [--baseline /work/main] [--rows 20000] [--rounds 5] [--database-url postgres://…]`:
-// what adding every call to the audit trail costs the access log. The same workload runs against
-// this checkout's recorder (access-log rows and their audit entries, in one transaction per batch)
-// and against a baseline checkout's (access-log rows only), rounds alternating, each on a fresh
-// database: N `record()` calls (the call's hot path) and then the batched write (`flush()`, off the
-// hot path). CPU time (user + system, this process) is reported besides wall time, because the
-// machine is shared: CPU per row is what the audit adds, wall time also shows the neighbours.
+// what the access log costs per call. The same workload runs against this checkout's recorder
+// (printed as "audit": access-log rows and their audit entries, in one transaction per batch) and
+// against a baseline checkout's (first written against one that wrote access-log rows only; any
+// checkout will do), rounds alternating, each on a fresh database: N `record()` calls (the call's
+// hot path) and then the batched write (`flush()`, off the hot path). CPU time (user + system, this
+// process) is reported besides wall time, because the machine is shared: CPU per row is the
+// comparison, wall time also shows the neighbours. The
+// median batch's transaction (wall time, from `onWrite`) is how long one batch holds SQLite's
+// connection — and, there, the event loop.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -52,11 +55,13 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-async function round(side: Side, name: string, dir: string, index: number): Promise<{ recordUs: number; flushCpuMs: number; flushWallMs: number }> {
+async function round(side: Side, name: string, dir: string, index: number): Promise<{ recordUs: number; flushCpuMs: number; flushWallMs: number; batchMs: number }> {
   const { target, drop } = await freshTarget(dir, `${name}${index}`);
   const database = await side.openDatabase(target);
   try {
-    const recorder = new side.AccessLogRecorder(database, side.createLogger("error", () => {}), { dataDir: dir, memoryRows: ROWS * 2, waitMs: 0 });
+    const batches: number[] = [];
+    const onWrite = (seconds: number): void => void batches.push(seconds * 1000);
+    const recorder = new side.AccessLogRecorder(database, side.createLogger("error", () => {}), { dataDir: dir, memoryRows: ROWS * 2, waitMs: 0, onWrite });
     const at = Date.now();
     let cpu = process.cpuUsage();
     for (let i = 0; i < ROWS; i++) {
@@ -67,7 +72,8 @@ async function round(side: Side, name: string, dir: string, index: number): Prom
     const started = performance.now();
     await recorder.flush();
     if (recorder.pending !== 0) throw new Error("rows left unwritten");
-    return { recordUs, flushCpuMs: cpuMs(cpu), flushWallMs: performance.now() - started };
+    const flushCpuMs = cpuMs(cpu);
+    return { recordUs, flushCpuMs, flushWallMs: performance.now() - started, batchMs: median(batches) };
   } finally {
     await database.close();
     await drop();
@@ -78,17 +84,18 @@ const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.
 
 const sides = { baseline: await load(roots.baseline), audit: await load(roots.audit) };
 const dir = mkdtempSync(join(tmpdir(), "mgw-bench-al-"));
-const results: Record<string, { recordUs: number[]; flushCpuMs: number[]; flushWallMs: number[] }> = {};
+const results: Record<string, { recordUs: number[]; flushCpuMs: number[]; flushWallMs: number[]; batchMs: number[] }> = {};
 try {
   for (let i = 0; i <= ROUNDS; i++) {
     for (const [name, side] of Object.entries(sides)) {
       const r = await round(side, name, dir, i);
       if (i === 0) continue; // warm-up
-      results[name] ??= { recordUs: [], flushCpuMs: [], flushWallMs: [] };
+      results[name] ??= { recordUs: [], flushCpuMs: [], flushWallMs: [], batchMs: [] };
       const into = results[name];
       into.recordUs.push(r.recordUs);
       into.flushCpuMs.push(r.flushCpuMs);
       into.flushWallMs.push(r.flushWallMs);
+      into.batchMs.push(r.batchMs);
     }
   }
 } finally {
@@ -98,6 +105,6 @@ console.log(`${values["database-url"] ? "postgres" : "sqlite"}, ${ROWS.toLocaleS
 for (const [name, r] of Object.entries(results)) {
   const cpu = median(r.flushCpuMs);
   console.log(
-    `${name.padEnd(9)} record(): ${median(r.recordUs).toFixed(2)} µs CPU per call | flush: ${cpu.toFixed(0)} ms CPU (${((cpu * 1000) / ROWS).toFixed(1)} µs per row), ${median(r.flushWallMs).toFixed(0)} ms wall`,
+    `${name.padEnd(9)} record(): ${median(r.recordUs).toFixed(2)} µs CPU per call | flush: ${cpu.toFixed(0)} ms CPU (${((cpu * 1000) / ROWS).toFixed(1)} µs per row), ${median(r.flushWallMs).toFixed(0)} ms wall, ${median(r.batchMs).toFixed(2)} ms per batch`,
   );
 }

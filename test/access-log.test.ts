@@ -53,6 +53,24 @@ for (const dialect of dialects) {
       expect(entries[0]).toMatchObject({ tool: "burst_tool", outcome: "tool_error", errorSummary: "failure 2499", latencyMs: 2499 % 50, connectionName: "burst", userId: owner.userId });
     });
 
+    test("a call recorded again (a write retried after it had succeeded) is stored and audited once, its text exactly as given, a missing kind a tool", async () => {
+      const { database } = t.gateway.deps;
+      const id = Bun.randomUUIDv7();
+      const errorSummary = 'NULL, "quoted" {braces} back\\slash\nsecond line, é';
+      const entry = { id, at: Date.now(), workspaceId: owner.workspaceId, userId: owner.userId, apiKeyId: null, connectionName: "again", tool: "twice", outcome: "tool_error" as const, latencyMs: 3, errorSummary };
+      t.gateway.deps.accessLog.record(entry);
+      await t.gateway.deps.accessLog.flush();
+      t.gateway.deps.accessLog.record(entry);
+      t.gateway.deps.accessLog.record({ ...entry, id: Bun.randomUUIDv7(), errorSummary: null });
+      await t.gateway.deps.accessLog.flush();
+      const rows = await database.db.select().from(database.t.accessLog).where(eq(database.t.accessLog.tool, "twice"));
+      expect(rows).toHaveLength(2);
+      expect(rows.find((row) => row.id === id)).toMatchObject({ kind: "tool", errorSummary, credentialUserId: null, latencyMs: 3 });
+      const audited = await database.db.select().from(database.t.auditEvents).where(eq(database.t.auditEvents.target, "again/twice"));
+      expect(audited.filter((row) => JSON.parse(row.details).accessLogId === id)).toHaveLength(1);
+      expect(audited).toHaveLength(2);
+    });
+
     test("entries still queued when the gateway stops are written before it exits", async () => {
       burst("queued_at_stop", 700);
       expect(t.gateway.deps.accessLog.pending).toBeGreaterThan(0);

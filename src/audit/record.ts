@@ -1,6 +1,8 @@
 import { desc, getTableColumns, sql } from "drizzle-orm";
 import { preparedOnce, type Database, type Db } from "../db/client.ts";
-import { canonicalJson, GENESIS_HASH, hashEntry } from "./chain.ts";
+import { RowStatement } from "../db/row-statement.ts";
+import { unnestInsert } from "../db/unnest-insert.ts";
+import { canonicalJson, type ChainedFields, GENESIS_HASH, hashEntry } from "./chain.ts";
 import { currentAuditOrigin } from "./context.ts";
 
 /** What a service says happened; who and from where come from the request (context.ts). */
@@ -50,7 +52,7 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
   await lockAuditChain(database, tx);
   // On Postgres the read must be `tx`'s own, to see what this transaction appended already.
   let [last] = database.dialect === "sqlite"
-    ? ((await statements(database).last.execute()) as { seq: number; hash: string }[])
+    ? await sqliteLast(database)
     : await tx.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1);
   // Retention may have removed every entry: the chain goes on from its anchor.
   if (!last) [last] = await tx.select({ seq: t.auditAnchors.seq, hash: t.auditAnchors.hash }).from(t.auditAnchors).limit(1);
@@ -59,7 +61,8 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
   const origin = currentAuditOrigin();
   const rows: AuditRow[] = [];
   for (const input of inputs) {
-    const fields = {
+    const row: AuditRow = {
+      seq: ++seq,
       at: input.at ?? now,
       workspaceId: input.workspaceId,
       actor: input.actor ?? origin?.actor ?? "system",
@@ -67,38 +70,48 @@ export async function appendAuditEvents(database: Database, tx: Db, inputs: Audi
       fromUserAgent: input.fromUserAgent !== undefined ? input.fromUserAgent : (origin?.userAgent ?? null),
       action: input.action,
       target: input.target,
-      details: canonicalJson(withholdSecrets(input.details ?? {})),
+      details: canonicalDetails(input.details ?? {}),
       prevHash,
+      hash: "",
     };
-    const hash = hashEntry(fields);
-    rows.push({ seq: ++seq, ...fields, hash });
-    prevHash = hash;
+    row.hash = hashEntry(row);
+    rows.push(row);
+    prevHash = row.hash;
   }
   if (database.dialect === "sqlite") {
     // One prepared row at a time: on SQLite a multi-row insert is built and prepared anew per batch
     // size, which cost more than the rows (bench/audit-accesslog.ts).
     const insert = statements(database).insertOne;
-    for (const row of rows) await insert.execute(row);
+    for (const row of rows) {
+      const written = insert.run(row);
+      // A number at once inside the transaction; a promise only if the gate held it back.
+      if (typeof written !== "number") await written;
+    }
     return;
   }
-  for (let i = 0; i < rows.length; i += 500) await tx.insert(t.auditEvents).values(rows.slice(i, i + 500));
+  await unnestInsert(tx, t.auditEvents, rows);
 }
 
-type AuditRow = Database["t"]["auditEvents"]["$inferInsert"] & { seq: number };
+/** A stored entry: the hashed fields, its place in the chain and its hash. */
+type AuditRow = ChainedFields & { seq: number; hash: string };
 
 // SQLite only: there a transaction is the connection's own (db/client.ts), so a statement prepared
-// on `database.db` runs inside it. On Postgres one would run on another pooled connection.
+// on the connection runs inside it. On Postgres one would run on another pooled connection.
+// Bound by position (db/row-statement.ts): a call's entry is written per call, in bulk.
 const statements = preparedOnce((database: Database) => {
   const { t } = database;
   const columns = Object.keys(getTableColumns(t.auditEvents));
   return {
-    last: database.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1).prepare(),
-    insertOne: database.db
-      .insert(t.auditEvents)
-      .values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)
-      .prepare(),
+    last: RowStatement.prepare(database, database.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.seq)).limit(1)),
+    insertOne: RowStatement.prepare(database, database.db.insert(t.auditEvents).values(Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as never)),
   };
 });
+
+/** The chain's last entry on SQLite, as a list of none or one (the shape Postgres's select has). */
+async function sqliteLast(database: Database): Promise<{ seq: number; hash: string }[]> {
+  const last = (await statements(database).last.get()) as { seq: number; hash: string } | null;
+  return last ? [last] : [];
+}
 
 /** Names that would hold a secret. A service passing one is a bug; the trail keeps the fact, not the value. */
 const SECRET_NAMES = /secret|token|password|passphrase|ciphertext|authorization|credential|cookie|^(key|value|auth|header_value|headerValue)$/i;
@@ -112,6 +125,31 @@ export function withholdSecrets(details: Record<string, unknown>): Record<string
     else kept[name] = value;
   }
   return kept;
+}
+
+/**
+ * `canonicalJson(withholdSecrets(details))`, the same text, in one pass when no value is an object
+ * or an array (every call's entry): no copy to withhold from and a second to sort.
+ */
+export function canonicalDetails(details: Record<string, unknown>): string {
+  const keys = Object.keys(details);
+  for (const key of keys) {
+    const value = details[key];
+    if (value !== null && typeof value === "object") return canonicalJson(withholdSecrets(details));
+  }
+  const sorted: Record<string, unknown> = {};
+  for (const key of inOrder(keys)) {
+    const value = details[key];
+    if (SECRET_NAMES.test(key) && typeof value !== "boolean" && typeof value !== "number" && value !== null) sorted[key] = "[withheld]";
+    else if (value !== undefined) sorted[key] = value;
+  }
+  return JSON.stringify(sorted);
+}
+
+/** `keys` sorted; as they are when already in order (a call's entry is written so), without sorting. */
+function inOrder(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
 }
 
 /** A URL for the trail: scheme, host and path; never userinfo, query or fragment, where keys hide. */

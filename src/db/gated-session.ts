@@ -1,4 +1,4 @@
-import type { Database as SQLite } from "bun:sqlite";
+import type { Database as SQLite, SQLQueryBindings, Statement } from "bun:sqlite";
 import { createTableRelationsHelpers, extractTablesRelationalConfig, NoopLogger, type Query, type RelationalSchemaConfig, type TablesRelationalConfig } from "drizzle-orm";
 import { BunSQLiteDatabase, PreparedQuery, SQLiteBunSession } from "drizzle-orm/bun-sqlite";
 import { SQLiteSyncDialect, type PreparedQueryConfig, type SelectedFieldsOrdered, type SQLiteExecuteMethod } from "drizzle-orm/sqlite-core";
@@ -36,6 +36,28 @@ class GatedStatement extends PreparedQuery {
   }
 }
 
+/**
+ * A statement on the connection itself, bound by position (an array per row), for the few writes
+ * that run per call in bulk (db/row-statement.ts): drizzle's prepared statement fills its
+ * placeholders by name through an object per row. It passes the gate as drizzle's statements do.
+ */
+export class PositionalStatement {
+  constructor(
+    private readonly gate: StatementGate,
+    private readonly statement: Statement,
+  ) {}
+
+  /** Rows changed: 0 when ON CONFLICT DO NOTHING left an existing row as it was. */
+  run(values: SQLQueryBindings[]): number | Promise<number> {
+    return this.gate.blocks() ? this.gate.after(() => this.statement.run(values).changes) : this.statement.run(values).changes;
+  }
+
+  /** The first row, or null. */
+  get(values: SQLQueryBindings[]): unknown {
+    return this.gate.blocks() ? this.gate.after(() => this.statement.get(values)) : this.statement.get(values);
+  }
+}
+
 class GatedSession<TFull extends Record<string, unknown>, TSchema extends TablesRelationalConfig> extends SQLiteBunSession<TFull, TSchema> {
   private readonly logs = new NoopLogger();
 
@@ -59,10 +81,21 @@ class GatedSession<TFull extends Record<string, unknown>, TSchema extends Tables
     return statement as unknown as PreparedQuery<T>;
   }
 
+  preparePositional(sql: string): PositionalStatement {
+    return new PositionalStatement(this.gate, this.connection.prepare(sql));
+  }
+
   // Drizzle's own SQLite transaction is synchronous: an async body would commit before it ran.
   override transaction(): never {
     throw new Error("Use Database.transaction(): drizzle's SQLite transaction cannot span an await.");
   }
+}
+
+const sessions = new WeakMap<object, GatedSession<Record<string, unknown>, TablesRelationalConfig>>();
+
+/** Prepares `sql` (with `?` parameters) on a database drizzleGated made; null for any other database. */
+export function preparePositional(db: object, sql: string): PositionalStatement | null {
+  return sessions.get(db)?.preparePositional(sql) ?? null;
 }
 
 /** A drizzle database on `client` whose every statement passes `gate`. */
@@ -72,5 +105,6 @@ export function drizzleGated<TSchema extends Record<string, unknown>>(client: SQ
   const schema = { fullSchema, schema: relations.tables, tableNamesMap: relations.tableNamesMap };
   const session = new GatedSession(client, gate, dialect, schema);
   const db = new BunSQLiteDatabase("sync", dialect, session as never, schema as never) as BunSQLiteDatabase<TSchema>;
+  sessions.set(db, session as never);
   return Object.assign(db, { $client: client });
 }

@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { AccessLogEntry } from "../accesslog/recorder.ts";
+import { SeriesCounter, SeriesHistogram } from "./series.ts";
 import { ToolLabels } from "./tool-labels.ts";
 
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -28,10 +29,11 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly tools: ToolLabels;
   private readonly native: Set<string>;
-  private readonly calls: Counter<"connection" | "tool" | "outcome">;
-  private readonly callSeconds: Histogram<"connection" | "outcome">;
-  private readonly gatewaySeconds: Histogram<"connection">;
-  private readonly upstreamSeconds: Histogram<"connection">;
+  // Updated on every call: series of plain numbers (series.ts); the rest are prom-client's own.
+  private readonly calls: SeriesCounter<"connection" | "tool" | "outcome">;
+  private readonly callSeconds: SeriesHistogram<"connection" | "outcome">;
+  private readonly gatewaySeconds: SeriesHistogram<"connection">;
+  private readonly upstreamSeconds: SeriesHistogram<"connection">;
   private readonly accessLogWriteSeconds: Histogram<"result">;
   private readonly databaseSeconds: Histogram<"operation">;
   private readonly refreshers: (() => Promise<void>)[] = [];
@@ -44,27 +46,27 @@ export class GatewayMetrics {
     this.tools = new ToolLabels(options.toolSeriesCap ?? 1000);
     this.native = new Set(options.nativeTools);
     collectDefaultMetrics({ register: this.registry });
-    this.calls = new Counter({
+    this.calls = new SeriesCounter({
       name: "mcp_gateway_tool_calls_total",
       help: "tools/call requests, by connection, tool (exposed tools only, at most 1000 pairs; the rest are (other)) and outcome (ok, tool_error, upstream_error, denied).",
       labelNames: ["connection", "tool", "outcome"],
       registers,
     });
-    this.callSeconds = new Histogram({
+    this.callSeconds = new SeriesHistogram({
       name: "mcp_gateway_tool_call_duration_seconds",
       help: "Whole tools/call latency as the gateway saw it, from routing to the answer.",
       labelNames: ["connection", "outcome"],
       buckets: CALL_BUCKETS,
       registers,
     });
-    this.gatewaySeconds = new Histogram({
+    this.gatewaySeconds = new SeriesHistogram({
       name: "mcp_gateway_tool_call_gateway_seconds",
       help: "The gateway's share of a tools/call's latency: the whole call less the time its upstream HTTP requests took.",
       labelNames: ["connection"],
       buckets: OVERHEAD_BUCKETS,
       registers,
     });
-    this.upstreamSeconds = new Histogram({
+    this.upstreamSeconds = new SeriesHistogram({
       name: "mcp_gateway_upstream_request_duration_seconds",
       help: "Upstream HTTP POST requests (MCP messages), from sending until the answer was read to its end.",
       labelNames: ["connection"],
