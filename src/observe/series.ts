@@ -30,8 +30,7 @@ abstract class LabelledSeries<L extends string, S extends { labels: Labels; show
 
   /** The series of these label values, found once: keep it for the updates. */
   protected seriesOf(labels: Record<L, string>): S {
-    // JSON, so that no two sets of values share a key (found once per child: callers keep it).
-    const key = JSON.stringify(this.labelNames.map((name) => labels[name]));
+    const key = this.labelNames.map((name) => labels[name]).join("\u0000");
     let series = this.byValues.get(key);
     if (!series) {
       series = this.create({ ...labels });
