@@ -1,6 +1,5 @@
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
 import type { AccessLogEntry } from "../accesslog/recorder.ts";
-import { SeriesCounter, SeriesHistogram } from "./series.ts";
 import { ToolLabels } from "./tool-labels.ts";
 
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -29,11 +28,10 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly tools: ToolLabels;
   private readonly native: Set<string>;
-  // Updated on every call: series of plain numbers (series.ts); the rest are prom-client's own.
-  private readonly calls: SeriesCounter<"connection" | "tool" | "outcome">;
-  private readonly callSeconds: SeriesHistogram<"connection" | "outcome">;
-  private readonly gatewaySeconds: SeriesHistogram<"connection">;
-  private readonly upstreamSeconds: SeriesHistogram<"connection">;
+  private readonly calls: Counter<"connection" | "tool" | "outcome">;
+  private readonly callSeconds: Histogram<"connection" | "outcome">;
+  private readonly gatewaySeconds: Histogram<"connection">;
+  private readonly upstreamSeconds: Histogram<"connection">;
   private readonly accessLogWriteSeconds: Histogram<"result">;
   private readonly databaseSeconds: Histogram<"operation">;
   private readonly refreshers: (() => Promise<void>)[] = [];
@@ -46,27 +44,27 @@ export class GatewayMetrics {
     this.tools = new ToolLabels(options.toolSeriesCap ?? 1000);
     this.native = new Set(options.nativeTools);
     collectDefaultMetrics({ register: this.registry });
-    this.calls = new SeriesCounter({
+    this.calls = new Counter({
       name: "mcp_gateway_tool_calls_total",
       help: "tools/call requests, by connection, tool (exposed tools only, at most 1000 pairs; the rest are (other)) and outcome (ok, tool_error, upstream_error, denied).",
       labelNames: ["connection", "tool", "outcome"],
       registers,
     });
-    this.callSeconds = new SeriesHistogram({
+    this.callSeconds = new Histogram({
       name: "mcp_gateway_tool_call_duration_seconds",
       help: "Whole tools/call latency as the gateway saw it, from routing to the answer.",
       labelNames: ["connection", "outcome"],
       buckets: CALL_BUCKETS,
       registers,
     });
-    this.gatewaySeconds = new SeriesHistogram({
+    this.gatewaySeconds = new Histogram({
       name: "mcp_gateway_tool_call_gateway_seconds",
       help: "The gateway's share of a tools/call's latency: the whole call less the time its upstream HTTP requests took.",
       labelNames: ["connection"],
       buckets: OVERHEAD_BUCKETS,
       registers,
     });
-    this.upstreamSeconds = new SeriesHistogram({
+    this.upstreamSeconds = new Histogram({
       name: "mcp_gateway_upstream_request_duration_seconds",
       help: "Upstream HTTP POST requests (MCP messages), from sending until the answer was read to its end.",
       labelNames: ["connection"],
