@@ -39,9 +39,7 @@ const results: Record<string, number[]> = {};
 for (let i = 0; i <= ROUNDS; i++) {
   for (const [name, side] of Object.entries(sides)) {
     const ns = round(side);
-    if (i === 0) continue; // warm-up
-    results[name] ??= [];
-    results[name].push(ns);
+    if (i > 0) (results[name] ??= []).push(ns); // round 0 warms up
   }
 }
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
