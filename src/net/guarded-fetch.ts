@@ -35,6 +35,10 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
   const budgetFor = typeof options.budget === "function" ? options.budget : (): ResponseBudget => (options.budget as ResponseBudget | undefined) ?? DEFAULT_RESPONSE_BUDGET;
 
   async function guardedFetch(input: string | URL | Request, init?: BunFetchRequestInit): Promise<Response> {
+    if (typeof input === "string" && isPlainPost(init)) {
+      const sent = await sendPlainPost(input, init);
+      if (sent) return sent;
+    }
     let hop: Hop;
     let signal: AbortSignal | undefined;
     let redirect: RequestRedirect;
@@ -90,6 +94,37 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
     return check;
   }
 
+  // The hot path, every call to an upstream: a POST of a string, redirects not followed, headers as a
+  // record. The same checks as sendChecked, with what they derive from the URL kept per URL for as
+  // long as its origin's check is: no URL or Headers object made per request. Null: take the long way.
+  const prepared = new Map<string, { origin: string; target: string; host: string; tls: { serverName: string } | undefined; check: UrlCheck }>();
+  async function sendPlainPost(input: string, init: PlainPost): Promise<Response | null> {
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    let known = prepared.get(input);
+    if (known === undefined) {
+      const url = URL.parse(input);
+      if (url === null) return null;
+      const check = await checkOrigin(url);
+      if (!check.ok) throw new UpstreamUrlRefused(check.reason);
+      const address = check.addresses[0] as string;
+      const target = new URL(url);
+      target.hostname = address.includes(":") ? `[${address}]` : address;
+      const named = isIP(url.hostname.replace(/^\[|\]$/g, "")) === 0;
+      known = { origin: url.origin, target: target.href, host: url.host, tls: url.protocol === "https:" && named ? { serverName: url.hostname } : undefined, check };
+      if (prepared.size >= PASSED_CHECKS) prepared.delete(prepared.keys().next().value as string);
+      prepared.set(input, known);
+    } else if (passed.get(known.origin)?.check !== known.check || (passed.get(known.origin)?.until ?? 0) <= Date.now()) {
+      // Its origin's check is older than PASSED_FOR_MS: checked again, and prepared again.
+      prepared.delete(input);
+      return sendPlainPost(input, init);
+    }
+    const budget = budgetFor("POST");
+    if (budget.deadlineMs !== null) return null;
+    const response = await fetch(known.target, { ...init, unix: undefined, headers: { ...init.headers, host: known.host }, redirect: "manual", signal, tls: known.tls });
+    return Object.defineProperties(holdToBudget(response, budget, () => undefined), { url: { value: input }, redirected: { value: false } });
+  }
+
   // Connects to the address that was checked, never to a fresh DNS answer (DNS rebinding).
   async function sendChecked(hop: Hop, signal: AbortSignal | undefined, init: BunFetchRequestInit | undefined): Promise<Response> {
     signal?.throwIfAborted();
@@ -140,6 +175,17 @@ function redirectHop(hop: Hop, status: number, next: URL): Hop {
 }
 
 // The response came from an IP-addressed URL; callers should see the URL they asked for.
+type PlainPost = BunFetchRequestInit & { method: "POST"; body: string; headers: Record<string, string>; redirect: "manual" };
+
+/** A POST of a string body with its headers as a plain record (no "host" among them), redirects not followed. */
+function isPlainPost(init: BunFetchRequestInit | undefined): init is PlainPost {
+  if (init === undefined || init.method !== "POST" || typeof init.body !== "string" || init.redirect !== "manual" || init.tls !== undefined) return false;
+  const headers = init.headers;
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers) || headers instanceof Headers) return false;
+  for (const name in headers) if (name.toLowerCase() === "host") return false;
+  return true;
+}
+
 function presentAs(response: Response, url: URL, redirected: boolean): Response {
   return Object.defineProperties(response, { url: { value: url.href }, redirected: { value: redirected } });
 }

@@ -21,6 +21,14 @@ export class CallSignals {
     return { headers: { [CALL_HEADER]: id }, stop: () => this.calls.delete(id) };
   }
 
+  /** The call a record of headers names, if any, and the headers to send (the tag left out). */
+  takeFrom(headers: Record<string, string>): { call: TaggedCall | undefined; headers: Record<string, string> } {
+    const id = headers[CALL_HEADER];
+    if (id === undefined) return { call: undefined, headers };
+    const { [CALL_HEADER]: _, ...rest } = headers;
+    return { call: this.calls.get(id), headers: rest };
+  }
+
   /** The call `headers` names (removing the header), if any. */
   take(headers: Headers): TaggedCall | undefined {
     const id = headers.get(CALL_HEADER);

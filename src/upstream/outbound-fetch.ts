@@ -58,21 +58,24 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
     let timing: CallTiming | undefined;
     let span: OutboundSpanEnd | undefined;
     if (init?.headers !== undefined || observe) {
-      const headers = new Headers(init?.headers);
-      const call = limits.calls.take(headers);
-      if (call) signal = signal ? AbortSignal.any([signal, call.signal]) : call.signal;
+      // Headers given as a record (a direct call's, upstream/direct-call.ts) stay one, unless tracing needs them as Headers.
+      const taken = isRecord(init?.headers) && !observe?.start ? limits.calls.takeFrom(init.headers) : null;
+      const headers = taken === null ? new Headers(init?.headers) : null;
+      const call = taken !== null ? taken.call : limits.calls.take(headers as Headers);
+      // A call's own signal may already be the request's.
+      if (call && call.signal !== signal) signal = signal ? AbortSignal.any([signal, call.signal]) : call.signal;
       const method = (init?.method ?? "GET").toUpperCase();
       if (observe && method === "POST") {
         observed = true;
         timing = call?.timing;
         if (observe.start) {
-          const start = observe.start({ method, url: new URL(input instanceof Request ? input.url : input), headers });
+          const start = observe.start({ method, url: new URL(input instanceof Request ? input.url : input), headers: headers as Headers });
           span = start.span;
           timing ??= start.timing;
         }
         started = performance.now();
       }
-      init = { ...init, headers, ...(signal ? { signal } : {}) };
+      init = { ...init, headers: taken?.headers ?? (headers as Headers), ...(signal ? { signal } : {}) };
     }
     signal?.throwIfAborted();
     const release = limits.open.open(limits.connectionId);
@@ -111,4 +114,8 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
     return Object.defineProperties(new Response(onBodyEnd(response.body, ended), response), { url: { value: response.url }, redirected: { value: response.redirected } });
   };
   return Object.assign(limited, { preconnect: () => undefined }) as typeof fetch;
+}
+
+function isRecord(headers: HeadersInit | undefined): headers is Record<string, string> {
+  return typeof headers === "object" && headers !== null && !Array.isArray(headers) && !(headers instanceof Headers);
 }
