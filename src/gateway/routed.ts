@@ -16,6 +16,9 @@ import { withRetries } from "../upstream/retry.ts";
 import type { CallDeps } from "./results.ts";
 import { timeoutSentence } from "./timeout-sentence.ts";
 
+/** Why an attempt's signal aborts once its request is over: one reason for all, nothing to build per call. */
+const REQUEST_ENDED = new Error("the request ended");
+
 export const SHUTTING_DOWN = "The gateway is shutting down, so this call was cancelled. Call again in a moment.";
 
 /**
@@ -97,7 +100,7 @@ export async function sendRouted<T>(deps: CallDeps, principal: Principal, connec
           } finally {
             watch.stop();
             signal.removeEventListener("abort", onCall);
-            attempt.abort(new Error("the request ended"));
+            attempt.abort(REQUEST_ENDED);
             tag.stop();
           }
         }),

@@ -66,7 +66,8 @@ type ChangeState = { timer: ReturnType<typeof setTimeout> | null; running: boole
  * transport means a fresh client on the next call. Connections never wait on each other: each
  * has its own handshake, with its own deadline.
  */
-type Entry = { version: number; pooled: Promise<PooledClient>; users: number; retired: boolean };
+/** `ready`: the client once connected, so that a request on a connected client waits on nothing. */
+type Entry = { version: number; pooled: Promise<PooledClient>; ready?: PooledClient; users: number; retired: boolean };
 
 export class UpstreamPool {
   readonly calls: InFlightCalls;
@@ -113,7 +114,8 @@ export class UpstreamPool {
     const entry = this.entryFor(connection, userId);
     entry.users++;
     try {
-      const pooled = await (options.signal ? raceSignal(entry.pooled, options.signal) : entry.pooled);
+      const ready = options.signal?.aborted ? undefined : entry.ready;
+      const pooled = ready ?? (await (options.signal ? raceSignal(entry.pooled, options.signal) : entry.pooled));
       return await work(pooled);
     } catch (error) {
       if (!options.signal?.aborted && mayHaveBrokenClient(error)) this.retire(clientKey(connection.id, userId), entry);
@@ -138,9 +140,14 @@ export class UpstreamPool {
     if (cached) this.retire(key, cached);
     const entry: Entry = { version: connection.updatedAt, pooled: this.connect(connection, owner, key), users: 0, retired: false };
     this.clients.set(key, entry);
-    entry.pooled.catch(() => {
-      if (this.clients.get(key) === entry) this.clients.delete(key);
-    });
+    entry.pooled.then(
+      (pooled) => {
+        entry.ready = pooled;
+      },
+      () => {
+        if (this.clients.get(key) === entry) this.clients.delete(key);
+      },
+    );
     return entry;
   }
 
