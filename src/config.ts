@@ -77,7 +77,7 @@ export type Config = {
   sessionLimits: HoldLimits;
   /** A 2025-era session with no request and no open stream for this long is closed (DELETE never came). */
   sessionIdleMs: number;
-  /** FAST_RELAY=off sends every MCP request through the SDK's server, plain 2026-07-28 tool calls included (gateway/fast-call.ts). */
+  /** FAST_RELAY=off sends every MCP request through the SDK's server, plain 2026-07-28 tool calls included (gateway/fast-call.ts), and every upstream tools/call through the SDK's client (upstream/direct-call.ts). */
   fastRelay: boolean;
   /** Open notification streams (2025 GET streams, 2026 subscriptions/listen) one replica holds; past a cap: 429. */
   streamLimits: HoldLimits;
