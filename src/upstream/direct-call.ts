@@ -237,6 +237,8 @@ function deliver(client: Client, message: Record<string, unknown>, id: number, l
     if (isPlain(message.params) && typeof message.params.level === "string") listen.onlog(message.params as LoggingMessageNotification["params"]);
     return;
   }
+  // 2026-07-28 has no requests from server to client: one in the answer (a stray 2025 habit) is dropped.
+  if (message.id !== undefined) return;
   client.transport?.onmessage?.(message as never);
 }
 
