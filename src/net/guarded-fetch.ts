@@ -95,34 +95,27 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
   }
 
   // The hot path, every call to an upstream: a POST of a string, redirects not followed, headers as a
-  // record. The same checks as sendChecked, with what they derive from the URL kept per URL for as
-  // long as its origin's check is: no URL or Headers object made per request. Null: take the long way.
-  const prepared = new Map<string, { origin: string; target: string; host: string; tls: { serverName: string } | undefined; check: UrlCheck }>();
+  // record. The same checks as sendChecked, with what they derive from the URL kept per URL until its
+  // origin's check is due again: no URL or Headers object made per request. Null: take the long way.
+  const prepared = new Map<string, CheckedTarget & { until: number }>();
   async function sendPlainPost(input: string, init: PlainPost): Promise<Response | null> {
+    const budget = budgetFor("POST");
+    if (budget.deadlineMs !== null) return null;
     const signal = init.signal ?? undefined;
     signal?.throwIfAborted();
     let known = prepared.get(input);
-    if (known === undefined) {
+    if (known === undefined || known.until <= Date.now()) {
       const url = URL.parse(input);
       if (url === null) return null;
       const check = await checkOrigin(url);
       if (!check.ok) throw new UpstreamUrlRefused(check.reason);
-      const address = check.addresses[0] as string;
-      const target = new URL(url);
-      target.hostname = address.includes(":") ? `[${address}]` : address;
-      const named = isIP(url.hostname.replace(/^\[|\]$/g, "")) === 0;
-      known = { origin: url.origin, target: target.href, host: url.host, tls: url.protocol === "https:" && named ? { serverName: url.hostname } : undefined, check };
+      known = { ...checkedTarget(url, check), until: passed.get(url.origin)?.until ?? 0 };
       if (prepared.size >= PASSED_CHECKS) prepared.delete(prepared.keys().next().value as string);
       prepared.set(input, known);
-    } else if (passed.get(known.origin)?.check !== known.check || (passed.get(known.origin)?.until ?? 0) <= Date.now()) {
-      // Its origin's check is older than PASSED_FOR_MS: checked again, and prepared again.
-      prepared.delete(input);
-      return sendPlainPost(input, init);
     }
-    const budget = budgetFor("POST");
-    if (budget.deadlineMs !== null) return null;
-    const response = await fetch(known.target, { ...init, unix: undefined, headers: { ...init.headers, host: known.host }, redirect: "manual", signal, tls: known.tls });
-    return Object.defineProperties(holdToBudget(response, budget, () => undefined), { url: { value: input }, redirected: { value: false } });
+    const tls = known.serverName === undefined ? undefined : { serverName: known.serverName };
+    const response = await fetch(known.target.href, { ...init, unix: undefined, headers: { ...init.headers, host: known.host }, redirect: "manual", signal, tls });
+    return presentAs(holdToBudget(response, budget, () => undefined), known.url, false);
   }
 
   // Connects to the address that was checked, never to a fresh DNS answer (DNS rebinding).
@@ -130,15 +123,11 @@ export function createGuardedFetch(options: GuardedFetchOptions): typeof fetch {
     signal?.throwIfAborted();
     const check = await checkOrigin(hop.url);
     if (!check.ok) throw new UpstreamUrlRefused(check.reason);
-    const address = check.addresses[0] as string;
-    const target = new URL(hop.url);
-    target.hostname = address.includes(":") ? `[${address}]` : address;
+    const { target, host, serverName } = checkedTarget(hop.url, check);
     // A hop's headers are its own (redirectHop copies them), so the Host can be set in place.
     const headers = hop.headers;
-    headers.set("host", hop.url.host);
-    const named = isIP(hop.url.hostname.replace(/^\[|\]$/g, "")) === 0;
-    // SNI and the certificate check use the name, although the socket goes to the IP.
-    const tls = hop.url.protocol === "https:" && named ? { ...init?.tls, serverName: hop.url.hostname } : init?.tls;
+    headers.set("host", host);
+    const tls = serverName === undefined ? init?.tls : { ...init?.tls, serverName };
     // A unix socket path would send the request somewhere no check has looked at.
     const sent = { ...init, unix: undefined, method: hop.method, headers, body: hop.body, redirect: "manual" as const };
     return fetch(target, { ...sent, signal, tls });
@@ -184,6 +173,20 @@ function isPlainPost(init: BunFetchRequestInit | undefined): init is PlainPost {
   if (typeof headers !== "object" || headers === null || Array.isArray(headers) || headers instanceof Headers) return false;
   for (const name in headers) if (name.toLowerCase() === "host") return false;
   return true;
+}
+
+type CheckedTarget = { url: URL; target: URL; host: string; serverName: string | undefined };
+
+/**
+ * Where a request to a checked URL goes: the socket to the address that was checked, the Host
+ * header as the URL names it, and SNI and the certificate check by the name (https to a name only).
+ */
+function checkedTarget(url: URL, check: Extract<UrlCheck, { ok: true }>): CheckedTarget {
+  const address = check.addresses[0] as string;
+  const target = new URL(url);
+  target.hostname = address.includes(":") ? `[${address}]` : address;
+  const named = isIP(url.hostname.replace(/^\[|\]$/g, "")) === 0;
+  return { url, target, host: url.host, serverName: url.protocol === "https:" && named ? url.hostname : undefined };
 }
 
 function presentAs(response: Response, url: URL, redirected: boolean): Response {
