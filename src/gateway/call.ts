@@ -117,15 +117,15 @@ async function routeCall(deps: CallDeps, principal: Principal, name: string, arg
  * asked for: it is what moves the deadline, whether or not the client listens.
  */
 async function sendCall(deps: CallDeps, pooled: PooledClient, send: RoutedSend, connection: ConnectionMeta, route: RoutedTool, args: Record<string, unknown> | undefined, ctx: CallContext): Promise<CallToolResult> {
+  const relay = ctx.relay;
   // The client's request _meta, and what the relay adds (answers, requestState, the caller's log level, in _meta too).
-  const { _meta: relayMeta, ...relayParams } = (ctx.relay?.params ?? {}) as { _meta?: Record<string, unknown> };
+  const { _meta: relayMeta, ...relayParams } = (relay?.params ?? {}) as { _meta?: Record<string, unknown> };
   // The gateway's own trace context (tracing on) names this hop's span as the upstream's parent.
   const meta = { ...ctx.meta, ...relayMeta, ...(traceMeta() as { _meta?: Record<string, unknown> })._meta };
   const params = { name: route.definition.name, arguments: args ?? {}, ...relayParams, ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}) };
   if (ctx.task) {
     return ctx.task.created(await sendTaskCall(pooled, { ...params, task: ctx.task.params }, send.options), { connection, memberId: send.credentialUserId });
   }
-  const direct = ctx.relay && deps.config.fastRelay ? directRouteOf(pooled.client, route.callDefinition) : undefined;
   const onprogress = (p: Progress): void => {
     send.deadline.move();
     ctx.onProgress?.(pooled.redactor.redactValue(p));
@@ -134,15 +134,15 @@ async function sendCall(deps: CallDeps, pooled: PooledClient, send: RoutedSend, 
     pooled.client.callTool(params, {
       ...send.options,
       // A 2026-07-28 upstream's input_required result goes back to the caller (held-calls.ts).
-      ...(ctx.relay ? { allowInputRequired: true } : {}),
+      ...(relay ? { allowInputRequired: true } : {}),
       toolDefinition: route.callDefinition,
       onprogress,
     });
   // A plain call to a 2026-07-28 upstream skips the SDK client (direct-call.ts), unless the upstream
   // turns it back before running it (a redirect, an auth challenge), which the SDK client follows.
   const upstream = { connection: connection.name, redactor: pooled.redactor };
-  const relay = ctx.relay;
-  if (direct && relay) {
+  const direct = relay && deps.config.fastRelay ? directRouteOf(pooled.client, route.callDefinition) : undefined;
+  if (relay && direct) {
     // Its log messages are read here and handed to the call's channel: no async context needed.
     const channel = relay.channel(upstream);
     try {

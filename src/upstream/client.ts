@@ -159,7 +159,6 @@ function watchAnswers(inner: typeof fetch, answers: AnswerWatch): typeof fetch {
   return Object.assign(watching, { preconnect: () => undefined }) as typeof fetch;
 }
 
-
 // Event ids make a stream resumable: the SDK then reconnects for the answer itself.
 const EVENT_ID = /\nid:/;
 const SCAN_FOR_IDS_BYTES = 64 * 1024;

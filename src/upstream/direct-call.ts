@@ -94,8 +94,9 @@ const nextIds = new WeakMap<Client, number>();
  * JSON-RPC error as a ProtocolError, an HTTP failure as an SdkHttpError, a cancel as a
  * RequestTimeout, a broken stream as an AnswerCutOff). What it skips is the SDK client's own
  * machinery around one message: its validation of every message it sends and receives, its
- * per-request timer and bookkeeping. Notifications other than this call's progress (log
- * messages, list changes) go to the client as if its transport had read them.
+ * per-request timer and bookkeeping. This call's progress and log messages go to `onprogress`
+ * and `onlog`; other notifications (list changes) go to the client as if its transport had read
+ * them.
  *
  * Throws SendThroughClient when the upstream answered with a redirect or an auth challenge:
  * nothing ran, and the SDK client knows how to follow those.

@@ -64,9 +64,9 @@ type ChangeState = { timer: ReturnType<typeof setTimeout> | null; running: boole
  * request (the MCP endpoint builds a new server per request, so clients must outlive it), the calls
  * in flight on it, and its probe in progress. A changed connection row (updatedAt) or a closed
  * transport means a fresh client on the next call. Connections never wait on each other: each
- * has its own handshake, with its own deadline.
+ * has its own handshake, with its own deadline. `ready` is the client once connected, so that a
+ * request on a connected client waits on nothing.
  */
-/** `ready`: the client once connected, so that a request on a connected client waits on nothing. */
 type Entry = { version: number; pooled: Promise<PooledClient>; ready?: PooledClient; users: number; retired: boolean };
 
 export class UpstreamPool {
