@@ -29,9 +29,32 @@ export function parseAllowedHost(entry: string): AllowedHost | null {
   return { hostname, port: match[2] === undefined ? null : String(Number(match[2])) };
 }
 
+type HostConfig = { baseUrl: string; allowedHosts: AllowedHost[] };
+
+// Every request asks, nearly always with the same few Host headers: the answer is kept per config
+// (a config never changes once made) and per header, a few names at most; a flood of new names
+// only ever empties the memo, never grows it.
+const answered = new WeakMap<HostConfig, Map<string, boolean>>();
+const REMEMBERED_HOSTS = 32;
+
 /** True when a request with this Host header may be served. */
-export function isServedHost(host: string | null, config: { baseUrl: string; allowedHosts: AllowedHost[] }): boolean {
+export function isServedHost(host: string | null, config: HostConfig): boolean {
   if (host === null) return false;
+  let known = answered.get(config);
+  if (known === undefined) {
+    known = new Map();
+    answered.set(config, known);
+  }
+  let served = known.get(host);
+  if (served === undefined) {
+    served = decideServed(host, config);
+    if (known.size >= REMEMBERED_HOSTS) known.clear();
+    known.set(host, served);
+  }
+  return served;
+}
+
+function decideServed(host: string, config: HostConfig): boolean {
   const base = new URL(config.baseUrl);
   const asked = readHost(host, base.protocol);
   if (asked === null) return false;
