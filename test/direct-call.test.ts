@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import { Client, specTypeSchemas, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import { parsesAsItIs } from "../src/upstream/direct-call.ts";
 import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { api, connectClient, type Era } from "./helpers/client.ts";
 
@@ -218,3 +219,45 @@ for (const dialect of dialects) {
     });
   });
 }
+
+describe("a direct call's result skips the SDK's result schema only where the schema would change nothing", () => {
+  const info = (extra: Record<string, unknown> = {}) => ({ _meta: { "io.modelcontextprotocol/serverInfo": { name: "up", version: "1.0.0", ...extra } } });
+  const text = { type: "text", text: "hi" };
+  // [what it is, the result, whether the shortcut must take it]
+  const cases: [string, Record<string, unknown>, boolean][] = [
+    ["plain text", { content: [text] }, true],
+    ["text, isError, structured content, server info", { content: [text, text], isError: true, structuredContent: { n: 1 }, ...info() }, true],
+    ["no blocks, a titled server, an extra key", { content: [], ...info({ title: "Up" }), other: { kept: true } }, true],
+    ["a block's _meta", { content: [{ ...text, _meta: { a: 1 } }] }, false],
+    ["a block's annotations", { content: [{ ...text, annotations: { audience: ["user"], nope: 1 } }] }, false],
+    ["a block's extra key", { content: [{ ...text, extra: "dropped by the schema" }] }, false],
+    ["an image block", { content: [{ type: "image", data: "aGk=", mimeType: "image/png" }] }, false],
+    ["text that is not a string", { content: [{ type: "text", text: 5 }] }, false],
+    ["content that is not a list", { content: "not a list" }, false],
+    ["no content", {}, false],
+    ["isError not a boolean", { content: [text], isError: "yes" }, false],
+    ["server info with icons", { content: [text], ...info({ icons: [{ src: "https://x.example/i.png" }] }) }, false],
+    ["server info with an extra key", { content: [text], ...info({ secret: "dropped by the schema" }) }, false],
+    ["server info not an object", { content: [text], _meta: { "io.modelcontextprotocol/serverInfo": "not an implementation" } }, false],
+    ["server info without a version", { content: [text], _meta: { "io.modelcontextprotocol/serverInfo": { name: "no version" } } }, false],
+    ["a block with __proto__", { content: [JSON.parse('{"type":"text","text":"x","__proto__":{"polluted":true}}')] }, false],
+  ];
+  test.each(cases)("%s", (_, result, taken) => {
+    expect(parsesAsItIs(result)).toBe(taken);
+    if (!taken) return;
+    // What the shortcut hands on is what the SDK's parse would have handed on.
+    const parsed = specTypeSchemas.CallToolResult["~standard"].validate(result) as { value?: unknown; issues?: unknown };
+    expect(parsed.issues).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(parsed.value))).toEqual(JSON.parse(JSON.stringify(result)));
+  });
+  test("every case the shortcut refuses is one the schema changes or refuses", () => {
+    for (const [, result, taken] of cases) {
+      if (taken) continue;
+      const parsed = specTypeSchemas.CallToolResult["~standard"].validate(result) as { value?: unknown; issues?: unknown };
+      const unchanged = parsed.issues === undefined && JSON.stringify(parsed.value) === JSON.stringify(result);
+      // The refused shapes above are there because the schema touches them; image content is the one
+      // the schema keeps as it is (another block type: the shortcut leaves it to the schema).
+      if (unchanged) expect((result.content as { type?: string }[])[0]?.type === "image" || "_meta" in ((result.content as Record<string, unknown>[])[0] ?? {})).toBe(true);
+    }
+  });
+});

@@ -67,7 +67,8 @@ export function answerWatchOf(client: Client): AnswerWatch | undefined {
 export async function connectUpstream(options: ConnectOptions): Promise<Client> {
   const answers = options.answers ?? new AnswerWatch();
   const guarded = createGuardedFetch({ allow: options.allow, budget: upstreamBudget });
-  const limited = options.outbound ? limitOutbound(guarded, options.outbound) : guarded;
+  const limiter = options.outbound ? limitOutbound(guarded, options.outbound) : null;
+  const limited = limiter ?? guarded;
   const url = upstreamUrl(options.url, options.secret);
   const headers = credentialHeaders(options.secret);
   const transport = new StreamableHTTPClientTransport(new URL(url), {
@@ -91,7 +92,10 @@ export async function connectUpstream(options: ConnectOptions): Promise<Client> 
   watches.set(client, answers);
   // Plain tools/calls may skip the SDK client (direct-call.ts) through the same fetch; an OAuth
   // connection's tokens and their refresh stay the SDK transport's.
-  if (!options.authProvider) allowDirectCalls(client, { url, headers: { ...headers }, fetch: limited, clientInfo: GATEWAY_CLIENT_INFO, capabilities: UPSTREAM_CLIENT_CAPABILITIES });
+  if (!options.authProvider) {
+    const send = limiter ? limiter.held : async (input: string, init: RequestInit) => ({ response: await limited(input, init), done: () => undefined });
+    allowDirectCalls(client, { url, headers: { ...headers }, send, clientInfo: GATEWAY_CLIENT_INFO, capabilities: UPSTREAM_CLIENT_CAPABILITIES });
+  }
   handleServerRequests(client);
   const onResourceUpdated = options.onResourceUpdated;
   if (onResourceUpdated) client.setNotificationHandler("notifications/resources/updated", (n) => onResourceUpdated(n.params.uri));

@@ -8,6 +8,7 @@ import {
   SdkError,
   SdkErrorCode,
   SdkHttpError,
+  SERVER_INFO_META_KEY,
   specTypeSchemas,
   type CallToolResult,
   type Client,
@@ -19,16 +20,18 @@ import {
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv";
 import { ResponseTooLarge } from "../net/response-budget.ts";
 import { AnswerCutOff, tooLargeMessage, WATCH_HEADER } from "./answer-watch.ts";
+import type { HeldAnswer } from "./outbound-fetch.ts";
 
 const MODERN = "2026-07-28";
 
 /**
  * What a connected upstream client needs to send a tools/call itself: where, with which headers
  * (the stored credential), through which fetch (the transport's own: the URL guard, size caps,
- * bytes in flight, open-request bounds, Retry-After, the call tag's abort), and how it describes
+ * bytes in flight, open-request bounds, Retry-After, the call tag's abort; the body read here, so
+ * not wrapped to tell when it ends), and how it describes
  * itself in the 2026-07-28 envelope.
  */
-export type DirectRoute = { url: string; headers: Record<string, string>; fetch: typeof fetch; clientInfo: { name: string; version: string }; capabilities: ClientCapabilities };
+export type DirectRoute = { url: string; headers: Record<string, string>; send: (input: string, init: RequestInit) => Promise<HeldAnswer>; clientInfo: { name: string; version: string }; capabilities: ClientCapabilities };
 
 const routes = new WeakMap<Client, DirectRoute>();
 
@@ -116,13 +119,19 @@ export async function callDirect(client: Client, route: DirectRoute, params: { n
   headers["mcp-method"] = "tools/call";
   headers["mcp-name"] = params.name;
   const signal = options.signal;
-  let response: Response;
+  let held: HeldAnswer;
   try {
-    response = await route.fetch(route.url, { method: "POST", headers, body, redirect: "manual", signal });
+    held = await route.send(route.url, { method: "POST", headers, body, redirect: "manual", signal });
   } catch (error) {
     throw signal.aborted ? cancelled(signal) : error;
   }
-  const message = await answerOf(client, response, id, signal, options);
+  let message: Answer;
+  try {
+    message = await answerOf(client, held.response, id, signal, options);
+  } finally {
+    // Read to its end or given up on: what the request held (its open-request place) goes back.
+    held.done();
+  }
   if (message.error !== undefined) throw ProtocolError.fromError(message.error.code, message.error.message, message.error.data);
   return decodeResult(params.name, message.result, validate);
 }
@@ -279,16 +288,47 @@ function decodeResult(name: string, raw: unknown, validate: OutputValidator | un
   }
   if (resultType !== "complete") throw new SdkError(SdkErrorCode.UnsupportedResultType, `Unsupported result type '${String(resultType)}' for tools/call`, { resultType, method: "tools/call" });
   const { resultType: _, ...lifted } = raw;
-  const parsed = specTypeSchemas.CallToolResult["~standard"].validate(lifted);
-  if (parsed instanceof Promise) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call");
-  if (parsed.issues) throw new SdkError(SdkErrorCode.InvalidResult, `Invalid result for tools/call: ${parsed.issues.map((issue) => issue.message).join("; ")}`);
-  const result = parsed.value as CallToolResult;
+  const result = parsesAsItIs(lifted) ? (lifted as CallToolResult) : parseResult(lifted);
   if (validate && !result.isError) {
     if (result.structuredContent === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `Tool ${name} has an output schema but did not return structured content`);
     const checked = validate(result.structuredContent);
     if (!checked.valid) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Structured content does not match the tool's output schema: ${checked.errorMessage}`);
   }
   return result;
+}
+
+function parseResult(lifted: Record<string, unknown>): CallToolResult {
+  const parsed = specTypeSchemas.CallToolResult["~standard"].validate(lifted);
+  if (parsed instanceof Promise) throw new SdkError(SdkErrorCode.InvalidResult, "Invalid result for tools/call");
+  if (parsed.issues) throw new SdkError(SdkErrorCode.InvalidResult, `Invalid result for tools/call: ${parsed.issues.map((issue) => issue.message).join("; ")}`);
+  return parsed.value as CallToolResult;
+}
+
+/**
+ * True only for a result the SDK's CallToolResult schema would give back unchanged, so its parse
+ * can be skipped: text content blocks with nothing but `type` and `text`, an `isError` that is a
+ * boolean, `_meta` whose server info (if any) is a bare name, version and title. Anything else —
+ * another block type, a block's annotations or `_meta`, an icon — is parsed by the schema, which
+ * drops or replaces what it does not accept (test/direct-call.test.ts holds the two side by side).
+ */
+export function parsesAsItIs(result: Record<string, unknown>): boolean {
+  const content = result.content;
+  if (!Array.isArray(content)) return false;
+  for (const block of content) {
+    if (!isPlain(block) || block.type !== "text" || typeof block.text !== "string") return false;
+    let keys = 0;
+    for (const _ in block) keys++;
+    if (keys !== 2) return false;
+  }
+  if (result.isError !== undefined && typeof result.isError !== "boolean") return false;
+  const meta = result._meta;
+  if (meta === undefined) return true;
+  if (!isPlain(meta)) return false;
+  const info = meta[SERVER_INFO_META_KEY];
+  if (info === undefined) return !(SERVER_INFO_META_KEY in meta);
+  if (!isPlain(info) || typeof info.name !== "string" || typeof info.version !== "string") return false;
+  for (const key in info) if (key !== "name" && key !== "version" && !(key === "title" && typeof info.title === "string")) return false;
+  return true;
 }
 
 type OutputValidator = (input: unknown) => { valid: boolean; errorMessage?: string };

@@ -46,9 +46,18 @@ export type OutboundLimits = { connectionId: string; calls: CallSignals; open: O
  * ends, is not sent while the upstream's Retry-After is in force, and a 429/503 with Retry-After
  * starts such a window.
  */
-export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): typeof fetch {
+/** An answer its caller reads itself (upstream/direct-call.ts): `done` once it is finished with the body, however. */
+export type HeldAnswer = { response: Response; done(): void };
+
+/** The limited fetch, and the same for a caller that reads the body itself and says when it is done. */
+export type LimitedFetch = typeof fetch & { held(input: string, init: RequestInit): Promise<HeldAnswer> };
+
+const NOTHING_HELD = (): void => undefined;
+
+export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): LimitedFetch {
   const now = limits.now ?? Date.now;
-  const limited = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  // `hold`: the caller says when the body is done with; otherwise the body says so itself, wrapped.
+  const send = async (input: string | URL | Request, init: RequestInit | undefined, hold: boolean): Promise<HeldAnswer> => {
     const waiting = limits.waits.active(limits.connectionId, now());
     if (waiting) throw new UpstreamAsksToWait(waiting.at, waiting.status);
     let signal = init?.signal ?? undefined;
@@ -100,20 +109,25 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): type
         observe?.ended((performance.now() - started) / 1000, timing);
         span?.end({ status: response.status });
       }
-      return response;
+      return { response, done: NOTHING_HELD };
     }
     const status = response.status;
+    let over = false;
     const ended = observed
       ? (): void => {
+          if (over) return;
+          over = true;
           release();
           observe?.ended((performance.now() - started) / 1000, timing);
           span?.end({ status });
         }
       : release;
+    if (hold) return { response, done: ended };
     // A new Response has no URL: keep the one the SDK would have seen.
-    return Object.defineProperties(new Response(onBodyEnd(response.body, ended), response), { url: { value: response.url }, redirected: { value: response.redirected } });
+    return { response: Object.defineProperties(new Response(onBodyEnd(response.body, ended), response), { url: { value: response.url }, redirected: { value: response.redirected } }), done: NOTHING_HELD };
   };
-  return Object.assign(limited, { preconnect: () => undefined }) as typeof fetch;
+  const limited = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => (await send(input, init, false)).response;
+  return Object.assign(limited, { preconnect: () => undefined, held: (input: string, init: RequestInit) => send(input, init, true) }) as LimitedFetch;
 }
 
 function isRecord(headers: HeadersInit | undefined): headers is Record<string, string> {
