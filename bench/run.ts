@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { connectClient } from "../test/helpers/client.ts";
+import { GC_RAM_SIZE } from "../src/outbound-limit.ts";
 import { callLoad, type LoadRun } from "./call-load.ts";
 import { runListCase } from "./list-2000.ts";
 import { memoryMiB, processCpuMs, spawnEchoUpstream, spawnMcpHub, watchRss, type Peer } from "./peers.ts";
@@ -64,9 +65,9 @@ export type SpawnedGateway = { url: string; key: string; pid: number; stop(): Pr
 /** The real program, as an operator runs it: setup, a key, serve. `settings`: more of its environment. */
 export async function spawnGateway(settings: Record<string, string> = {}): Promise<SpawnedGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "mgw-bench-"));
-  // The outbound limit set here as the gateway would set it for itself: `serve` then runs in this
+  // The outbound limit and heap size set here as the gateway would set them for itself: `serve` then runs in this
   // process instead of relaunching as a child, so the PID measured below is the gateway's.
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn", UPSTREAM_ALLOW: "127.0.0.1", BUN_CONFIG_MAX_HTTP_REQUESTS: "4096", ...settings };
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn", UPSTREAM_ALLOW: "127.0.0.1", BUN_CONFIG_MAX_HTTP_REQUESTS: "4096", BUN_JSC_forceRAMSize: GC_RAM_SIZE, ...settings };
   const cwd = join(import.meta.dir, "..");
   const setup = Bun.spawn(["bun", "src/main.ts", "setup", "--email", "bench@example.com", "--password-stdin"], { cwd, env, stdin: new TextEncoder().encode("bench password 123\n"), stderr: "ignore" });
   if ((await setup.exited) !== 0) throw new Error("setup failed");

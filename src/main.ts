@@ -105,7 +105,7 @@ async function serve(config: Config): Promise<number> {
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
   });
-  log.info("gateway listening", { database: config.database.kind, listen: gateway.url, outboundRequestLimit: Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) || 256 });
+  log.info("gateway listening", { database: config.database.kind, listen: gateway.url, outboundRequestLimit: Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) || 256, gcRamSize: Number(process.env.BUN_JSC_forceRAMSize) || null });
   const baseUrl = gateway.deps.config.baseUrl;
   // After the log lines before it, which are written in batches (log.ts).
   batchedStdout(`\n  Dashboard: ${baseUrl}/\n  MCP:       ${baseUrl}/api/v1/mcp\n\n`);

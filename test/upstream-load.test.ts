@@ -208,7 +208,7 @@ for (const dialect of dialects) {
 
 // The gateway as its own process: its outbound requests do not share this test's (Bun's default 256).
 describe("the gateway process under load", () => {
-  test("sets its own outbound request limit, and 256 concurrent calls against one fast connection all answer", async () => {
+  test("sets its own outbound request limit and heap size, and 256 concurrent calls against one fast connection all answer", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "mgw-load-"));
     const env = { DATA_DIR: dataDir, UPSTREAM_ALLOW: "127.0.0.1", LOG_LEVEL: "info" };
     const loaded = loadConfig(env);
@@ -224,6 +224,8 @@ describe("the gateway process under load", () => {
     const clients: Client[] = [];
     try {
       expect(gateway.output()).toContain('"outboundRequestLimit":4096');
+      // And its garbage collector sized as on a small machine (outbound-limit.ts GC_RAM_SIZE).
+      expect(gateway.output()).toContain(`"gcRamSize":${256 * 1024 * 1024}`);
       expect((await api(gateway.url, created.key)("POST", "/api/v1/connections", { name: "fast", url: up.url })).status).toBe(201);
       clients.push(...(await Promise.all(Array.from({ length: 4 }, () => connectClient(gateway.url, created.key)))));
       const results = await Promise.all(Array.from({ length: 256 }, (_, i) => echo(clients[i % 4]!, "fast")));
