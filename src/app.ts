@@ -99,6 +99,8 @@ export function createApp(deps: AppDeps): App {
     }
   }
 
+  const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
+
   return {
     elysia,
     async fetch(request: Request): Promise<Response> {
@@ -115,7 +117,7 @@ export function createApp(deps: AppDeps): App {
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {
-        for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(name)) response.headers.set(name, value);
+        for (const [name, value] of SECURITY_ENTRIES) if (!response.headers.has(name)) response.headers.set(name, value);
         response.headers.set("x-request-id", requestId);
       } catch {
         response = new Response(response.body, response);
