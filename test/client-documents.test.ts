@@ -95,7 +95,8 @@ describe("Client ID Metadata Documents fetched for anyone who asks", () => {
     expect(served.huge.cancelled).toBe(1);
     // 16 KiB read, plus whatever the socket buffers held on the way (a few MiB on loopback).
     expect(served.huge.written).toBeLessThan(HUGE_DOCUMENT_BYTES / 5);
-    expect(gateway.output()).toContain("The client's metadata document is larger than 16 KiB.");
+    // Log lines are written every few milliseconds (log.ts).
+    await waitFor(() => gateway.output().includes("The client's metadata document is larger than 16 KiB."), { timeoutMs: 2000, what: "the refusal in the gateway's log" });
   });
 
   test("a refused document is not fetched again within the refusal window, and the page tells nothing of what answered", async () => {
@@ -109,7 +110,7 @@ describe("Client ID Metadata Documents fetched for anyone who asks", () => {
     }
     const reference = again.match(/reference (\w+)/)?.[1];
     expect(reference).toBeDefined();
-    expect(gateway.output()).toContain("answered HTTP 404");
+    await waitFor(() => gateway.output().includes("answered HTTP 404"), { timeoutMs: 2000, what: "what answered, in the gateway's log" });
   });
 
   test("where a name resolves, or what refused the connection, stays off the page", async () => {
