@@ -91,9 +91,9 @@ export function createApp(deps: AppDeps): App {
   // token is what guards it). Without one it is for loopback peers, and a rebound name is refused.
   const anyHost = (path: string): boolean => HEALTH_PATHS.has(path) || (path === METRICS_PATH && deps.config.observe.metricsToken !== null);
 
-  async function serveMcp(request: Request): Promise<Response> {
+  async function serveMcp(request: Request, path: string): Promise<Response> {
     try {
-      return await deps.mcp.handle(request);
+      return await deps.mcp.handle(request, path);
     } catch (error) {
       return handleError(deps, request, error, "UNKNOWN");
     }
@@ -113,7 +113,7 @@ export function createApp(deps: AppDeps): App {
       // Who acts and from where, for the audit trail (audit/context.ts): the guards add who.
       let response = !anyHost(path) && !isServedHost(request.headers.get("host"), deps.config)
         ? misdirected()
-        : await withAuditOrigin(request, peerOf(request), () => (isMcpPath(path) ? serveMcp(request) : elysia.handle(request)));
+        : await withAuditOrigin(request, peerOf(request), () => (isMcpPath(path) ? serveMcp(request, path) : elysia.handle(request)));
       // Headers of a Response built elsewhere (the MCP SDK, a static file) may be immutable.
       if (Object.isFrozen(response.headers)) response = new Response(response.body, response);
       try {

@@ -43,7 +43,8 @@ export type ServiceDeps = CoreDeps & {
 };
 
 export type McpEndpoint = {
-  handle(request: Request): Promise<Response>;
+  /** `path`: the request URL's path, when the caller has read it already. */
+  handle(request: Request, path?: string): Promise<Response>;
   /** Tell connected clients of a workspace that its tool list changed (and its prompt and resource lists: one signal for all three). */
   notifyToolsChanged(workspaceId: string): void;
   /** What clients hold open on this replica now (see gateway/open-limits.ts). */

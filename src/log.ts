@@ -18,8 +18,11 @@ export function createLogger(level: LogLevel, write: (line: string) => void = ba
   function emit(at: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (ORDER[at] < ORDER[level]) return;
     const record: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg, ...base };
-    for (const [key, value] of Object.entries(fields ?? {})) {
-      record[key] = SECRET_FIELD.test(key) ? "[redacted]" : value instanceof Error ? value.message : value;
+    if (fields !== undefined) {
+      for (const key of Object.keys(fields)) {
+        const value = fields[key];
+        record[key] = SECRET_FIELD.test(key) ? "[redacted]" : value instanceof Error ? value.message : value;
+      }
     }
     write(JSON.stringify(record) + "\n");
   }

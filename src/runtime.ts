@@ -199,7 +199,7 @@ export async function startGateway(config: Config, log?: Logger, clock: Clock = 
     fetch: async (received, srv) => {
       if (draining) return shuttingDown();
       const request = withReadableUrl(received, served.baseUrl);
-      const probe = answerServerOptions(request, new URL(request.url).pathname);
+      const probe = request.method === "OPTIONS" ? answerServerOptions(request, new URL(request.url).pathname) : null;
       if (probe !== null) return probe;
       rememberPeer(request, srv.requestIP(received)?.address);
       requests.begin();

@@ -280,8 +280,7 @@ export function createMcpEndpoint(deps: CallDeps, options: McpEndpointOptions = 
     return false;
   }
 
-  async function handle(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname;
+  async function handle(request: Request, path: string = new URL(request.url).pathname): Promise<Response> {
     // /api/v1/mcp/p/<profile> is the workspace's view, limited to the profile (profile-endpoint.ts).
     const profileName = profileOfPath(path);
     const view = profileName === null ? (viewOfPath(path) ?? WORKSPACE_VIEW) : WORKSPACE_VIEW;
