@@ -27,9 +27,9 @@ const MODERN = "2026-07-28";
 /**
  * What a connected upstream client needs to send a tools/call itself: where, with which headers
  * (the stored credential), through which fetch (the transport's own: the URL guard, size caps,
- * bytes in flight, open-request bounds, Retry-After, the call tag's abort; the body read here, so
- * not wrapped to tell when it ends), and how it describes
- * itself in the 2026-07-28 envelope.
+ * bytes in flight, open-request bounds, Retry-After, the call tag's abort; its `held` form, as the
+ * body is read here and not wrapped to tell when it ends), and how it describes itself in the
+ * 2026-07-28 envelope.
  */
 export type DirectRoute = { url: string; headers: Record<string, string>; send: (input: string, init: RequestInit) => Promise<HeldAnswer>; clientInfo: { name: string; version: string }; capabilities: ClientCapabilities };
 

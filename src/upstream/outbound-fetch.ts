@@ -40,12 +40,6 @@ type OutboundSpanEnd = { end(outcome: { status?: number; error?: unknown }): voi
 
 export type OutboundLimits = { connectionId: string; calls: CallSignals; open: OpenRequests; waits: RetryAfterWindows; now?: () => number; observe?: OutboundObserver };
 
-/**
- * Between the SDK's transport and the guarded fetch: a request is aborted with the call it
- * belongs to, holds one of the connection's open-request places until its answer is read or it
- * ends, is not sent while the upstream's Retry-After is in force, and a 429/503 with Retry-After
- * starts such a window.
- */
 /** An answer its caller reads itself (upstream/direct-call.ts): `done` once it is finished with the body, however. */
 export type HeldAnswer = { response: Response; done(): void };
 
@@ -54,6 +48,12 @@ export type LimitedFetch = typeof fetch & { held(input: string, init: RequestIni
 
 const NOTHING_HELD = (): void => undefined;
 
+/**
+ * Between the SDK's transport and the guarded fetch: a request is aborted with the call it
+ * belongs to, holds one of the connection's open-request places until its answer is read or it
+ * ends, is not sent while the upstream's Retry-After is in force, and a 429/503 with Retry-After
+ * starts such a window.
+ */
 export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): LimitedFetch {
   const now = limits.now ?? Date.now;
   // `hold`: the caller says when the body is done with; otherwise the body says so itself, wrapped.
