@@ -3,6 +3,7 @@ import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "
 import { browserForFile } from "./helpers/browser.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient } from "./helpers/client.ts";
+import { getProfile, saveProfile } from "../src/profiles/store.ts";
 
 const browser = browserForFile();
 
@@ -11,10 +12,12 @@ for (const dialect of dialects) {
     let t: TestGateway;
     let alpha: Upstream;
     let beta: Upstream;
+    let workspaceId: string;
 
     beforeAll(async () => {
       [t, alpha, beta] = await Promise.all([startTestGateway({ dialect }), startUpstream({ tools: ["echo", "add"] }), startUpstream({ tools: ["echo", "add"] })]);
-      const { key } = await seedOwner(t);
+      const { key, workspaceId: seeded } = await seedOwner(t);
+      workspaceId = seeded;
       const call = api(t.url, key);
       expect((await call("POST", "/api/v1/connections", { name: "alpha", url: alpha.url })).status).toBe(201);
       expect((await call("POST", "/api/v1/connections", { name: "beta", url: beta.url })).status).toBe(201);
@@ -77,5 +80,32 @@ for (const dialect of dialects) {
       // The 422 of the bad name and the 409 of the refused delete are the answers the test asked for.
       expect(consoleErrors.filter((e) => !/status of (409|422)/.test(e))).toEqual([]);
     }, 60_000);
+
+    test("without JavaScript, Delete asks on a page of its own first: Cancel keeps the profile, confirming deletes it", async () => {
+      const saved = await saveProfile(t.gateway.deps.database, workspaceId, { name: "spare", description: "", mode: "full", items: [] }, null);
+      if (!saved.ok) throw new Error(JSON.stringify(saved.errors));
+      const { page } = await browser.newContext({ javaScriptEnabled: false });
+      await page.goto(`${t.url}/sign-in`);
+      await page.fill("#email", OWNER.email);
+      await page.fill("#password", OWNER.password);
+      await page.click("button:has-text('Sign in')");
+      await page.waitForURL(`${t.url}/`);
+
+      await page.goto(`${t.url}/profiles`);
+      await page.click(`#profile-${saved.id} button:has-text('Delete')`);
+      await page.waitForURL((url) => url.pathname === `/profiles/${saved.id}/delete`);
+      expect(await page.textContent("main")).toContain('Delete the profile "spare"?');
+      await browser.screenshot(page, `${dialect}-profiles-delete-asks`);
+      await page.click("a:has-text('Cancel')");
+      await page.waitForURL(`${t.url}/profiles`);
+      expect(await page.locator(`#profile-${saved.id}`).count()).toBe(1);
+
+      await page.click(`#profile-${saved.id} button:has-text('Delete')`);
+      await page.click("button:has-text('Delete profile')");
+      await page.waitForURL(/\/profiles\?done=profile-deleted/);
+      expect(await page.textContent("main")).toContain("Profile deleted.");
+      expect(await page.locator(`#profile-${saved.id}`).count()).toBe(0);
+      expect(await getProfile(t.gateway.deps.database, workspaceId, saved.id)).toBeNull();
+    }, 30_000);
   });
 }

@@ -1,7 +1,7 @@
 import type { MemberSummary } from "../src/accounts/members.ts";
 import type { PendingInvite } from "../src/accounts/invites.ts";
 import type { Viewer } from "../src/web/viewer.ts";
-import { FieldError, Layout } from "./layout.tsx";
+import { FieldError, Layout, type NavItem } from "./layout.tsx";
 import { Time } from "./components.tsx";
 
 export type MembersPanelProps = {
@@ -231,10 +231,14 @@ function MemberTable(props: { members: MemberSummary[]; viewerId: string }): JSX
   );
 }
 
-/** Without JavaScript a change is asked about on a page of its own before it happens. */
-export function ConfirmPage(props: { user: Viewer; question: string; action: string; fields: Record<string, string>; label: string }): JSX.Element {
+/**
+ * Without JavaScript a change is asked about on a page of its own before it happens. `back`: the
+ * page it belongs to (Cancel returns there; its tab is the current one), the members page unless said.
+ */
+export function ConfirmPage(props: { user: Viewer; question: string; action: string; fields: Record<string, string>; label: string; back?: { href: string; tab: NavItem } }): JSX.Element {
+  const back = props.back ?? { href: "/members", tab: "members" };
   return (
-    <Layout title="Confirm" user={props.user} active="members">
+    <Layout title="Confirm" user={props.user} active={back.tab}>
       <section class="card narrow stack">
         <h1>Confirm</h1>
         <p safe>{props.question}</p>
@@ -247,7 +251,7 @@ export function ConfirmPage(props: { user: Viewer; question: string; action: str
             {props.label}
           </button>
         </form>{" "}
-        <a href="/members">Cancel</a>
+        <a href={back.href}>Cancel</a>
       </section>
     </Layout>
   );

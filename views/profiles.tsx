@@ -83,7 +83,7 @@ export function ProfileList(props: { profiles: ProfileSummary[]; mcpUrl: string;
                   </td>
                   <td safe>{[...p.keys.map((k) => `key ${k}`), ...p.apps.map((a) => `app ${a}`)].join(", ") || "—"}</td>
                   <td>
-                    <form method="post" action={`/profiles/${p.id}/delete`} hx-post={`/profiles/${p.id}/delete`} hx-target="#profile-list" hx-swap="outerHTML" hx-confirm="Delete this profile?">
+                    <form method="get" action={`/profiles/${p.id}/delete`} hx-post={`/profiles/${p.id}/delete`} hx-target="#profile-list" hx-swap="outerHTML" hx-confirm="Delete this profile?">
                       <button type="submit" class="danger">
                         Delete <span class="visually-hidden" safe>{p.name}</span>
                       </button>

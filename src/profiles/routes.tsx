@@ -1,9 +1,11 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
+import { ConfirmPage } from "../../views/members.tsx";
 import { itemValue, ProfileEditPage, ProfileList, ProfilesPage, type ProfileFormValues } from "../../views/profiles.tsx";
 import { flashMessage, withFlash } from "../web/flash.ts";
 import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from "../web/http.ts";
 import { withDeps } from "../web/plugin.ts";
+import { toViewer } from "../web/viewer.ts";
 import type { Principal } from "../accounts/principal.ts";
 import { listPickable } from "./pickable.ts";
 import { deleteProfile, getProfile, listProfiles, saveProfile, type ProfileItem } from "./store.ts";
@@ -54,6 +56,13 @@ export function profilesRoutes(deps: AppDeps): AnyElysia {
     .post("/profiles/:id", async ({ request, params, principal }) => {
       if (!(await getProfile(deps.database, principal.workspaceId, params.id))) throw new HttpError(404, "No such profile in this workspace.");
       return save(request, principal, params.id);
+    }, { admin: true })
+    // Delete asks first without JavaScript too: the list's Delete buttons GET this page.
+    .get("/profiles/:id/delete", async ({ params, principal }) => {
+      const profile = await getProfile(deps.database, principal.workspaceId, params.id);
+      if (!profile) throw new HttpError(404, "No such profile in this workspace.");
+      const question = `Delete the profile "${profile.name}"? Its endpoint stops answering; keys and apps limited to it must be moved to another profile first.`;
+      return htmlResponse(<ConfirmPage user={toViewer(principal)} question={question} action={`/profiles/${profile.id}/delete`} fields={{}} label="Delete profile" back={{ href: "/profiles", tab: "profiles" }} />);
     }, { admin: true })
     .post("/profiles/:id/delete", async ({ request, params, principal }) => {
       const result = await deleteProfile(deps.database, principal.workspaceId, params.id);
