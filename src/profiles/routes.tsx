@@ -61,7 +61,7 @@ export function profilesRoutes(deps: AppDeps): AnyElysia {
     .get("/profiles/:id/delete", async ({ params, principal }) => {
       const profile = await getProfile(deps.database, principal.workspaceId, params.id);
       if (!profile) throw new HttpError(404, "No such profile in this workspace.");
-      const question = `Delete the profile "${profile.name}"? Its endpoint stops answering; keys and apps limited to it must be moved to another profile first.`;
+      const question = `Delete the profile "${profile.name}"? Its endpoint stops answering. It cannot be deleted while keys or apps are limited to it.`;
       return htmlResponse(<ConfirmPage user={toViewer(principal)} question={question} action={`/profiles/${profile.id}/delete`} fields={{}} label="Delete profile" back={{ href: "/profiles", tab: "profiles" }} />);
     }, { admin: true })
     .post("/profiles/:id/delete", async ({ request, params, principal }) => {
