@@ -163,16 +163,20 @@ function redirectHop(hop: Hop, status: number, next: URL): Hop {
   return { url: next, method, headers, body };
 }
 
-// The response came from an IP-addressed URL; callers should see the URL they asked for.
 type PlainPost = BunFetchRequestInit & { method: "POST"; body: string; headers: Record<string, string>; redirect: "manual" };
 
 /** A POST of a string body with its headers as a plain record (no "host" among them), redirects not followed. */
 function isPlainPost(init: BunFetchRequestInit | undefined): init is PlainPost {
   if (init === undefined || init.method !== "POST" || typeof init.body !== "string" || init.redirect !== "manual" || init.tls !== undefined) return false;
   const headers = init.headers;
-  if (typeof headers !== "object" || headers === null || Array.isArray(headers) || headers instanceof Headers) return false;
+  if (!isHeaderRecord(headers)) return false;
   for (const name in headers) if (name.toLowerCase() === "host") return false;
   return true;
+}
+
+/** Headers given as a plain record of names and values (not a Headers object, not a list of pairs). */
+export function isHeaderRecord(headers: HeadersInit | undefined): headers is Record<string, string> {
+  return typeof headers === "object" && headers !== null && !Array.isArray(headers) && !(headers instanceof Headers);
 }
 
 type CheckedTarget = { url: URL; target: URL; host: string; serverName: string | undefined };
@@ -189,6 +193,7 @@ function checkedTarget(url: URL, check: Extract<UrlCheck, { ok: true }>): Checke
   return { url, target, host: url.host, serverName: url.protocol === "https:" && named ? url.hostname : undefined };
 }
 
+// The response came from an IP-addressed URL; callers should see the URL they asked for.
 function presentAs(response: Response, url: URL, redirected: boolean): Response {
   return Object.defineProperties(response, { url: { value: url.href }, redirected: { value: redirected } });
 }

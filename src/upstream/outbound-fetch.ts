@@ -2,6 +2,7 @@ import type { CallSignals, CallTiming } from "./call-signals.ts";
 import type { OpenRequests } from "./open-requests.ts";
 import { retryAfterUntil, type RetryAfterWindows } from "./retry-after.ts";
 import { onBodyEnd } from "../net/body-end.ts";
+import { isHeaderRecord } from "../net/guarded-fetch.ts";
 
 /** The upstream asked (429 or 503 with Retry-After) not to be called before `until`; nothing was sent. */
 export class UpstreamAsksToWait extends Error {
@@ -68,7 +69,7 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): Limi
     let span: OutboundSpanEnd | undefined;
     if (init?.headers !== undefined || observe) {
       // Headers given as a record (a direct call's, upstream/direct-call.ts) stay one, unless tracing needs them as Headers.
-      const taken = isRecord(init?.headers) && !observe?.start ? limits.calls.takeFrom(init.headers) : null;
+      const taken = isHeaderRecord(init?.headers) && !observe?.start ? limits.calls.takeFrom(init.headers) : null;
       const headers = taken === null ? new Headers(init?.headers) : null;
       const call = taken !== null ? taken.call : limits.calls.take(headers as Headers);
       // A call's own signal may already be the request's.
@@ -128,8 +129,4 @@ export function limitOutbound(inner: typeof fetch, limits: OutboundLimits): Limi
   };
   const limited = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => (await send(input, init, false)).response;
   return Object.assign(limited, { preconnect: () => undefined, held: (input: string, init: RequestInit) => send(input, init, true) }) as LimitedFetch;
-}
-
-function isRecord(headers: HeadersInit | undefined): headers is Record<string, string> {
-  return typeof headers === "object" && headers !== null && !Array.isArray(headers) && !(headers instanceof Headers);
 }
