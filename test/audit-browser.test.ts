@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 
 const browser = browserForFile();
 
@@ -19,11 +19,7 @@ for (const dialect of dialects) {
     test("an admin clicks Download audit trail on the access-log page and gets the workspace's trail as JSON lines", async () => {
       const owner = await seedOwner(t);
       const { page, consoleErrors } = await browser.newContext({ acceptDownloads: true });
-      await page.goto(`${t.url}/sign-in`);
-      await page.fill("#email", OWNER.email);
-      await page.fill("#password", OWNER.password);
-      await page.click("button:has-text('Sign in')");
-      await page.waitForURL(`${t.url}/`);
+      await signInWithForm(page, t.url);
       // A key made in the dashboard, so the trail has an entry whose actor is this browser's session.
       await page.goto(`${t.url}/keys`);
       await page.fill("#key-name", "laptop");

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { dialects, OWNER, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 import { connectClient } from "./helpers/client.ts";
 import { FAILING_TOOL, RICH_TOOL, SCRIPT, startHostileUpstream, type HostileUpstream } from "./helpers/hostile-upstream.ts";
 import { exposeToolName } from "../src/connections/names.ts";
@@ -11,14 +11,6 @@ import { isSetupDone, setupOwner } from "../src/accounts/accounts.ts";
 // Generous: eight engineers share two cores, and a full flow here takes ~35 s on a quiet machine.
 const TIMEOUT = 120_000;
 const browser = browserForFile();
-
-async function signInWithForm(page: Page, url: string): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill("#email", OWNER.email);
-  await page.fill("#password", OWNER.password);
-  await page.click("button:has-text('Sign in')");
-  await page.waitForURL(`${url}/`);
-}
 
 /** Nothing horizontal scrolls the page itself at this width (tables and code may scroll inside). */
 async function fitsWidth(page: Page): Promise<boolean> {

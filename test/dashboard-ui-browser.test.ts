@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 import { seriousViolationLines as seriousViolations } from "./helpers/axe.ts";
 import { connectClient } from "./helpers/client.ts";
 import { startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from "./helpers/oauth-server.ts";
@@ -15,14 +15,6 @@ import { OAUTH_OFFERED, TOKEN_REFUSED, WEB_PAGE } from "../src/connections/probe
 const TIMEOUT = 90_000;
 const browser = browserForFile();
 const MANY = 60;
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill("#email", OWNER.email);
-  await page.fill("#password", OWNER.password);
-  await page.click("button:has-text('Sign in')");
-  await page.waitForURL(`${url}/`);
-}
 
 async function expectNoSeriousViolations(page: Page, where: string): Promise<void> {
   expect({ where, violations: await seriousViolations(page) }).toEqual({ where, violations: [] });
@@ -72,7 +64,7 @@ for (const dialect of dialects) {
       "many tools with JavaScript: the pick step finds by name and description as you type, ticks all shown in one click, and saves exactly those; the connection page filters, pages and turns the shown ones off at once",
       async () => {
         const { page, consoleErrors } = await browser.newContext();
-        await signIn(page, t.url);
+        await signInWithForm(page, t.url);
         await addServer(page, t.url, "many", many.url);
         await page.getByText(`${MANY + 2} tools found`).waitFor();
         await expectNoSeriousViolations(page, "pick step");
@@ -135,7 +127,7 @@ for (const dialect of dialects) {
       "many tools without JavaScript: search, bulk ticks and save on the pick step keep every tick; the connection page's GET search, bulk off and pages work as plain forms and links",
       async () => {
         const { page } = await browser.newContext({ javaScriptEnabled: false });
-        await signIn(page, t.url);
+        await signInWithForm(page, t.url);
         await addServer(page, t.url, "many-nojs", many.url);
         await page.click("button:has-text('Untick all')");
         await page.getByText(`0 of ${MANY + 2} ticked.`).waitFor();
@@ -176,7 +168,7 @@ for (const dialect of dialects) {
       async () => {
         const { context, page } = await browser.newContext();
         await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.url });
-        await signIn(page, t.url);
+        await signInWithForm(page, t.url);
         const mcpUrl = `${t.url}/api/v1/mcp`;
         for (const client of ["Claude Code", "Claude Desktop", "Cursor", "VS Code", "Windsurf", "Codex CLI", "Gemini CLI"]) {
           await page.locator("#endpoint summary", { hasText: client }).waitFor();
@@ -212,7 +204,7 @@ for (const dialect of dialects) {
 
         // Without JavaScript: no Copy button shows (it could do nothing); the setups still open.
         const nojs = await browser.newContext({ javaScriptEnabled: false });
-        await signIn(nojs.page, t.url);
+        await signInWithForm(nojs.page, t.url);
         expect(await nojs.page.locator("[data-copy]").count()).toBeGreaterThan(0);
         for (const button of await nojs.page.locator("[data-copy]").all()) expect(await button.isVisible()).toBe(false);
         await nojs.page.click("#endpoint summary:has-text('VS Code')");
@@ -226,7 +218,7 @@ for (const dialect of dialects) {
       "live status: the connections page and a connection's page show a connection pausing without a reload, failing ones first with Retry on the card, times relative with the exact one on hover; a call refused while paused is logged as paused",
       async () => {
         const { page, consoleErrors } = await browser.newContext();
-        await signIn(page, t.url);
+        await signInWithForm(page, t.url);
         await addServer(page, t.url, "zz-live", plain.url);
         await page.click("button:has-text('Save and continue')");
         await page.waitForURL(/\?done=picked$/);
@@ -281,7 +273,7 @@ for (const dialect of dialects) {
         const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<!doctype html><title>Docs</title><h1>Welcome</h1>", { headers: { "content-type": "text/html" } }) });
         try {
           const { page } = await browser.newContext({ javaScriptEnabled: false });
-          await signIn(page, t.url);
+          await signInWithForm(page, t.url);
           await page.goto(`${t.url}/connections/new`);
           await page.fill("#server-name", "signs-in");
           await page.fill("#server-url", oauthUpstream.url);
@@ -355,7 +347,7 @@ for (const dialect of dialects) {
           page.on("response", (r) => {
             if (r.status() === 404) missing.push(r.url());
           });
-          await signIn(page, t.url);
+          await signInWithForm(page, t.url);
           await addServer(page, t.url, "choices", choices.url);
           await page.click("button:has-text('Save and continue')");
           await page.waitForURL(/\?done=picked$/);

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 import { startAuthServer, startProtectedUpstream, type AuthServer, type ProtectedUpstream } from "./helpers/oauth-server.ts";
 
 const TIMEOUT = 60_000;
@@ -37,11 +37,7 @@ for (const dialect of dialects) {
       async () => {
         const { page, context, consoleErrors } = await browser.newContext();
         const shot = (name: string) => browser.screenshot(page, `oauth-${dialect}-${name}`);
-        await page.goto(`${t.url}/sign-in`);
-        await page.fill("#email", OWNER.email);
-        await page.fill("#password", OWNER.password);
-        await page.click("button:has-text('Sign in')");
-        await page.waitForURL(`${t.url}/`);
+        await signInWithForm(page, t.url);
 
         // Add server → Catalog → the entry: name and URL filled in, OAuth as its sign-in.
         await page.click("a:has-text('Add server')");
@@ -100,11 +96,7 @@ for (const dialect of dialects) {
       "without the popup the whole page goes to the provider and comes back to the connection",
       async () => {
         const { page, context } = await browser.newContext();
-        await page.goto(`${t.url}/sign-in`);
-        await page.fill("#email", OWNER.email);
-        await page.fill("#password", OWNER.password);
-        await page.click("button:has-text('Sign in')");
-        await page.waitForURL(`${t.url}/`);
+        await signInWithForm(page, t.url);
         // Popups blocked: window.open returns null, so the form posts as it would without JavaScript.
         await page.addInitScript(() => {
           window.open = () => null;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { getProfile, saveProfile } from "../src/profiles/store.ts";
@@ -28,11 +28,7 @@ for (const dialect of dialects) {
 
     test("an admin creates a profile by filtering and ticking tools, limits a new key to it, and the key sees only those tools", async () => {
       const { page, consoleErrors } = await browser.newContext();
-      await page.goto(`${t.url}/sign-in`);
-      await page.fill("#email", OWNER.email);
-      await page.fill("#password", OWNER.password);
-      await page.click("button:has-text('Sign in')");
-      await page.waitForURL(`${t.url}/`);
+      await signInWithForm(page, t.url);
 
       await page.click("nav a:has-text('Profiles')");
       await page.waitForURL(`${t.url}/profiles`);
@@ -85,11 +81,7 @@ for (const dialect of dialects) {
       const saved = await saveProfile(t.gateway.deps.database, workspaceId, { name: "spare", description: "", mode: "full", items: [] }, null);
       if (!saved.ok) throw new Error(JSON.stringify(saved.errors));
       const { page } = await browser.newContext({ javaScriptEnabled: false });
-      await page.goto(`${t.url}/sign-in`);
-      await page.fill("#email", OWNER.email);
-      await page.fill("#password", OWNER.password);
-      await page.click("button:has-text('Sign in')");
-      await page.waitForURL(`${t.url}/`);
+      await signInWithForm(page, t.url);
 
       await page.goto(`${t.url}/profiles`);
       await page.click(`#profile-${saved.id} button:has-text('Delete')`);

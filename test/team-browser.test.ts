@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
-import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { addMember, insertMember } from "./helpers/members.ts";
 import { seriousViolations, seriousViolationsWithoutJs } from "./helpers/axe.ts";
@@ -11,14 +11,6 @@ import { seriousViolations, seriousViolationsWithoutJs } from "./helpers/axe.ts"
 const TIMEOUT = 90_000;
 const browser = browserForFile();
 const PASSWORD = "a long enough password";
-
-async function signInWithForm(page: Page, url: string, email = OWNER.email, password = OWNER.password): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill("#email", email);
-  await page.fill("#password", password);
-  await page.click("button:has-text('Sign in')");
-  await page.waitForURL(`${url}/`);
-}
 
 /** axe finds nothing serious or critical; pages opened without JavaScript are checked as a copy. */
 async function expectAccessible(page: Page, options: { javaScript: "on" | "off" } = { javaScript: "on" }): Promise<void> {

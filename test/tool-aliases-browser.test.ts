@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Page } from "playwright-core";
-import { dialects, OWNER, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
+import { dialects, seedOwner, startTestGateway, type TestGateway } from "./helpers/gateway.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
-import { browserForFile } from "./helpers/browser.ts";
+import { browserForFile, signInWithForm } from "./helpers/browser.ts";
 import { seriousViolationLines as seriousViolations } from "./helpers/axe.ts";
 import { api, connectClient } from "./helpers/client.ts";
 import { connectionIdByName } from "./helpers/members.ts";
@@ -11,14 +10,6 @@ import { connectionIdByName } from "./helpers/members.ts";
 // with JavaScript (htmx swaps the tools section) and without (a plain form post).
 const TIMEOUT = 60_000;
 const browser = browserForFile();
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill("#email", OWNER.email);
-  await page.fill("#password", OWNER.password);
-  await page.click("button:has-text('Sign in')");
-  await page.waitForURL(`${url}/`);
-}
 
 for (const dialect of dialects) {
   describe(`renaming a tool in a browser on ${dialect}`, () => {
@@ -51,7 +42,7 @@ for (const dialect of dialects) {
       "with JavaScript: a refused alias shows its sentence in the open form, a good one renames the row in place and reaches agents",
       async () => {
         const { page, consoleErrors } = await browser.newContext();
-        await signIn(page, t.url);
+        await signInWithForm(page, t.url);
         await page.goto(`${t.url}/connections/${connectionId}`);
         const row = page.locator("li.tool", { has: page.locator("code.tool-name", { hasText: "fx__echo" }) });
         await row.locator("summary:has-text('Rename or describe')").click();
@@ -82,7 +73,7 @@ for (const dialect of dialects) {
       "without JavaScript: the form posts, the page comes back with the new name; clearing gives the old name back",
       async () => {
         const { page } = await browser.newContext({ javaScriptEnabled: false });
-        await signIn(page, t.url);
+        await signInWithForm(page, t.url);
         await page.goto(`${t.url}/connections/${connectionId}`);
         const row = page.locator("li.tool", { has: page.locator("code.tool-name", { hasText: "fx__add" }) });
         await row.locator("summary:has-text('Rename or describe')").click();

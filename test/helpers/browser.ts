@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
+import { OWNER } from "./gateway.ts";
 
 export const SCREENSHOT_DIR = join(import.meta.dir, "../../test-artifacts/screenshots");
 
@@ -73,4 +74,13 @@ export function browserForFile(): Omit<TestBrowser, "close"> {
     newContext: (options) => current().newContext(options),
     screenshot: (page, name) => current().screenshot(page, name),
   };
+}
+
+/** Signs in on the gateway's own sign-in form (the seeded owner unless said) and waits for the dashboard. */
+export async function signInWithForm(page: Page, gatewayUrl: string, email = OWNER.email, password = OWNER.password): Promise<void> {
+  await page.goto(`${gatewayUrl}/sign-in`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("button:has-text('Sign in')");
+  await page.waitForURL(`${gatewayUrl}/`);
 }
