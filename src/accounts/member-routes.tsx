@@ -1,6 +1,7 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
-import { ConfirmPage, MembersPage, MembersPanel, type MembersPanelProps } from "../../views/members.tsx";
+import { ConfirmPage } from "../../views/confirm.tsx";
+import { MembersPage, MembersPanel, type MembersPanelProps } from "../../views/members.tsx";
 import { htmlResponse, isHtmx, readForm, redirect } from "../web/http.ts";
 import { withDeps } from "../web/plugin.ts";
 import { toViewer } from "../web/viewer.ts";
@@ -95,7 +96,7 @@ export function memberRoutes(deps: AppDeps): AnyElysia {
         const email = target?.email ?? "this person";
         const fields: Record<string, string> = name === "role" ? { role: form.role ?? "" } : {};
         return htmlResponse(
-          <ConfirmPage user={toViewer(principal)} question={action.question(email, form)} action={`/members/${params.id}/${name}`} fields={fields} label={action.label(form)} />,
+          <ConfirmPage user={toViewer(principal)} question={action.question(email, form)} action={`/members/${params.id}/${name}`} fields={fields} label={action.label(form)} back={{ href: "/members", tab: "members" }} />,
         );
       }
       const result = await action.run(deps, principal, params.id, form);

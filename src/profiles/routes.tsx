@@ -1,6 +1,6 @@
 import { Elysia, type AnyElysia } from "elysia";
 import type { AppDeps } from "../deps.ts";
-import { ConfirmPage } from "../../views/members.tsx";
+import { ConfirmPage } from "../../views/confirm.tsx";
 import { itemValue, ProfileEditPage, ProfileList, ProfilesPage, type ProfileFormValues } from "../../views/profiles.tsx";
 import { flashMessage, withFlash } from "../web/flash.ts";
 import { HttpError, htmlResponse, isHtmx, readForm, readFormAll, redirect } from "../web/http.ts";
